@@ -1,0 +1,110 @@
+"""The one settings file (settings.toml): typed access and in-memory overrides for the UI."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SETTINGS_PATH = ROOT / "settings.toml"
+
+
+@dataclass(frozen=True)
+class Rates:
+    response_window_hours: float = 24
+    partial_credit: float = 0.5
+    basic_credit: float = 1.0
+    default_deadline_days: float = 7
+    exclude_invalid: bool = False
+    response_window_hours_by_category: dict[str, float] = field(default_factory=dict)
+    deadline_days_by_category: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Composite:
+    w_response: float = 0.30
+    w_resolution: float = 0.35
+    w_satisfaction: float = 0.35
+
+
+@dataclass(frozen=True)
+class Departments:
+    w_street_rating: float = 1 / 3
+
+
+@dataclass(frozen=True)
+class Rankings:
+    top_n: int = 5
+    governance_top_share: float = 0.10
+    governance_months_hit: int = 2
+    governance_window_months: int = 3
+
+
+@dataclass(frozen=True)
+class Hotspots:
+    min_count: int = 5
+    surge_lift: float = 1.5
+    surge_z: float = 3.0
+    trailing_months: int = 3
+
+
+@dataclass(frozen=True)
+class Repeats:
+    window_days: int = 30
+    alert_count: int = 3
+    text_similarity: float = 0.6
+
+
+@dataclass(frozen=True)
+class HotIssues:
+    text_similarity: float = 0.5
+    min_size: int = 3
+
+
+@dataclass(frozen=True)
+class Cases:
+    arrival_minutes: int = 30
+
+
+@dataclass(frozen=True)
+class Etl:
+    upload_max_mb: int = 500
+
+
+@dataclass(frozen=True)
+class Settings:
+    rates: Rates = Rates()
+    composite: Composite = Composite()
+    departments: Departments = Departments()
+    rankings: Rankings = Rankings()
+    hotspots: Hotspots = Hotspots()
+    repeats: Repeats = Repeats()
+    hot_issues: HotIssues = HotIssues()
+    cases: Cases = Cases()
+    etl: Etl = Etl()
+
+    def with_overrides(self, section: str, **values: Any) -> "Settings":
+        """A copy with some values of one section changed (the UI's "try other weights")."""
+        return replace(self, **{section: replace(getattr(self, section), **values)})
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def load_settings(path: Path | str | None = None) -> Settings:
+    """Read settings.toml (or WHISTLE_SETTINGS); unknown keys are an error so typos do not pass silently."""
+    path = Path(path or os.environ.get("WHISTLE_SETTINGS") or SETTINGS_PATH)
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    sections = {}
+    for f in dataclasses.fields(Settings):
+        cls = f.default.__class__
+        known = {g.name for g in dataclasses.fields(cls)}
+        given = raw.get(f.name, {})
+        unknown = set(given) - known
+        if unknown:
+            raise ValueError(f"{path}: [{f.name}] 中有无法识别的设置项 {sorted(unknown)}，可用项为 {sorted(known)}")
+        sections[f.name] = cls(**given)
+    return Settings(**sections)

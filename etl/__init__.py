@@ -1,0 +1,1 @@
+"""Extract, map, validate and load hotline exports into DuckDB (`python -m etl ...`)."""

@@ -1,0 +1,156 @@
+"""The canonical tables of DATA.md, as DuckDB DDL. Every page and analytics function reads these."""
+from __future__ import annotations
+
+import duckdb
+
+# Column lists are the single source for DDL, the loaders and the UI's Chinese labels.
+WORK_ORDER_COLUMNS: dict[str, tuple[str, str]] = {
+    "order_id": ("VARCHAR PRIMARY KEY", "工单编号"),
+    "received_at": ("TIMESTAMP NOT NULL", "受理时间"),
+    "channel": ("VARCHAR", "来源渠道"),
+    "request_type": ("VARCHAR", "诉求类型"),
+    "category_l1": ("VARCHAR", "一级分类"),
+    "category_l2": ("VARCHAR", "二级分类"),
+    "category_l3": ("VARCHAR", "三级分类"),
+    "content": ("VARCHAR", "诉求内容"),
+    "district": ("VARCHAR", "区"),
+    "street": ("VARCHAR", "街道/乡镇"),
+    "community": ("VARCHAR", "社区/村"),
+    "address": ("VARCHAR", "地址"),
+    "lon": ("DOUBLE", "经度"),
+    "lat": ("DOUBLE", "纬度"),
+    "caller_key": ("VARCHAR", "来电人（加盐哈希）"),
+    "dept": ("VARCHAR", "承办单位"),
+    "dispatched_at": ("TIMESTAMP", "派单时间"),
+    "responded_at": ("TIMESTAMP", "响应时间"),
+    "due_at": ("TIMESTAMP", "办理时限"),
+    "closed_at": ("TIMESTAMP", "办结时间"),
+    "status": ("VARCHAR", "状态"),
+    "redispatch_count": ("INTEGER NOT NULL DEFAULT 0", "退单/改派次数"),
+    "resolution": ("VARCHAR", "是否解决"),
+    "satisfaction": ("VARCHAR", "是否满意"),
+    # Beyond DATA.md: flags and counts real exports carry that the analytics use.
+    "is_invalid": ("BOOLEAN NOT NULL DEFAULT false", "无效工单"),
+    "tags": ("VARCHAR", "标签"),
+    "likes": ("INTEGER", "点赞数"),
+    "tokens": ("VARCHAR[]", "分词"),
+    "source_file": ("VARCHAR", "来源文件"),
+    "load_id": ("VARCHAR", "导入批次"),
+}
+
+CASE_COLUMNS: dict[str, tuple[str, str]] = {
+    "case_id": ("VARCHAR PRIMARY KEY", "案件编号"),
+    "district": ("VARCHAR", "区"),
+    "street": ("VARCHAR", "街道/乡镇"),
+    "community": ("VARCHAR", "社区/村"),
+    "opened_at": ("TIMESTAMP NOT NULL", "发起时间"),
+    "category": ("VARCHAR", "问题类别"),
+    "title": ("VARCHAR", "案件标题"),
+    "description": ("VARCHAR", "案件描述"),
+    "whistled_by": ("VARCHAR", "吹哨主体"),
+    "closed_at": ("TIMESTAMP", "办结时间"),
+    "status": ("VARCHAR", "状态"),
+    "related_order_id": ("VARCHAR", "关联工单"),
+    "source_file": ("VARCHAR", "来源文件"),
+    "load_id": ("VARCHAR", "导入批次"),
+}
+
+CASE_EVENT_COLUMNS: dict[str, tuple[str, str]] = {
+    "case_id": ("VARCHAR NOT NULL", "案件编号"),
+    "dept": ("VARCHAR NOT NULL", "部门"),
+    "event": ("VARCHAR NOT NULL", "事件"),
+    "occurred_at": ("TIMESTAMP NOT NULL", "时间"),
+    "note": ("VARCHAR", "备注"),
+    "source_file": ("VARCHAR", "来源文件"),
+    "load_id": ("VARCHAR", "导入批次"),
+}
+
+DEPT_RATING_COLUMNS: dict[str, tuple[str, str]] = {
+    "period": ("DATE NOT NULL", "考核月份"),
+    "district": ("VARCHAR", "区"),
+    "street": ("VARCHAR NOT NULL", "街道/乡镇"),
+    "dept": ("VARCHAR NOT NULL", "部门"),
+    "score": ("DOUBLE NOT NULL", "评分"),
+    "comment": ("VARCHAR", "评语"),
+    "source_file": ("VARCHAR", "来源文件"),
+    "load_id": ("VARCHAR", "导入批次"),
+}
+
+DEPT_DUTY_COLUMNS: dict[str, tuple[str, str]] = {
+    "category_l1": ("VARCHAR NOT NULL", "一级分类"),
+    "category_l2": ("VARCHAR", "二级分类"),
+    "dept": ("VARCHAR NOT NULL", "责任部门"),
+    "source_file": ("VARCHAR", "来源文件"),
+    "load_id": ("VARCHAR", "导入批次"),
+}
+
+AREA_COLUMNS: dict[str, tuple[str, str]] = {
+    "district": ("VARCHAR NOT NULL", "区"),
+    "street": ("VARCHAR", "街道/乡镇"),
+    "kind": ("VARCHAR", "类型"),
+    "code_12": ("VARCHAR", "统计用区划代码"),
+    "community": ("VARCHAR", "社区/村"),
+    "population": ("BIGINT", "常住人口"),
+    "population_source": ("VARCHAR", "人口来源"),
+}
+
+LOAD_COLUMNS: dict[str, tuple[str, str]] = {
+    "load_id": ("VARCHAR PRIMARY KEY", "导入批次"),
+    "source_file": ("VARCHAR", "来源文件"),
+    "sha256": ("VARCHAR", "文件指纹"),
+    "kind": ("VARCHAR", "数据类型"),
+    "encoding": ("VARCHAR", "编码"),
+    "mapping": ("VARCHAR", "表头映射(JSON)"),
+    "rows_read": ("BIGINT", "读取行数"),
+    "rows_inserted": ("BIGINT", "新增"),
+    "rows_updated": ("BIGINT", "更新"),
+    "rows_unchanged": ("BIGINT", "未变"),
+    "rows_quarantined": ("BIGINT", "隔离"),
+    "started_at": ("TIMESTAMP", "开始时间"),
+    "finished_at": ("TIMESTAMP", "结束时间"),
+    "status": ("VARCHAR", "状态"),
+    "message": ("VARCHAR", "说明"),
+}
+
+QUARANTINE_COLUMNS: dict[str, tuple[str, str]] = {
+    "load_id": ("VARCHAR NOT NULL", "导入批次"),
+    "source_file": ("VARCHAR", "来源文件"),
+    "line_no": ("BIGINT", "行号"),
+    "reason": ("VARCHAR", "原因"),
+    "raw": ("VARCHAR", "原始行(JSON)"),
+}
+
+TABLES: dict[str, dict[str, tuple[str, str]]] = {
+    "work_orders": WORK_ORDER_COLUMNS,
+    "cases": CASE_COLUMNS,
+    "case_events": CASE_EVENT_COLUMNS,
+    "dept_ratings": DEPT_RATING_COLUMNS,
+    "dept_duties": DEPT_DUTY_COLUMNS,
+    "areas": AREA_COLUMNS,
+    "loads": LOAD_COLUMNS,
+    "quarantine": QUARANTINE_COLUMNS,
+}
+
+# Accepted values (DATA.md); contract tests and the loaders check against these.
+CHANNELS = ("电话", "网络", "微信", "APP", "其他")
+REQUEST_TYPES = ("投诉", "举报", "求助", "咨询", "建议", "表扬", "其他")
+STATUSES = ("已受理", "办理中", "已办结", "退单", "延期", "其他")
+RESOLUTIONS = ("解决", "部分解决", "未解决")
+SATISFACTIONS = ("满意", "基本满意", "不满意")
+CASE_EVENTS = ("呼叫", "响应", "到场", "办结", "未到")
+
+
+def label(table: str, column: str) -> str:
+    """The Chinese label the UI shows for a canonical column."""
+    return TABLES[table].get(column, ("", column))[1]
+
+
+def ddl(table: str) -> str:
+    cols = ",\n  ".join(f"{name} {decl}" for name, (decl, _) in TABLES[table].items())
+    return f"CREATE TABLE IF NOT EXISTS {table} (\n  {cols}\n)"
+
+
+def create_all(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every canonical table that does not exist yet (idempotent)."""
+    for table in TABLES:
+        con.execute(ddl(table))

@@ -1,0 +1,71 @@
+"""Where the database lives and how it is written without ever exposing a half-loaded state.
+
+DuckDB's file lock is exclusive across processes: a dashboard holding a read connection would block a
+writer, and a writer would block every reader. So a write never touches the live file: it works on a
+private copy and, once committed and checkpointed, atomically renames it over the live file. Readers that
+opened the old file keep reading it (POSIX keeps the old inode alive) and pick up the new one on their next
+connection. A failed or interrupted write only leaves a temporary file behind, which is removed.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from etl.schema import create_all
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB = ROOT / "data" / "hotline.duckdb"
+
+
+def db_path(explicit: str | os.PathLike | None = None) -> Path:
+    """--db wins; else HOTLINE_DB; else data/hotline.duckdb."""
+    return Path(explicit or os.environ.get("HOTLINE_DB") or DEFAULT_DB)
+
+
+def db_version(path: Path) -> tuple[int, int] | None:
+    """Changes whenever a write is published (new inode by rename); None when there is no database yet."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns)
+
+
+@contextmanager
+def writing(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection on a private copy of `path`, published atomically if the block succeeds.
+
+    Writers are serialised by an flock on `<db>.lock`, so two loads never race to publish.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.unlink(missing_ok=True)
+        if path.exists():
+            shutil.copyfile(path, tmp)
+        con = duckdb.connect(str(tmp))
+        try:
+            create_all(con)
+            yield con
+            con.execute("CHECKPOINT")
+            con.close()
+            os.replace(tmp, path)
+        except BaseException:
+            con.close()
+            raise
+        finally:
+            tmp.unlink(missing_ok=True)
+            tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+
+
+def connect_read(path: Path | str) -> duckdb.DuckDBPyConnection:
+    """A read-only connection; never blocks a load (loads publish by rename)."""
+    return duckdb.connect(str(path), read_only=True)

@@ -7,6 +7,9 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from analytics.filters import Filters
+from etl.schema import WORK_ORDER_COLUMNS
+
 
 def query(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
     """Run one statement on its own cursor (connections are not thread-safe) and fetch it as polars."""
@@ -15,3 +18,23 @@ def query(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None
         return cur.sql(sql, params=list(params or [])).pl()
     finally:
         cur.close()
+
+
+def orders(con: duckdb.DuckDBPyConnection, filters: Filters, columns: Sequence[str]) -> pl.DataFrame:
+    """The filtered work orders with the given canonical columns (names are checked, never user input)."""
+    unknown = [c for c in columns if c not in WORK_ORDER_COLUMNS]
+    if unknown:
+        raise ValueError(f"unknown work_orders columns: {unknown}")
+    where, params = filters.where()
+    return query(con, f"SELECT {', '.join(columns)} FROM work_orders WHERE {where}", params)
+
+
+def data_extent(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """How much is loaded and up to when: orders, first and last received_at, last load time."""
+    row = query(
+        con,
+        "SELECT count(*) AS orders, min(received_at) AS first_at, max(received_at) AS last_at, "
+        "(SELECT max(finished_at) FROM loads WHERE status = 'ok') AS loaded_at, "
+        "(SELECT count(*) FROM loads WHERE status = 'ok') AS loads FROM work_orders",
+    )
+    return row.to_dicts()[0]

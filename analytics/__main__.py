@@ -1,0 +1,78 @@
+"""`python -m analytics <command> --db DB [--from] [--to] [--by] [--format table|csv|json]`."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from datetime import date
+
+import polars as pl
+
+from etl.store import connect_read, db_path
+
+# command -> (module:function, help). Each function is run(con, args) -> pl.DataFrame.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "overview": ("analytics.overview:run", "总览：工单量、三率与按时办结率（按月）"),
+    "hotspots": ("analytics.hotspots:run_hotspots", "热点：区域×分类×月份的工单量、期望值、提升度与显著性"),
+    "words": ("analytics.hotspots:run_words", "热词：各区域与时段的高频词及其相对基线的提升"),
+    "hot-issues": ("analytics.recurring:run_hot_issues", "热点问题：同一地点同一具体问题的工单聚类"),
+    "repeats": ("analytics.recurring:run_repeats", "重复诉求：同一来电人 30 天内就同一事项多次来电"),
+    "topics": ("analytics.recurring:run_topics", "每月一题候选：按量、广度、持续性与难度排序"),
+    "scores": ("analytics.scores:run", "考评：区、街乡、部门的三率、综合得分与排名"),
+    "cases": ("analytics.cases:run", "吹哨报到：各部门被呼叫、到场与 30 分钟内到场比例"),
+}
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"日期“{text}”格式不对，请写成 YYYY-MM-DD，例如 2024-01-31") from None
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m analytics", description="哨声 Whistle 分析命令")
+    sub = p.add_subparsers(dest="command", required=True)
+    for name, (_, help_text) in COMMANDS.items():
+        c = sub.add_parser(name, help=help_text, description=help_text)
+        c.add_argument("--db", help="数据库文件（默认 data/hotline.duckdb，或环境变量 HOTLINE_DB）")
+        c.add_argument("--from", dest="date_from", type=_date, help="起始日期 YYYY-MM-DD（含）")
+        c.add_argument("--to", dest="date_to", type=_date, help="截止日期 YYYY-MM-DD（含当天全天）")
+        c.add_argument("--by", choices=["district", "street", "dept", "community"], help="统计单位")
+        c.add_argument("--limit", type=int, help="最多输出多少行")
+        c.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    return p
+
+
+def render(frame: pl.DataFrame, fmt: str) -> str:
+    """table for people, csv for spreadsheets, json (an array of rows; rates as 0–1 fractions) for programs."""
+    if fmt == "json":
+        return json.dumps(frame.to_dicts(), ensure_ascii=False, default=str, indent=1)
+    if fmt == "csv":
+        return frame.write_csv()
+    with pl.Config(tbl_rows=50, tbl_cols=20, fmt_str_lengths=40, tbl_width_chars=200):
+        return str(frame)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    path = db_path(args.db)
+    if not path.exists():
+        print(f"找不到数据库 {path}。请先运行 python -m etl demo 或 python -m etl load 导入数据。", file=sys.stderr)
+        return 2
+    module, func = COMMANDS[args.command][0].split(":")
+    run = getattr(importlib.import_module(module), func)
+    con = connect_read(path)
+    try:
+        frame = run(con, args)
+    finally:
+        con.close()
+    if args.limit:
+        frame = frame.head(args.limit)
+    print(render(frame, args.format))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""The shared filters (period, district, street, category) and the one place they become SQL."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Filters:
+    date_from: date | None = None
+    date_to: date | None = None          # inclusive: the whole of this day
+    districts: tuple[str, ...] = field(default_factory=tuple)
+    streets: tuple[str, ...] = field(default_factory=tuple)
+    categories: tuple[str, ...] = field(default_factory=tuple)   # category_l1
+
+    def where(self, time_column: str = "received_at", prefix: str = "") -> tuple[str, list[Any]]:
+        """A SQL predicate over work_orders (columns optionally prefixed, e.g. "w.") and its bound parameters."""
+        clauses, params = ["TRUE"], []
+        if self.date_from:
+            clauses.append(f"{prefix}{time_column} >= ?")
+            params.append(self.date_from)
+        if self.date_to:
+            clauses.append(f"{prefix}{time_column} < ?")
+            params.append(self.date_to + timedelta(days=1))
+        for column, values in (("district", self.districts), ("street", self.streets), ("category_l1", self.categories)):
+            if values:
+                clauses.append(f"list_contains(?, {prefix}{column})")
+                params.append(list(values))
+        return " AND ".join(clauses), params
+
+    def previous(self) -> "Filters | None":
+        """The same filters over the period of equal length just before this one (for 环比)."""
+        if not (self.date_from and self.date_to):
+            return None
+        days = (self.date_to - self.date_from).days + 1
+        if self.date_from.day == 1 and (self.date_to + timedelta(days=1)).day == 1:
+            months = (self.date_to.year - self.date_from.year) * 12 + self.date_to.month - self.date_from.month + 1
+            start = _add_months(self.date_from, -months)
+            return replace(self, date_from=start, date_to=self.date_from - timedelta(days=1))
+        return replace(self, date_from=self.date_from - timedelta(days=days), date_to=self.date_from - timedelta(days=1))
+
+    def describe(self) -> str:
+        """The filters in words, for headers of exports and captions."""
+        parts = []
+        if self.date_from or self.date_to:
+            parts.append(f"时间 {self.date_from or '…'} 至 {self.date_to or '…'}")
+        for name, values in (("区", self.districts), ("街乡", self.streets), ("分类", self.categories)):
+            if values:
+                parts.append(f"{name}：{'、'.join(values)}")
+        return "；".join(parts) or "全部数据"
+
+
+def _add_months(d: date, months: int) -> date:
+    m = d.month - 1 + months
+    return date(d.year + m // 12, m % 12 + 1, 1)
+
+
+def month_bounds(month: date) -> tuple[date, date]:
+    """First and last day of the month containing `month`."""
+    first = month.replace(day=1)
+    return first, _add_months(first, 1) - timedelta(days=1)
+
+
+def from_args(args: Any) -> Filters:
+    """Filters from the CLI's --from/--to (argparse namespace)."""
+    return Filters(date_from=getattr(args, "date_from", None), date_to=getattr(args, "date_to", None))

@@ -1,0 +1,98 @@
+"""总览: volume, the 三率 and on-time rate against the previous period, trend, categories, districts."""
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+import polars as pl
+
+from analytics.db import orders as fetch_orders
+from analytics.filters import Filters, from_args
+from analytics.rates import LABELS, RATE_INPUT_COLUMNS, rate_table
+from analytics.settings import Settings, load_settings
+
+OVERVIEW_COLUMNS = (*RATE_INPUT_COLUMNS, "district", "category_l1")
+KPI_METRICS = ("orders", "response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate", "composite")
+
+
+def kpis(current: pl.DataFrame, previous: pl.DataFrame | None, settings: Settings) -> list[dict[str, Any]]:
+    """Each headline metric: value now, value in the previous period, and the change."""
+    now = rate_table(current, [], settings).to_dicts()[0]
+    before = rate_table(previous, [], settings).to_dicts()[0] if previous is not None and previous.height else {}
+    rows = []
+    for metric in KPI_METRICS:
+        value, prior = now.get(metric), before.get(metric)
+        change = None if value is None or prior is None else value - prior
+        if metric == "orders" and prior:
+            change = value / prior - 1
+        rows.append({"metric": metric, "label": LABELS[metric], "value": value, "previous": prior, "change": change})
+    return rows
+
+
+def monthly_trend(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    """Per month of received_at: orders and every rate."""
+    with_month = orders.with_columns(month=pl.col("received_at").dt.truncate("1mo").dt.date())
+    return rate_table(with_month, ["month"], settings).sort("month")
+
+
+def top_categories(orders: pl.DataFrame, n: int = 10) -> pl.DataFrame:
+    """The n largest 一级分类 with their share of all orders."""
+    total = max(orders.height, 1)
+    return (
+        orders.group_by("category_l1").len("orders").drop_nulls("category_l1")
+        .sort(["orders", "category_l1"], descending=[True, False]).head(n)
+        .with_columns(share=pl.col("orders") / total)
+    )
+
+
+def district_ranking(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    """Districts by composite score (ties: higher volume first, then name), with rank."""
+    table = rate_table(orders.drop_nulls("district"), ["district"], settings)
+    return table.sort(["composite", "orders", "district"], descending=[True, True, False], nulls_last=True).with_row_index(
+        "rank", offset=1
+    )
+
+
+def trend_figure(trend: pl.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    fig.add_bar(x=trend["month"], y=trend["orders"], name="工单量", marker_color="#9db4d3", yaxis="y2", opacity=0.6)
+    for metric, color in (("response_rate", "#1f77b4"), ("resolution_rate", "#2ca02c"), ("satisfaction_rate", "#d62728"),
+                          ("on_time_rate", "#9467bd")):
+        fig.add_scatter(x=trend["month"], y=trend[metric], name=LABELS[metric], mode="lines+markers", line_color=color)
+    fig.update_layout(
+        yaxis=dict(title="比率", tickformat=".0%", rangemode="tozero"),
+        yaxis2=dict(title="工单量", overlaying="y", side="right", showgrid=False),
+        legend=dict(orientation="h", y=-0.2), margin=dict(t=10, b=10, l=10, r=10), height=360,
+        xaxis=dict(tickformat="%Y年%m月"), hovermode="x unified",
+    )
+    return fig
+
+
+def categories_figure(top: pl.DataFrame) -> go.Figure:
+    fig = go.Figure(go.Bar(
+        x=top["orders"], y=top["category_l1"], orientation="h", marker_color="#4c78a8",
+        text=[f"{s:.1%}" for s in top["share"]], textposition="auto",
+        hovertemplate="%{y}：%{x} 件<extra></extra>",
+    ))
+    fig.update_layout(yaxis=dict(autorange="reversed"), margin=dict(t=10, b=10, l=10, r=10), height=360, xaxis_title="工单量")
+    return fig
+
+
+def ranking_figure(ranking: pl.DataFrame) -> go.Figure:
+    fig = go.Figure(go.Bar(
+        x=ranking["composite"], y=ranking["district"], orientation="h", marker_color="#f58518",
+        text=[f"{v:.1f}" if v is not None else "—" for v in ranking["composite"]], textposition="auto",
+        customdata=ranking["orders"], hovertemplate="%{y}：综合得分 %{x:.1f}（%{customdata} 件）<extra></extra>",
+    ))
+    fig.update_layout(yaxis=dict(autorange="reversed"), margin=dict(t=10, b=10, l=10, r=10), height=420, xaxis_title="综合得分")
+    return fig
+
+
+def run(con, args) -> pl.DataFrame:
+    """CLI: one row per month with orders and the rates (fractions 0–1)."""
+    filters: Filters = from_args(args)
+    trend = monthly_trend(fetch_orders(con, filters, OVERVIEW_COLUMNS), load_settings())
+    return trend.select(
+        pl.col("month").dt.strftime("%Y-%m").alias("period"), "orders", "response_rate", "resolution_rate",
+        "satisfaction_rate", "on_time_rate", "composite",
+    )

@@ -1,0 +1,61 @@
+"""哨声 Whistle: the dashboard's entry — page config, first-run demo data, shared filters, navigation."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from analytics.db import data_extent
+from ui import data, filters, startup
+
+ROOT = Path(__file__).resolve().parent
+
+# (section, file, title, icon, url path); a page appears once its file exists.
+PAGES = [
+    ("概览", "pages/overview.py", "总览", ":material/dashboard:", "overview"),
+    ("概览", "pages/report.py", "月度通报", ":material/summarize:", "report"),
+    ("热点与源头治理", "pages/hotspots.py", "热点分布", ":material/map:", "hotspots"),
+    ("热点与源头治理", "pages/community.py", "社区画像", ":material/groups:", "community"),
+    ("热点与源头治理", "pages/recurring.py", "重复诉求与源头治理", ":material/repeat:", "recurring"),
+    ("考评", "pages/streets.py", "街乡考评", ":material/leaderboard:", "streets"),
+    ("考评", "pages/departments.py", "部门考评", ":material/apartment:", "departments"),
+    ("考评", "pages/whistle.py", "吹哨报到", ":material/campaign:", "whistle"),
+    ("数据", "pages/orders.py", "工单明细", ":material/table_rows:", "orders"),
+    ("数据", "pages/data_import.py", "数据导入", ":material/upload_file:", "import"),
+    ("数据", "pages/quality.py", "数据质量", ":material/fact_check:", "quality"),
+]
+
+
+def navigation() -> st.navigation:
+    sections: dict[str, list[st.Page]] = {}
+    for section, file, title, icon, url in PAGES:
+        if (ROOT / file).exists():
+            sections.setdefault(section, []).append(
+                st.Page(file, title=title, icon=icon, url_path=url, default=url == "overview")
+            )
+    return st.navigation(sections)
+
+
+def data_line() -> None:
+    extent = data_extent(data.connection())
+    if not extent["orders"]:
+        st.sidebar.warning("数据库中还没有工单。请在“数据导入”页上传导出文件。")
+        return
+    st.sidebar.caption(
+        f"已载入 {extent['orders']:,} 条工单，受理时间 {extent['first_at']:%Y-%m-%d} 至 {extent['last_at']:%Y-%m-%d}；"
+        f"最近一次导入 {extent['loaded_at']:%Y-%m-%d %H:%M}（共 {extent['loads']} 批）。数据库：{data.current_path().name}"
+        if extent["loaded_at"] else f"已载入 {extent['orders']:,} 条工单。"
+    )
+
+
+def main() -> None:
+    st.set_page_config(page_title="哨声 · 12345 接诉即办分析", page_icon=":material/campaign:", layout="wide")
+    startup.ensure_database()
+    page = navigation()
+    st.sidebar.title("哨声 Whistle")
+    filters.sidebar()
+    data_line()
+    page.run()
+
+
+main()

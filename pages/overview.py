@@ -1,0 +1,73 @@
+"""总览: how is the city / my district doing this period, against the previous period?"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import streamlit as st
+
+from analytics import overview
+from analytics.rates import explain
+from ui import data, filters
+from ui.export import download_buttons
+from ui.widgets import definition, metric_with_definition, pct
+
+f = filters.current()
+settings = data.settings()
+st.title("总览")
+st.caption(f"筛选：{f.describe()}。与上一等长时段比较。")
+
+current = data.orders(f, overview.OVERVIEW_COLUMNS)
+prev_filters = f.previous()
+previous = data.orders(prev_filters, overview.OVERVIEW_COLUMNS) if prev_filters else None
+
+if current.is_empty():
+    st.info("所选条件下没有工单。请放宽左侧的时间段或区域筛选。")
+    st.stop()
+
+cols = st.columns(len(overview.KPI_METRICS))
+for col, k in zip(cols, overview.kpis(current, previous, settings)):
+    with col:
+        if k["metric"] == "orders":
+            value, delta = f"{k['value']:,}", None if k["change"] is None else f"{k['change']:+.1%}"
+            color = "off"
+        elif k["metric"] == "composite":
+            value = "—" if k["value"] is None else f"{k['value']:.1f}"
+            delta, color = None if k["change"] is None else f"{k['change']:+.1f}", "normal"
+        else:
+            value = pct(k["value"])
+            delta, color = None if k["change"] is None else f"{k['change'] * 100:+.1f} 个百分点", "normal"
+        metric_with_definition(k["label"], value, explain(k["metric"], settings), delta=delta, delta_color=color)
+
+trend_filters = replace(f, date_from=None, date_to=f.date_to)
+trend = overview.monthly_trend(data.orders(trend_filters, overview.OVERVIEW_COLUMNS), settings).tail(13)
+
+left, right = st.columns([3, 2])
+with left:
+    st.subheader("月度趋势")
+    st.plotly_chart(overview.trend_figure(trend), width="stretch")
+    definition("\n\n".join(explain(m, settings) for m in ("orders", "response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate")))
+with right:
+    st.subheader("主要问题分类")
+    top = overview.top_categories(current)
+    st.plotly_chart(overview.categories_figure(top), width="stretch")
+    definition("按一级分类统计所选时段的工单量，百分比为占全部工单的比例。")
+
+st.subheader("各区综合得分排名")
+ranking = overview.district_ranking(current, settings)
+st.plotly_chart(overview.ranking_figure(ranking), width="stretch")
+definition(explain("composite", settings) + "\n\n排名：综合得分高者在前；得分相同时工单量多者在前，再按名称。")
+table = ranking.select(
+    "rank", "district", "orders", "response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate", "composite"
+)
+st.dataframe(
+    table, hide_index=True, width="stretch",
+    column_config={
+        "rank": st.column_config.NumberColumn("排名"),
+        "district": "区",
+        "orders": st.column_config.NumberColumn("工单量", format="localized"),
+        **{c: st.column_config.NumberColumn(overview.LABELS[c], format="percent") for c in
+           ("response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate")},
+        "composite": st.column_config.NumberColumn("综合得分", format="%.1f"),
+    },
+)
+download_buttons(table, "各区排名")

@@ -1,0 +1,88 @@
+"""The shared sidebar filters, kept in the URL so a copied link reproduces the view."""
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from analytics.filters import Filters, month_bounds
+from ui import data
+
+KEY = "shared_filters"
+URL_KEYS = ("from", "to", "district", "street", "category")
+
+
+def _months() -> list[date]:
+    frame = data.sql(
+        "SELECT DISTINCT date_trunc('month', received_at)::DATE AS m FROM work_orders ORDER BY m"
+    )
+    return frame["m"].to_list()
+
+
+def _options(column: str, where: str = "TRUE", params: list | None = None) -> list[str]:
+    frame = data.sql(
+        f"SELECT {column} AS v, count(*) AS n FROM work_orders WHERE {column} IS NOT NULL AND {where} "
+        "GROUP BY 1 ORDER BY n DESC, v", params or []
+    )
+    return frame["v"].to_list()
+
+
+def _seed_from_url(months: list[date]) -> None:
+    """First run of a session: widget state from the URL (or the latest month by default)."""
+    qp = st.query_params
+    def month(text: str | None, default: date) -> date:
+        try:
+            wanted = date.fromisoformat(text if len(text) > 7 else f"{text}-01").replace(day=1) if text else default
+        except ValueError:
+            return default
+        return min(months, key=lambda m: abs((m - wanted).days))
+    last = months[-1]
+    st.session_state["f_from"] = month(qp.get("from"), last)
+    st.session_state["f_to"] = month(qp.get("to"), last)
+    for key in ("district", "street", "category"):
+        st.session_state[f"f_{key}"] = [v for v in qp.get_all(key) if v]
+
+
+def sidebar() -> Filters:
+    """Draw the shared filters in the sidebar, sync them to the URL and return them."""
+    months = _months()
+    if not months:
+        st.session_state[KEY] = Filters()
+        return st.session_state[KEY]
+    if "f_from" not in st.session_state:
+        _seed_from_url(months)
+    with st.sidebar:
+        st.markdown("**筛选条件**（各页面共用）")
+        start, end = st.select_slider(
+            "时间段（按受理月份）", options=months, value=(st.session_state["f_from"], st.session_state["f_to"]),
+            format_func=lambda m: f"{m.year}年{m.month}月", key="f_period",
+        )
+        st.session_state["f_from"], st.session_state["f_to"] = start, end
+        districts = st.multiselect("区", _options("district"), key="f_district", placeholder="全部区")
+        where, params = ("list_contains(?, district)", [districts]) if districts else ("TRUE", [])
+        streets = st.multiselect("街道 / 乡镇", _options("street", where, params), key="f_street", placeholder="全部街乡")
+        categories = st.multiselect("问题分类（一级）", _options("category_l1"), key="f_category", placeholder="全部分类")
+    filters = Filters(
+        date_from=month_bounds(start)[0], date_to=month_bounds(end)[1],
+        districts=tuple(districts), streets=tuple(streets), categories=tuple(categories),
+    )
+    _write_url(filters)
+    st.session_state[KEY] = filters
+    return filters
+
+
+def _write_url(f: Filters) -> None:
+    wanted = {"from": f.date_from.isoformat()[:7], "to": f.date_to.isoformat()[:7]}
+    for key, values in (("district", f.districts), ("street", f.streets), ("category", f.categories)):
+        if values:
+            wanted[key] = list(values)
+    for key in URL_KEYS:
+        if key in wanted and st.query_params.get_all(key) != (wanted[key] if isinstance(wanted[key], list) else [wanted[key]]):
+            st.query_params[key] = wanted[key]
+        elif key not in wanted and key in st.query_params:
+            del st.query_params[key]
+
+
+def current() -> Filters:
+    """The filters chosen in the sidebar (drawn by dashboard.py before any page runs)."""
+    return st.session_state.get(KEY, Filters())

@@ -50,7 +50,7 @@ def areas_frame() -> pl.DataFrame:
 
 def seed_areas(con: duckdb.DuckDBPyConnection) -> int:
     """Fill `areas` with the official divisions if it is empty; returns rows inserted."""
-    if con.sql("SELECT count(*) FROM areas").fetchone()[0]:
+    if con.execute("SELECT count(*) FROM areas").fetchall()[0][0]:
         return 0
     frame = areas_frame()
     con.register("_areas_seed", frame.to_arrow())

@@ -1,29 +1,33 @@
 """First start: build the embedded demo database, showing progress, if there is no database yet."""
 from __future__ import annotations
 
+import threading
+
 import streamlit as st
 
 from ui import data
 
 STAGES = {"generate": "生成工单", "tokenize": "分词", "write": "写入数据库", "cases": "生成吹哨案件", "done": "完成"}
-
-
-@st.cache_resource(show_spinner=False)
-def _build_demo(path: str) -> None:
-    # cache_resource runs this once per process even when several sessions open the app at once.
-    from etl.demo import build_demo
-
-    bar = st.progress(0.0, text="首次启动：正在生成演示数据库（一年约 20 万条工单，约需半分钟）…")
-
-    def progress(stage: str, fraction: float) -> None:
-        bar.progress(min(max(fraction, 0.0), 1.0), text=f"首次启动：正在生成演示数据库 · {STAGES.get(stage, stage)}")
-
-    build_demo(path, progress=progress)
-    bar.empty()
+_BUILDING = threading.Lock()  # one build per process, however many sessions open the app at once
 
 
 def ensure_database() -> None:
     """Build the demo database when none exists (never overwrites a loaded one)."""
     path = data.current_path()
-    if not path.exists():
-        _build_demo(str(path))
+    if path.exists():
+        return
+    waiting = st.info("首次启动：另一个会话正在生成演示数据库，请稍候…") if _BUILDING.locked() else None
+    with _BUILDING:
+        if waiting:
+            waiting.empty()
+        if path.exists():
+            return
+        from etl.demo import build_demo
+
+        bar = st.progress(0.0, text="首次启动：正在生成演示数据库（一年约 20 万条工单，约需半分钟）…")
+
+        def progress(stage: str, fraction: float) -> None:
+            bar.progress(min(max(fraction, 0.0), 1.0), text=f"首次启动：正在生成演示数据库 · {STAGES.get(stage, stage)}")
+
+        build_demo(path, progress=progress)
+        bar.empty()

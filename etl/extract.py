@@ -1,0 +1,137 @@
+"""Read a CSV / TSV / XLSX export into a frame of strings, whatever its encoding, with source line numbers."""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+
+EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
+BOM = b"\xef\xbb\xbf"
+
+
+@dataclass
+class Extracted:
+    """frame: one String column per header plus `_line` (the Excel-style row number, header = 1).
+    rejects: rows the CSV parser could not split into the header's columns (line, error, raw)."""
+    frame: pl.DataFrame
+    encoding: str
+    delimiter: str | None
+    headers: list[str]
+    rejects: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(
+        schema={"line": pl.Int64, "error": pl.String, "raw": pl.List(pl.String)}))
+
+
+def detect_encoding(data: bytes) -> tuple[str, str]:
+    """(python codec, label) — BOM → utf-8-sig; valid UTF-8 → utf-8; else gb18030 (a superset of GBK)."""
+    if data.startswith(BOM):
+        return "utf-8-sig", "UTF-8 BOM"
+    try:
+        data.decode("utf-8")
+        return "utf-8", "UTF-8"
+    except UnicodeDecodeError:
+        return "gb18030", "GBK/GB18030"
+
+
+def detect_delimiter(first_line: str, suffix: str) -> str:
+    if suffix in {".tsv", ".tab"}:
+        return "\t"
+    counts = {d: first_line.count(d) for d in (",", "\t", ";", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def read_table(path: str | os.PathLike, kind: str = "work_orders", encoding: str | None = None) -> Extracted:
+    """Read a whole export as strings. `kind` is accepted for symmetry with the loader; reading does not
+    depend on it. `encoding` overrides detection (a Python codec name)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"文件不存在：{path}")
+    if path.suffix.lower() in EXCEL_SUFFIXES:
+        return _read_excel(path)
+    return _read_csv(path, encoding)
+
+
+def _read_excel(path: Path) -> Extracted:
+    try:
+        frame = pl.read_excel(path, engine="calamine", infer_schema_length=0)
+    except Exception as e:  # fastexcel raises its own types
+        raise ValueError(f"无法读取 Excel 文件 {path.name}：{e}。请确认文件未损坏且第一个工作表第一行是表头。") from None
+    frame = frame.with_columns(pl.all().cast(pl.String).str.strip_chars().replace("", None))
+    # calamine drops fully blank rows at the end only; row i of the sheet body is Excel row i + 2.
+    frame = frame.with_row_index("_line", offset=2).with_columns(pl.col("_line").cast(pl.Int64))
+    headers = [c for c in frame.columns if c != "_line"]
+    return Extracted(frame.select(*headers, "_line"), "XLSX", None, headers)
+
+
+def _read_csv(path: Path, encoding: str | None) -> Extracted:
+    data = path.read_bytes()
+    if encoding:
+        codec, label = encoding, encoding.upper()
+    else:
+        codec, label = detect_encoding(data)
+    text_head = data[:65536].decode(codec, errors="ignore")
+    delim = detect_delimiter(text_head.lstrip("\ufeff").split("\n", 1)[0], path.suffix.lower())
+    tmpdir = None
+    source = path
+    try:
+        if codec not in ("utf-8", "utf-8-sig"):
+            tmpdir = tempfile.mkdtemp(prefix="whistle-")
+            source = Path(tmpdir) / "utf8.csv"
+            source.write_text(data.decode(codec, errors="replace"), encoding="utf-8")
+        del data
+        return _duck_read(source, label, delim)
+    finally:
+        if tmpdir:
+            (Path(tmpdir) / "utf8.csv").unlink(missing_ok=True)
+            os.rmdir(tmpdir)
+
+
+def _duck_read(source: Path, label: str, delim: str) -> Extracted:
+    con = duckdb.connect()
+    try:
+        rel = con.sql(
+            "SELECT * FROM read_csv(?, all_varchar=true, header=true, delim=?, quote='\"', escape='\"', "
+            "store_rejects=true, strict_mode=true, null_padding=false)",
+            params=[str(source), delim],
+        )
+        frame = rel.pl()
+        rej = con.sql(
+            "SELECT line::BIGINT AS line, any_value(error_type::VARCHAR) AS error, any_value(csv_line) AS csv_line "
+            "FROM reject_errors GROUP BY line ORDER BY line"
+        ).pl()
+    except duckdb.Error as e:
+        raise ValueError(f"无法解析 CSV 文件 {source.name}：{e}。请确认文件是逗号或制表符分隔、第一行是表头。") from None
+    finally:
+        con.close()
+    headers = list(frame.columns)
+    frame = frame.with_columns(pl.all().str.strip_chars().replace("", None)) if headers else frame
+    rej_lines = rej["line"].to_numpy()
+    total = frame.height + len(rej_lines)
+    lines = np.arange(2, total + 2, dtype=np.int64)
+    if len(rej_lines):
+        lines = lines[~np.isin(lines, rej_lines)]
+        if len(lines) != frame.height:  # reject numbering we did not expect: fall back to counting
+            lines = np.arange(2, frame.height + 2, dtype=np.int64)
+    frame = frame.with_columns(pl.Series("_line", lines, dtype=pl.Int64))
+    raw = [_split_line(s, delim) for s in rej["csv_line"].to_list()]
+    rejects = pl.DataFrame(
+        {"line": rej["line"], "error": rej["error"], "raw": raw},
+        schema={"line": pl.Int64, "error": pl.String, "raw": pl.List(pl.String)},
+    )
+    return Extracted(frame, label, delim, headers, rejects)
+
+
+def _split_line(line: str | None, delim: str) -> list[str]:
+    if line is None:
+        return []
+    try:
+        return next(csv.reader(io.StringIO(line), delimiter=delim), [])
+    except csv.Error:
+        return [line]

@@ -1,0 +1,212 @@
+"""Load an export into the database: read, map, transform, diff against what is there, write atomically.
+
+Re-loading a file is recorded as its own `loads` row; rows that did not change are counted as unchanged
+and keep their old lineage; rows the file still gets wrong are quarantined again under the new load_id,
+so every load's quarantine explains its own rows_quarantined.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from analytics.text import segment
+from etl import kinds, mapping as mapping_mod, reference, store
+from etl.extract import Extracted, read_table
+from etl.mapping import target_label
+from etl.schema import TABLES
+from etl.transform import Transformed, transform
+
+Progress = Callable[[str, float], None]
+TOKENIZE_PARALLEL_MIN = 200_000  # below this a process pool costs more than it saves
+
+
+class LoadError(Exception):
+    """A load that wrote nothing; the message is Chinese and says what to do."""
+
+
+@dataclass
+class LoadResult:
+    load_id: str
+    source_file: str
+    kind: str
+    encoding: str
+    rows_read: int = 0
+    rows_inserted: int = 0
+    rows_updated: int = 0
+    rows_unchanged: int = 0
+    rows_quarantined: int = 0
+    status: str = "ok"
+    message: str = ""
+    sha256: str = ""
+    mapping: dict[str, str] = field(default_factory=dict)
+    unmapped: list[str] = field(default_factory=list)
+    nulled: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _noop(stage: str, fraction: float) -> None:
+    pass
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _prepare(path: Path, kind: str, overrides: dict[str, str] | None) -> tuple[Extracted, dict[str, str], list[str]]:
+    spec = kinds.get(kind)
+    ex = read_table(path, kind)
+    try:
+        mapping = mapping_mod.resolve(ex.headers, kind, overrides)
+    except ValueError as e:
+        raise LoadError(f"{path.name}：{e}") from None
+    return ex, mapping, [c for c in spec.required if c not in mapping.values()]
+
+
+def _missing_message(path: Path, kind: str, ex: Extracted, missing: list[str]) -> str:
+    need = "、".join(f"{target_label(kind, c)}（{c}）" for c in missing)
+    return (f"{path.name} 缺少必填列：{need}。文件中的表头为：{'、'.join(ex.headers) or '（无）'}。"
+            f"本次未写入任何数据。请在导出时加上这些列，或用 --mapping 映射文件指定对应关系，"
+            f"例如 {{\"{ex.headers[0] if ex.headers else '源表头'}\": \"{missing[0]}\"}}。")
+
+
+def preview(path: str | os.PathLike, kind: str = "work_orders", mapping: dict[str, str] | None = None,
+            n: int = 200) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    """What a load would do, writing nothing: (first n mapped rows, quarantined rows, summary)."""
+    path = Path(path)
+    ex, resolved, missing = _prepare(path, kind, mapping)
+    summary = {"source_file": path.name, "kind": kind, "encoding": ex.encoding, "headers": ex.headers,
+               "mapping": resolved, "unmapped": mapping_mod.unmapped(ex.headers, resolved),
+               "missing_required": missing, "rows_read": ex.frame.height + len(ex.rejects)}
+    if missing:
+        summary["message"] = _missing_message(path, kind, ex, missing)
+        return pl.DataFrame(), pl.DataFrame(), summary
+    tr = transform(ex, kind, resolved)
+    summary.update(rows_ok=tr.frame.height, rows_quarantined=tr.quarantine.height, nulled=tr.nulled)
+    return tr.frame.head(n), tr.quarantine, summary
+
+
+def load_file(path: str | os.PathLike, db: str | os.PathLike | None = None, kind: str = "work_orders",
+              mapping: dict[str, str] | None = None, progress: Progress | None = None,
+              source_name: str | None = None) -> LoadResult:
+    """Load one file into `db` atomically. Raises LoadError (nothing written) when it cannot."""
+    progress = progress or _noop
+    path = Path(path)
+    spec = kinds.get(kind)
+    started = datetime.now()
+    source = source_name or path.name
+    progress("read", 0.0)
+    try:
+        ex, resolved, missing = _prepare(path, kind, mapping)
+    except (ValueError, FileNotFoundError) as e:
+        raise LoadError(str(e)) from None
+    if missing:
+        raise LoadError(_missing_message(path, kind, ex, missing))
+    result = LoadResult(load_id=started.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8], source_file=source,
+                        kind=kind, encoding=ex.encoding, sha256=_sha256(path), mapping=resolved,
+                        unmapped=mapping_mod.unmapped(ex.headers, resolved))
+    result.rows_read = ex.frame.height + len(ex.rejects)
+    progress("read", 1.0)
+    progress("transform", 0.0)
+    tr = transform(ex, kind, resolved)
+    del ex
+    result.nulled = tr.nulled
+    progress("transform", 1.0)
+    with store.writing(store.db_path(db)) as con:
+        reference.seed_areas(con)
+        _write(con, spec, tr, result, progress)
+        result.status = "ok" if not result.rows_quarantined else "partial"
+        result.message = _message(result)
+        if result.rows_read != result.rows_inserted + result.rows_updated + result.rows_unchanged + result.rows_quarantined:
+            raise AssertionError(f"行数不守恒：{result.as_dict()}")
+        _record(con, result, started)
+    progress("write", 1.0)
+    return result
+
+
+def _message(r: LoadResult) -> str:
+    msg = (f"读取 {r.rows_read} 行：新增 {r.rows_inserted}，更新 {r.rows_updated}，未变 {r.rows_unchanged}，"
+           f"隔离 {r.rows_quarantined}。")
+    if r.nulled:
+        msg += "以下可选列的值无法识别、已置空：" + "，".join(f"{k} {v} 个" for k, v in r.nulled.items()) + "。"
+    if r.rows_quarantined:
+        msg += "被隔离的行及原因见 quarantine 表。"
+    return msg
+
+
+def _write(con, spec: kinds.KindSpec, tr: Transformed, result: LoadResult, progress: Progress) -> None:
+    table = spec.table
+    cols = [c for c in TABLES[table] if c in tr.frame.columns]
+    key = list(spec.key)
+    compare = [c for c in cols if c not in key]
+    new = tr.frame.select(cols)
+    con.register("_new", new.with_row_index("_i").to_arrow())
+    on = " AND ".join(f"o.{k} IS NOT DISTINCT FROM n.{k}" for k in key)
+    changed = " OR ".join(f"n.{c} IS DISTINCT FROM o.{c}" for c in compare) or "false"
+    flags = con.sql(
+        f"SELECT n._i, CASE WHEN o._present IS NULL THEN 'i' WHEN {changed} THEN 'u' ELSE 's' END AS _op "
+        f"FROM _new n LEFT JOIN (SELECT *, true AS _present FROM {table}) o ON {on} ORDER BY n._i"
+    ).pl()
+    con.unregister("_new")
+    op = flags["_op"]
+    result.rows_inserted = int((op == "i").sum())
+    result.rows_updated = int((op == "u").sum())
+    result.rows_unchanged = int((op == "s").sum())
+    result.rows_quarantined = tr.quarantine.height
+    todo = new.filter((op != "s").to_numpy())
+    if todo.height:
+        todo = todo.with_columns(pl.lit(result.source_file).alias("source_file"), pl.lit(result.load_id).alias("load_id"))
+        if table == "work_orders":
+            progress("tokenize", 0.0)
+            todo = todo.with_columns(pl.Series("tokens", tokenize(todo["content"].to_list()), pl.List(pl.String)))
+            progress("tokenize", 1.0)
+        progress("write", 0.0)
+        con.register("_todo", todo.to_arrow())
+        names = ", ".join(todo.columns)
+        if result.rows_updated:
+            on_t = " AND ".join(f"{table}.{k} IS NOT DISTINCT FROM n.{k}" for k in key)
+            con.execute(f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM _todo n WHERE {on_t})")
+        con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM _todo")
+        con.unregister("_todo")
+    if tr.quarantine.height:
+        q = tr.quarantine.with_columns(pl.lit(result.load_id).alias("load_id"), pl.lit(result.source_file).alias("source_file"))
+        con.register("_q", q.to_arrow())
+        con.execute("INSERT INTO quarantine (load_id, source_file, line_no, reason, raw) "
+                    "SELECT load_id, source_file, line_no, reason, raw FROM _q")
+        con.unregister("_q")
+
+
+def tokenize(texts: list[str | None]) -> list[list[str]]:
+    """analytics.text.segment, split over processes for big batches (rjieba holds the GIL)."""
+    workers = min(os.cpu_count() or 1, 8)
+    if len(texts) < TOKENIZE_PARALLEL_MIN or workers < 2:
+        return segment(texts)
+    size = -(-len(texts) // (workers * 4))
+    chunks = [texts[i:i + size] for i in range(0, len(texts), size)]
+    with ProcessPoolExecutor(workers) as pool:
+        return [toks for part in pool.map(segment, chunks) for toks in part]
+
+
+def _record(con, r: LoadResult, started: datetime) -> None:
+    con.execute(
+        "INSERT INTO loads (load_id, source_file, sha256, kind, encoding, mapping, rows_read, rows_inserted, "
+        "rows_updated, rows_unchanged, rows_quarantined, started_at, finished_at, status, message) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [r.load_id, r.source_file, r.sha256, r.kind, r.encoding, json.dumps(r.mapping, ensure_ascii=False),
+         r.rows_read, r.rows_inserted, r.rows_updated, r.rows_unchanged, r.rows_quarantined, started,
+         datetime.now(), r.status, r.message],
+    )

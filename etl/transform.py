@@ -1,0 +1,375 @@
+"""Turn an extracted frame of strings into canonical rows plus quarantined rows with Chinese reasons.
+
+Everything on the row path is a polars expression; Python only touches the (few) quarantined rows.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+
+import duckdb
+import polars as pl
+
+from etl import kinds, reference
+from etl.extract import Extracted
+from etl.kinds import DATE_FORMATS_HINT, KindSpec
+from etl.mapping import target_label
+from etl.schema import CASE_EVENTS, TABLES
+from etl.store import ROOT
+
+LINEAGE = ("source_file", "load_id", "tokens")
+QUARANTINE_SCHEMA = {"line_no": pl.Int64, "reason": pl.String, "raw": pl.String}
+FIX = "请修正该单元格后重新导入。"
+
+_ISO_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m-%d %I:%M:%S %p", "%Y-%m-%d %I:%M %p",
+                "%Y%m%d%H%M%S", "%Y%m%d")
+
+
+@dataclass
+class Transformed:
+    frame: pl.DataFrame                      # canonical columns (no lineage / tokens) + `_line`
+    quarantine: pl.DataFrame                 # line_no, reason, raw (JSON, phone hashed)
+    nulled: dict[str, int] = field(default_factory=dict)  # optional values that did not parse -> NULL, by label
+
+
+def salt() -> str:
+    """WHISTLE_SALT, else data/.salt (created on first use, never committed)."""
+    env = os.environ.get("WHISTLE_SALT")
+    if env:
+        return env
+    path = ROOT / "data" / ".salt"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def _phone_norm(e: pl.Expr) -> pl.Expr:
+    digits = e.str.replace_all(r"[\s\-()（）]", "")
+    return digits.str.replace(r"^(\+86|0086)(\d{11})$", "$2")
+
+
+def hash_phone_values(values: list[str | None], key: str) -> list[str | None]:
+    """Python twin of hash_phones for a handful of values (rejected rows)."""
+    s = pl.Series(values, dtype=pl.String).to_frame("p").select(_phone_norm(pl.col("p"))).to_series().to_list()
+    return [hashlib.sha256((key + v).encode()).hexdigest()[:16] if v else None for v in s]
+
+
+def hash_phones(series: pl.Series, key: str) -> pl.Series:
+    """Salted SHA-256 (16 hex chars) of each normalised phone number, vectorised in DuckDB."""
+    frame = series.to_frame("p").select(_phone_norm(pl.col("p")).alias("p"))
+    con = duckdb.connect()
+    try:
+        con.register("_p", frame.to_arrow())
+        out = con.sql("SELECT CASE WHEN p IS NULL OR p = '' THEN NULL ELSE left(sha256(? || p), 16) END AS h FROM _p",
+                      params=[key]).pl()
+    finally:
+        con.close()
+    return out.to_series().alias(series.name)
+
+
+def parse_datetime(e: pl.Expr) -> pl.Expr:
+    """Every date form of DATA.md to TIMESTAMP; NULL when none fits."""
+    s = (
+        e.str.strip_chars()
+        .str.replace_all(r"[年月]", "-")
+        .str.replace_all(r"日", " ")
+        .str.replace_all(r"[时點点]", ":")
+        .str.replace(r"分$", "")
+        .str.replace_all(r"[分]", ":")
+        .str.replace_all(r"秒", "")
+        .str.replace(r"(\d)T(\d)", "$1 $2")
+        .str.replace(r"(:\d{1,2})\.\d+", "$1")
+        .str.replace(r"(?i)Z$|[+-]\d{2}:?\d{2}$", "")
+        .str.replace(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})", "$1-$2-$3")
+        .str.replace(r"^(\d{1,2})[/-](\d{1,2})[/-](\d{4})", "$3-$1-$2")
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars(" -:")
+    )
+    tries = [s.str.to_datetime(f, strict=False, time_unit="us") for f in _ISO_FORMATS]
+    serial = e.str.strip_chars()
+    serial_days = pl.when(serial.str.contains(r"^\d{5}(\.\d+)?$")).then(serial.cast(pl.Float64, strict=False))
+    excel = pl.when(serial_days.is_between(20000, 80000)).then(
+        pl.datetime(1899, 12, 30, time_unit="us") + pl.duration(microseconds=(serial_days * 86_400_000_000).round().cast(pl.Int64))
+    )
+    return pl.coalesce(*tries, excel)
+
+
+def parse_month(e: pl.Expr) -> pl.Expr:
+    """A month (2024-03, 2024年3月, 2024/3, 202403, or any full date) as the first day of that month."""
+    g = e.str.strip_chars().str.extract_groups(r"^(\d{4})\D{0,2}?(\d{1,2})(?:\D|$)")
+    y = g.struct.field("1").cast(pl.Int32, strict=False)
+    m = g.struct.field("2").cast(pl.Int32, strict=False)
+    return pl.when(m.is_between(1, 12)).then(pl.date(y, m.clip(1, 12), 1))
+
+
+def _lower(e: pl.Expr) -> pl.Expr:
+    return e.str.strip_chars().str.to_lowercase()
+
+
+def _classify(e: pl.Expr, rules: list[tuple[str, str]], default: str | None) -> pl.Expr:
+    """First rule whose regex matches the lower-cased value; `default` for other non-blank values."""
+    v = _lower(e)
+    out = pl.when(v.is_null() | (v == "")).then(pl.lit(None, pl.String))
+    for pattern, value in rules:
+        out = out.when(v.str.contains(pattern)).then(pl.lit(value))
+    return out.otherwise(pl.lit(default, pl.String))
+
+
+CHANNEL_RULES = [
+    (r"微信|wechat|weixin|小程序", "微信"),
+    (r"app|mobile|手机|客户端|移动", "APP"),
+    (r"电话|热线|12345|phone|call|voice|语音|来电", "电话"),
+    (r"网|online|web|internet|email|e-mail|邮件|self service|portal|留言|信箱|微博", "网络"),
+]
+REQUEST_TYPE_RULES = [
+    (r"投诉|complaint", "投诉"),
+    (r"举报|report", "举报"),
+    (r"求助|help|assist|request|service", "求助"),
+    (r"咨询|询问|inquiry|enquiry|question|information|info", "咨询"),
+    (r"建议|意见|suggest", "建议"),
+    (r"表扬|感谢|praise|compliment|thank", "表扬"),
+]
+STATUS_RULES = [
+    (r"退单|退回|rejected|returned", "退单"),
+    (r"延期|extend|postpone", "延期"),
+    (r"^未|未办结|未完成|办理中|处理中|进行中|待|open|assigned|in progress|pending|started|progress", "办理中"),
+    (r"办结|结案|完成|已答复|已回复|closed|resolved|complete|done", "已办结"),
+    (r"受理|new|received|submitted", "已受理"),
+]
+RESOLUTION_RULES = [
+    (r"部分|基本解决|partial", "部分解决"),
+    (r"未解决|没解决|不解决|^否$|^0$|^no$|^n$|^false$|unresolved|not resolved", "未解决"),
+    (r"解决|^是$|^1$|^yes$|^y$|^true$|resolved", "解决"),
+]
+SATISFACTION_RULES = [
+    (r"未评价|未回访|不评价|无法联系|未接通|^无$|not rated|unrated", "__null__"),
+    (r"不满意|^否$|^0$|dissatisfied|unsatisfied|^no$", "不满意"),
+    (r"基本满意|比较满意|一般|somewhat|fairly", "基本满意"),
+    (r"满意|^是$|^1$|^yes$|satisfied", "满意"),
+]
+EVENT_RULES = [
+    (r"未到|缺席|未报到|no.?show|absent|missed|did not", "未到"),
+    (r"呼叫|吹哨|通知|发起|call|whistle|summon|notify", "呼叫"),
+    (r"响应|应答|回应|签收|接收|respond|answer|ack", "响应"),
+    (r"到场|到达|报到|arriv|on.?site|report", "到场"),
+    (r"办结|完成|结束|解决|finish|close|resolv|done|complete", "办结"),
+]
+def _truthy(e: pl.Expr) -> pl.Expr:
+    v = _lower(e)
+    return v.str.contains(r"^(是|1|true|yes|y|无效)$")
+
+
+def _src(mapping: dict[str, str]) -> dict[str, str]:
+    return {t: h for h, t in mapping.items()}
+
+
+def _text(e: pl.Expr) -> pl.Expr:
+    """Trim padding (tabs, newlines, full-width spaces) and fold blank-line runs into one newline."""
+    return (
+        e.str.replace_all(r"[ \t\u3000\xa0]*\r?\n[\s\u3000]*", "\n")
+        .str.strip_chars(" \t\r\n\u3000\xa0")
+        .replace("", None)
+    )
+
+
+def transform(ex: Extracted, kind: str, mapping: dict[str, str], phone_key: str | None = None) -> Transformed:
+    """Canonical rows of `kind` from `ex` under `mapping` (source header -> target)."""
+    spec = kinds.get(kind)
+    src = _src(mapping)
+    raw = ex.frame
+    phone_col = src.get("caller_phone")
+    key = phone_key if phone_key is not None else (salt() if phone_col or len(ex.rejects) else "")
+    if phone_col:
+        raw = raw.with_columns(hash_phones(raw[phone_col], key))
+    columns = [c for c in TABLES[spec.table] if c not in LINEAGE]
+    exprs = _column_exprs(spec, src, raw.columns)
+    frame = raw.select(pl.col("_line"), *[exprs.get(c, _default(spec, c)).alias(c) for c in columns])
+    frame = _normalise_areas(frame)
+
+    reasons, nulled = _checks(spec, src, raw, frame)
+    bad = reasons.is_not_null()
+    q_rows = frame.select("_line").with_columns(reasons.alias("reason")).filter(bad)
+    good = frame.filter(~bad)
+    counts = nulled.filter(~bad).sum().row(0, named=True) if nulled.width else {}
+    nulled_counts = {target_label(kind, c): int(n) for c, n in counts.items() if n}
+
+    good, dup_q = _dedupe(spec, src, good)
+    q = pl.concat([q_rows, dup_q]) if dup_q.height else q_rows
+    quarantine = pl.concat([_reject_rows(ex, phone_col, key), _with_raw(q, raw, ex.headers)]).sort("line_no")
+    return Transformed(good, quarantine, nulled_counts)
+
+
+def _column_exprs(spec: KindSpec, src: dict[str, str], present: list[str]) -> dict[str, pl.Expr]:
+    def col(t: str) -> pl.Expr | None:
+        h = src.get(t)
+        return pl.col(h) if h in present else None
+
+    out: dict[str, pl.Expr] = {}
+    for t in spec.synonyms:
+        e = col(t)
+        if e is None or t in kinds.VIRTUAL_LABELS:
+            continue
+        if t in spec.dates:
+            e = parse_datetime(e)
+        elif t in spec.months:
+            e = parse_month(e)
+        elif t in spec.ints:
+            e = e.str.replace_all(r"[,\s]", "").cast(pl.Float64, strict=False).round().cast(pl.Int32, strict=False)
+        elif t in spec.floats:
+            e = e.str.replace_all(r"[,\s]", "").cast(pl.Float64, strict=False)
+        elif t in ("content", "description", "note", "comment"):
+            e = _text(e)
+        out[t] = e
+    if spec.name == "work_orders":
+        if col("title") is not None:
+            title = _text(col("title"))
+            body = out.get("content")
+            out["content"] = title if body is None else pl.concat_str([title, body], separator="\n", ignore_nulls=True)
+        if col("category_path") is not None:
+            p = col("category_path").str.strip_chars()
+            cjk = p.str.contains(r"[\u4e00-\u9fff]")
+            sep = pl.when(cjk).then(p.str.replace_all(r"\s*(->|－>|—>|－|→|>|＞|/|／|\\)\s*", "\x1f")).otherwise(
+                p.str.replace_all(r"\s*(->|→|>)\s*", "\x1f"))
+            parts = sep.str.split("\x1f")
+            for i, lvl in enumerate(("category_l1", "category_l2", "category_l3")):
+                part = parts.list.get(i, null_on_oob=True).str.strip_chars().replace("", None)
+                out[lvl] = pl.coalesce(out[lvl], part) if lvl in out else part
+        if col("caller_phone") is not None:
+            out["caller_key"] = col("caller_phone")
+        for t, rules in (("channel", CHANNEL_RULES), ("request_type", REQUEST_TYPE_RULES), ("status", STATUS_RULES)):
+            if t in out:
+                out[t] = _classify(out[t], rules, "其他")
+        if "resolution" in out:
+            out["resolution"] = _classify(out["resolution"], RESOLUTION_RULES, None)
+        if "satisfaction" in out:
+            out["satisfaction"] = _classify(out["satisfaction"], SATISFACTION_RULES, None).replace("__null__", None)
+        if "is_invalid" in out:
+            out["is_invalid"] = _truthy(out["is_invalid"]).fill_null(False)
+        elif col("is_valid") is not None:
+            v = _lower(col("is_valid"))
+            out["is_invalid"] = v.str.contains(r"^(否|0|false|no|n|无效)$").fill_null(False)
+        if "redispatch_count" in out:
+            out["redispatch_count"] = out["redispatch_count"].fill_null(0)
+    if spec.name == "case_events" and "event" in out:
+        out["event"] = _classify(out["event"], EVENT_RULES, None)
+        out["event"] = pl.when(out["event"].is_in(list(CASE_EVENTS))).then(out["event"])
+    if spec.name == "cases" and "status" in out:
+        out["status"] = _classify(out["status"], STATUS_RULES, "其他")
+    return out
+
+
+def _default(spec: KindSpec, column: str) -> pl.Expr:
+    decl = TABLES[spec.table][column][0]
+    if column == "redispatch_count":
+        return pl.lit(0, pl.Int32)
+    if column == "is_invalid":
+        return pl.lit(False)
+    dtype = {"TIMESTAMP": pl.Datetime("us"), "DOUBLE": pl.Float64, "INTEGER": pl.Int32, "DATE": pl.Date,
+             "BOOLEAN": pl.Boolean, "VARCHAR[]": pl.List(pl.String)}.get(decl.split()[0], pl.String)
+    return pl.lit(None, dtype)
+
+
+def _normalise_areas(frame: pl.DataFrame) -> pl.DataFrame:
+    if "district" in frame.columns:
+        frame = frame.with_columns(reference.normalise_district(frame["district"]))
+    if "street" in frame.columns and frame["street"].null_count() < frame.height:
+        d, s = reference.normalise_street(frame["district"] if "district" in frame.columns
+                                          else pl.Series("district", [None] * frame.height, pl.String), frame["street"])
+        frame = frame.with_columns(s) if "district" not in frame.columns else frame.with_columns(d, s)
+    return frame
+
+
+def _checks(spec: KindSpec, src: dict[str, str], raw: pl.DataFrame, frame: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame]:
+    """Per row, the quarantine reason (NULL when the row is fine); and per optional typed column a flag
+    for values that were present but did not parse (they become NULL)."""
+    parts: list[pl.Expr] = []
+    flags: list[pl.Expr] = []
+    typed = set(spec.dates) | set(spec.months) | set(spec.ints) | set(spec.floats)
+    pairs = [(t, src[t]) for t in frame.columns if t != "_line" and src.get(t) in raw.columns]
+    joined = pl.concat([frame, raw.select(pl.col(h).alias(f"_raw_{t}") for t, h in pairs)], how="horizontal")
+    for t, h in pairs:
+        rv, parsed = pl.col(f"_raw_{t}"), pl.col(t)
+        head = f"『{h}』({target_label(spec.name, t)})"
+        failed = rv.is_not_null() & parsed.is_null()
+        if t in spec.required:
+            parts.append(pl.when(rv.is_null()).then(pl.lit(f"{head} 为空，该列必填"))
+                         .when(failed).then(pl.format(f"{head} 的值“{{}}”{_expected(spec, t)}", rv)))
+            if t == "score":
+                parts.append(pl.when(~parsed.is_between(0, 100)).then(pl.format(f"{head} 的值“{{}}”超出 0–100 的范围", rv)))
+        elif t in typed:
+            flags.append(failed.alias(t))
+    if parts:
+        reason = pl.concat_str(parts, separator="；", ignore_nulls=True).replace("", None)
+        reason = pl.when(reason.is_not_null()).then(pl.format(f"第 {{}} 行{{}}。{FIX}", pl.col("_line"), reason))
+    else:
+        reason = pl.lit(None, pl.String)
+    out = joined.select(reason.alias("reason"), *flags)
+    return out.to_series(0), out.drop("reason")
+
+
+def _expected(spec: KindSpec, t: str) -> str:
+    if t in spec.dates:
+        return f"无法识别为日期；支持的格式：{DATE_FORMATS_HINT}"
+    if t in spec.months:
+        return "无法识别为月份；支持的格式：2024-03、2024年3月、2024/3/1"
+    if t in spec.floats or t in spec.ints:
+        return "不是数字"
+    if t == "event":
+        return f"无法识别为事件；可用的值：{'、'.join(CASE_EVENTS)}"
+    return "无法识别"
+
+
+def _dedupe(spec: KindSpec, src: dict[str, str], good: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Within one file the last occurrence of a key wins; earlier ones are quarantined, naming both lines."""
+    key = list(spec.key)
+    last = pl.col("_line").max().over(key, mapping_strategy="group_to_rows")
+    flagged = good.with_columns(last.alias("_last"))
+    dup = flagged.filter(pl.col("_line") != pl.col("_last"))
+    if not dup.height:
+        return good, pl.DataFrame(schema={"_line": pl.Int64, "reason": pl.String})
+    names = "、".join(f"『{src.get(k, k)}』({target_label(spec.name, k)})" for k in key)
+    keyval = pl.concat_str([pl.col(k).cast(pl.String).fill_null("") for k in key], separator=" / ")
+    reason = pl.format(f"第 {{}} 行与第 {{}} 行的{names}“{{}}”重复；保留较后的第 {{}} 行，本行未导入。如两行都应保留，请改正其中一行的编号后重新导入。",
+                       pl.col("_line"), pl.col("_last"), keyval, pl.col("_last"))
+    return (flagged.filter(pl.col("_line") == pl.col("_last")).drop("_last"),
+            dup.select("_line", reason.alias("reason")))
+
+
+def _with_raw(q: pl.DataFrame, raw: pl.DataFrame, headers: list[str]) -> pl.DataFrame:
+    if not q.height:
+        return pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    rows = raw.join(q, on="_line", how="inner").sort("_line")
+    return rows.select(
+        pl.col("_line").alias("line_no"),
+        pl.col("reason"),
+        pl.struct(*headers).struct.json_encode().alias("raw") if headers else pl.lit("{}").alias("raw"),
+    )
+
+
+def _reject_rows(ex: Extracted, phone_col: str | None, key: str) -> pl.DataFrame:
+    """Rows the CSV parser could not split: the reason names the counts; raw keeps the fields it found."""
+    if not len(ex.rejects):
+        return pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    n = len(ex.headers)
+    idx = ex.headers.index(phone_col) if phone_col in ex.headers else None
+    lines, reasons, raws = [], [], []
+    for line, error, fields in ex.rejects.iter_rows():
+        fields = list(fields or [])
+        if idx is not None and idx < len(fields):
+            fields[idx] = hash_phone_values([fields[idx]], key)[0]
+        obj = {h: (fields[i] if i < len(fields) else None) for i, h in enumerate(ex.headers)}
+        obj.update({f"_多余字段{i - n + 1}": fields[i] for i in range(n, len(fields))})
+        what = "多出" if len(fields) > n else "缺少"
+        reasons.append(
+            f"第 {line} 行的字段数与表头不符：表头有 {n} 列，该行有 {len(fields)} 列（{what}字段，"
+            "常见原因是多余的分隔符、内容中的逗号或换行未加引号）。请修正该行后重新导入。"
+        )
+        lines.append(line)
+        raws.append(json.dumps(obj, ensure_ascii=False))
+    return pl.DataFrame({"line_no": lines, "reason": reasons, "raw": raws}, schema=QUARANTINE_SCHEMA)

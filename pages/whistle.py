@@ -1,0 +1,198 @@
+"""吹哨报到: which departments report in when a street blows the whistle, and how streets use the whistle."""
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from analytics import cases
+from analytics.filters import Filters
+from analytics.settings import Settings
+from ui import data, filters
+from ui.export import download_buttons
+from ui.widgets import definition, metric_with_definition, pct
+
+L = cases.LABELS
+
+
+@st.cache_data(max_entries=32, show_spinner="正在计算吹哨报到指标…")
+def tables(ver: tuple[int, int], f: Filters, settings: Settings) -> dict[str, pl.DataFrame | dict]:
+    # Keyed on the database version: a load publishes a new file and the next rerun recomputes.
+    case_rows = data.sql(*cases.cases_sql(f))
+    events = data.sql(*cases.events_sql(f))
+    street_orders = data.sql(*cases.street_orders_sql(f))
+    return {
+        "cases": case_rows,
+        "events": events,
+        "summary": cases.summary(case_rows, events, settings),
+        "league": cases.dept_league(events, settings),
+        "case_table": cases.case_table(case_rows, events, settings),
+        "street_use": cases.street_use(case_rows, street_orders, cases.period_months(f, case_rows)),
+        "street_month": cases.street_month(case_rows),
+    }
+
+
+f = filters.current()
+settings = data.settings()
+minutes = settings.cases.arrival_minutes
+st.title("吹哨报到")
+st.caption(
+    f"筛选：{f.describe()}。案件按发起时间归属时段，按案件所在区、街乡筛选（问题分类筛选不作用于吹哨案件）。"
+    f"到场时限 {minutes} 分钟。"
+)
+
+data.connection()
+t = tables(data.version(), f, settings)
+if t["cases"].is_empty():
+    st.info("所选条件下没有吹哨案件。请放宽左侧的时间段或区域筛选，或在“数据导入”页导入吹哨案件与事件记录。")
+    st.stop()
+
+s = t["summary"]
+cols = st.columns(5)
+with cols[0]:
+    metric_with_definition("吹哨次数", f"{s['whistles']:,}", cases.explain("streets", settings))
+with cols[1]:
+    metric_with_definition("部门被呼叫次数", f"{s['calls']:,}", cases.explain("league", settings))
+with cols[2]:
+    metric_with_definition(f"{minutes} 分钟内到场率", pct(s["within_share"]), cases.explain("league", settings))
+with cols[3]:
+    metric_with_definition("部门未到次数", f"{s['no_show']:,}", cases.explain("league", settings))
+with cols[4]:
+    hours = s["median_closure_hours"]
+    metric_with_definition(
+        "案件办结率", pct(s["closed_share"]), cases.explain("streets", settings),
+        help_text=None if hours is None else f"办结用时中位数 {hours:.1f} 小时",
+    )
+
+st.subheader("部门报到榜")
+league = t["league"]
+percent = {c: st.column_config.NumberColumn(L[c], format="percent") for c in ("within_share", "reported_in_share")}
+percent["within_share"] = st.column_config.NumberColumn(f"{minutes} 分钟内到场率", format="percent")
+minutes_cols = {c: st.column_config.NumberColumn(L[c], format="%.0f") for c in ("median_arrival_minutes", "p90_arrival_minutes")}
+left, right = st.columns([2, 3])
+with left:
+    st.plotly_chart(cases.league_figure(league, settings), width="stretch")
+with right:
+    league_view = league.drop("within")
+    st.dataframe(
+        league_view, hide_index=True, width="stretch",
+        column_config={**{c: L[c] for c in league_view.columns}, **percent, **minutes_cols},
+    )
+    definition(cases.explain("league", settings))
+    download_buttons(league_view, "部门报到榜")
+
+st.subheader("双考核：街乡用哨与部门报到")
+st.caption("街乡按吹哨的使用情况考核，部门按报到情况考核；两张表同一时段、同一区域。")
+use = t["street_use"]
+left, right = st.columns([3, 2])
+with left:
+    st.markdown("**街乡用哨**")
+    st.plotly_chart(cases.street_use_figure(use), width="stretch")
+    st.dataframe(
+        use, hide_index=True, width="stretch",
+        column_config={
+            **{c: L[c] for c in use.columns},
+            "whistles_per_month": st.column_config.NumberColumn(L["whistles_per_month"], format="%.1f"),
+            "closed_share": st.column_config.NumberColumn(L["closed_share"], format="percent"),
+            "median_closure_hours": st.column_config.NumberColumn(L["median_closure_hours"], format="%.1f"),
+            "orders": st.column_config.NumberColumn(L["orders"], format="localized"),
+            "whistles_per_10k_orders": st.column_config.NumberColumn(L["whistles_per_10k_orders"], format="%.1f"),
+        },
+    )
+    definition(cases.explain("streets", settings))
+    download_buttons(use, "街乡用哨")
+with right:
+    st.markdown("**部门报到**")
+    reporting = league.select("dept", "called", "within_share", "no_show", "reported_in_share")
+    st.dataframe(
+        reporting, hide_index=True, width="stretch",
+        column_config={"dept": L["dept"], "called": L["called"], "no_show": L["no_show"], **percent},
+    )
+    definition(cases.explain("league", settings))
+
+with st.expander("各街乡按月吹哨与办结"):
+    by_month = t["street_month"]
+    st.dataframe(
+        by_month, hide_index=True, width="stretch",
+        column_config={
+            **{c: L[c] for c in by_month.columns},
+            "month": st.column_config.DateColumn(L["month"], format="YYYY年MM月"),
+            "closed_per_whistle": st.column_config.NumberColumn(L["closed_per_whistle"], format="%.2f"),
+            "median_closure_hours": st.column_config.NumberColumn(L["median_closure_hours"], format="%.1f"),
+        },
+    )
+    definition(cases.explain("street_month", settings))
+    download_buttons(by_month, "街乡按月吹哨")
+
+st.subheader("案件列表")
+st.caption("点选一行查看该案件的时间线与关联工单。")
+case_view = t["case_table"].select(
+    "case_id", "opened_at", "district", "street", "title", "category", "whistled_by", "status", "closed_at",
+    "closure_hours", "depts_called", "depts_arrived", "no_show", "flags",
+)
+picked = st.dataframe(
+    case_view, hide_index=True, width="stretch", key="case_table", on_select="rerun", selection_mode="single-row",
+    column_config={
+        **{c: L[c] for c in case_view.columns},
+        "opened_at": st.column_config.DatetimeColumn(L["opened_at"], format="YYYY-MM-DD HH:mm"),
+        "closed_at": st.column_config.DatetimeColumn(L["closed_at"], format="YYYY-MM-DD HH:mm"),
+        "closure_hours": st.column_config.NumberColumn(L["closure_hours"], format="%.1f"),
+        "no_show": st.column_config.NumberColumn("未到次数"),
+    },
+)
+definition(cases.explain("cases", settings))
+download_buttons(case_view, "吹哨案件")
+
+rows = picked.selection.rows if picked else []
+if not rows:
+    st.info("在上表中选择一个案件，查看各部门的呼叫、响应、到场与办结时间线。")
+    st.stop()
+
+case = t["case_table"].row(rows[0], named=True)
+st.subheader(f"案件 {case['case_id']}：{case['title'] or '（无标题）'}")
+st.caption(
+    f"{case['district'] or ''}{case['street'] or ''}{case['community'] or ''} · 发起 {case['opened_at']:%Y-%m-%d %H:%M}"
+    f" · 吹哨主体：{case['whistled_by'] or '—'} · 状态：{case['status'] or '—'}"
+    + (f" · 办结用时 {case['closure_hours']:.1f} 小时" if case["closure_hours"] is not None else "")
+)
+if case["description"]:
+    st.markdown(case["description"])
+if case["flags"]:
+    st.warning(f"提示：{case['flags']}")
+case_events = t["events"].filter(pl.col("case_id") == case["case_id"])
+if case_events.is_empty():
+    st.info("该案件没有任何呼叫、到场或办结记录。")
+else:
+    st.plotly_chart(cases.timeline_figure(case, case_events, settings), width="stretch")
+    definition(
+        f"每行一个部门；线段从呼叫连到到场（{minutes} 分钟内为绿色，超时为橙色），未到场的呼叫为红色虚线；"
+        f"灰色竖线标记呼叫后 {minutes} 分钟的时限。到场按该部门最近一次更早的呼叫计时。"
+    )
+    detail = cases.calls(case_events, settings).select(
+        "dept", "called_at", "answered_at", "arrived_at", "arrival_minutes", "within", "declared_no_show", "finished_at"
+    )
+    st.dataframe(
+        detail, hide_index=True, width="stretch",
+        column_config={
+            "dept": "部门", "called_at": "呼叫时间", "answered_at": "响应时间", "arrived_at": "到场时间",
+            "arrival_minutes": st.column_config.NumberColumn("到场用时（分钟）", format="%.0f"),
+            "within": st.column_config.CheckboxColumn(f"{minutes} 分钟内到场"),
+            "declared_no_show": st.column_config.CheckboxColumn("记录为未到"), "finished_at": "办结时间",
+        },
+    )
+
+order_ids = cases.related_order_ids(case["related_order_id"])
+st.markdown("**关联工单**")
+if not order_ids:
+    st.caption("该案件没有关联工单。")
+else:
+    related = data.sql(*cases.related_orders_sql(order_ids))
+    missing = sorted(set(order_ids) - set(related["order_id"].to_list()))
+    if missing:
+        st.caption(f"数据库中找不到关联工单：{'、'.join(missing)}（可能尚未导入）。")
+    for order in related.iter_rows(named=True):
+        st.markdown(
+            f"**{order['order_id']}** · {order['received_at']:%Y-%m-%d %H:%M} · {order['category_l1'] or '未分类'}"
+            f" · 状态：{order['status'] or '—'} · 是否解决：{order['resolution'] or '未评价'}"
+            f" · 是否满意：{order['satisfaction'] or '未评价'}"
+        )
+        st.text(order["content"] or "（无诉求内容）")

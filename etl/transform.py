@@ -213,7 +213,7 @@ def _column_exprs(spec: KindSpec, src: dict[str, str], present: list[str]) -> di
     out: dict[str, pl.Expr] = {}
     for t in spec.synonyms:
         e = col(t)
-        if e is None or t in kinds.VIRTUAL_LABELS:
+        if e is None or t not in TABLES[spec.table]:
             continue
         if t in spec.dates:
             e = parse_datetime(e)

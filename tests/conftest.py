@@ -1,0 +1,50 @@
+"""Shared test helpers: fixture paths, a fresh database path, a fixed phone-hash salt."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+
+
+@pytest.fixture(autouse=True)
+def _salt(monkeypatch):
+    monkeypatch.setenv("WHISTLE_SALT", "test-salt")
+
+
+@pytest.fixture
+def etl_fx() -> Path:
+    return FIXTURES / "etl"
+
+
+@pytest.fixture
+def db(tmp_path) -> Path:
+    return tmp_path / "hotline.duckdb"
+
+
+def table_counts(path: Path) -> dict[str, int]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = [r[0] for r in con.sql("SELECT table_name FROM duckdb_tables() WHERE NOT internal").fetchall()]
+        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+    finally:
+        con.close()
+
+
+def varchar_hits(path: Path, needle: str) -> list[str]:
+    """Every table.column (VARCHAR or VARCHAR[]) of the database whose values contain `needle`."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        cols = con.sql("SELECT table_name, column_name, data_type FROM duckdb_columns() "
+                       "WHERE NOT internal AND schema_name = 'main' AND data_type IN ('VARCHAR', 'VARCHAR[]')").fetchall()
+        hits = []
+        for table, col, dtype in cols:
+            expr = f"array_to_string({col}, ' ')" if dtype.endswith("[]") else col
+            if con.execute(f"SELECT count(*) FROM {table} WHERE contains({expr}, ?)", [needle]).fetchone()[0]:
+                hits.append(f"{table}.{col}")
+        return hits
+    finally:
+        con.close()

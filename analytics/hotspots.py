@@ -1,0 +1,311 @@
+"""Where problems concentrate: area × category × month hotspots and surges, hot words, top places, maps."""
+from __future__ import annotations
+
+import json
+from datetime import date
+from functools import cache
+from typing import Any, Literal
+
+import plotly.graph_objects as go
+import polars as pl
+
+from analytics.db import query
+from analytics.filters import Filters, _add_months, from_args
+from analytics.settings import Settings, load_settings
+from analytics.text import DATA, keyword_expr
+
+Area = Literal["district", "street"]
+HOTSPOT_COLUMNS = ("received_at", "district", "street", "category_l1")
+WORD_COLUMNS = ("received_at", "district", "street", "tokens")
+# Expected counts below this are raised to it for lift and z, so a cell with almost no history does
+# not produce an infinite lift from one busy month.
+EXPECTED_FLOOR = 1.0
+CITY = "全市"
+
+
+def _keys(by: Area) -> list[str]:
+    if by not in ("district", "street"):
+        raise ValueError(f"by 只能是 district 或 street，收到 {by!r}")
+    return ["district"] if by == "district" else ["district", "street"]
+
+
+def _month(col: str = "received_at") -> pl.Expr:
+    return pl.col(col).dt.truncate("1mo").dt.date()
+
+
+def hotspots(
+    orders: pl.DataFrame, by: Area, settings: Settings, start: date | None = None, end: date | None = None,
+) -> pl.DataFrame:
+    """One row per area × category_l1 × month with orders, for months in [start, end] (default: all).
+
+    expected = the cell's count in the same month last year when the data covers that month, else the
+    mean of the previous `trailing_months` months (months without orders count as 0); in the last month,
+    when the data stops before its end, expected is scaled by the share of its days covered.
+    lift = count / e and z = (count − e) / √e with e = max(expected, 1) (Poisson approximation).
+    surge = count ≥ min_count and lift ≥ surge_lift and z ≥ surge_z. Orders without area or category are
+    left out. History before `start` must be in `orders` for expected to use it.
+    """
+    h = settings.hotspots
+    keys = _keys(by)
+    cell = [*keys, "category_l1"]
+    o = orders.drop_nulls([*keys, "category_l1", "received_at"])
+    schema_out = {"area": pl.String, **({"district": pl.String} if by == "street" else {}), "category": pl.String,
+                  "month": pl.Date, "count": pl.Int64, "expected": pl.Float64, "basis": pl.String,
+                  "lift": pl.Float64, "z": pl.Float64, "surge": pl.Boolean}
+    if o.is_empty():
+        return pl.DataFrame(schema=schema_out)
+    o = o.with_columns(month=_month())
+    counts = o.group_by([*cell, "month"]).agg(pl.len().cast(pl.Int64).alias("count"))
+    first, last = o["month"].min(), o["month"].max()
+    months = pl.DataFrame({"month": pl.date_range(first, last, "1mo", eager=True)})
+    grid = (
+        counts.select(cell).unique().join(months, how="cross")
+        .join(counts, on=[*cell, "month"], how="left").with_columns(pl.col("count").fill_null(0))
+        .sort([*cell, "month"])
+    )
+    last_year = grid.select(*cell, pl.col("month").dt.offset_by("1y").alias("month"), pl.col("count").alias("count_ly"))
+    grid = grid.join(last_year, on=[*cell, "month"], how="left").with_columns(
+        trailing=pl.col("count").shift(1).rolling_mean(h.trailing_months, min_samples=1).over(cell).cast(pl.Float64),
+    )
+    # The last month may be partial: compare like with like.
+    last_day: date = o["received_at"].max().date()
+    covered = min(1.0, ((last_day - last).days + 1) / (_add_months(last, 1) - last).days)
+    scale = pl.when(pl.col("month") == last).then(pl.lit(covered)).otherwise(1.0)
+    expected = pl.coalesce(pl.col("count_ly").cast(pl.Float64), pl.col("trailing")) * scale
+    basis = (pl.when(pl.col("count_ly").is_not_null()).then(pl.lit("去年同月"))
+             .when(pl.col("trailing").is_not_null()).then(pl.lit(f"前{h.trailing_months}个月均值")))
+    e = pl.max_horizontal(pl.col("expected"), pl.lit(EXPECTED_FLOOR))
+    out = grid.with_columns(expected=expected, basis=basis).with_columns(
+        lift=pl.col("count") / e, z=(pl.col("count") - e) / e.sqrt(),
+    ).with_columns(
+        surge=((pl.col("count") >= h.min_count) & (pl.col("lift") >= h.surge_lift) & (pl.col("z") >= h.surge_z)).fill_null(False)
+    )
+    if start:
+        out = out.filter(pl.col("month") >= start.replace(day=1))
+    if end:
+        out = out.filter(pl.col("month") <= end)
+    out = out.filter(pl.col("count") > 0).rename({by: "area", "category_l1": "category"})
+    return out.select(list(schema_out)).sort(["month", "z", "count"], descending=[False, True, True], nulls_last=True)
+
+
+def surges(hot: pl.DataFrame) -> pl.DataFrame:
+    """The surge cells, most significant first (z, then count)."""
+    return hot.filter(pl.col("surge")).sort(["z", "count"], descending=True).with_row_index("rank", offset=1)
+
+
+def formula(settings: Settings) -> str:
+    """The hotspot definition (口径) with the thresholds in force, for the page."""
+    h = settings.hotspots
+    return (
+        "**热点单元**：区域 × 一级分类 × 月份。\n\n"
+        f"**期望值** = 该单元去年同月的工单量；数据不含去年同月时，取前 {h.trailing_months} 个月的平均值（无工单的月份按 0 计）。"
+        "数据截止日不在月末时，最后一个月的期望值按已覆盖的天数比例折算。\n\n"
+        f"**提升度** = 工单量 ÷ 期望值；**显著性 z** = (工单量 − 期望值) ÷ √期望值（泊松近似；期望值不足 {EXPECTED_FLOOR:g} 件按 {EXPECTED_FLOOR:g} 件计）。\n\n"
+        f"**激增**：工单量 ≥ {h.min_count} 件，且提升度 ≥ {h.surge_lift:g}，且 z ≥ {h.surge_z:g}。按 z 从高到低排序。"
+        "阈值可在 settings.toml 的 [hotspots] 中修改。"
+    )
+
+
+def hot_words(
+    orders: pl.DataFrame, by: Area | None = "district", period: str | None = "1mo", start: date | None = None,
+    baseline: Literal["history", "city"] = "history", min_count: int = 3, stop: frozenset[str] | None = None,
+) -> pl.DataFrame:
+    """Words per area and period: in how many orders each keyword occurs, against a baseline.
+
+    period: a polars interval ("1mo", "1w"), or None for one period from `start` on (the rest is history).
+    baseline "history": the word's share of orders in the same area's earlier periods; "city": its share of
+    all orders in the same period. expected = baseline share × orders of the area in the period;
+    lift = (count + 1) / (expected + 1) (smoothed, so new words get a finite lift);
+    z = (count − expected) / √(expected + 1). Only periods from `start` and words with count ≥ min_count
+    are returned; areas or periods without history have expected NULL.
+    """
+    area = pl.col(by) if by else pl.lit(CITY)
+    if period:
+        per = pl.col("received_at").dt.truncate(period).dt.date()
+    else:
+        if start is None:
+            raise ValueError("period=None 需要给出 start（当前时段的起点）")
+        per = pl.when(pl.col("received_at") >= start).then(pl.lit(start)).otherwise(pl.lit(date(1900, 1, 1)))
+    o = orders.filter(pl.col("received_at").is_not_null()).select(
+        area.alias("area"), per.alias("period"), keyword_expr("tokens", stop).list.unique().alias("word"),
+    ).drop_nulls("area")
+    docs = o.group_by("area", "period").agg(pl.len().alias("orders"))
+    words = o.explode("word").drop_nulls("word").group_by("area", "period", "word").agg(pl.len().alias("count"))
+    if baseline == "history":
+        docs = docs.sort("period").with_columns(base_orders=pl.col("orders").cum_sum().over("area") - pl.col("orders"))
+        words = words.sort("period").with_columns(base_count=pl.col("count").cum_sum().over("area", "word") - pl.col("count"))
+        words = words.join(docs, on=["area", "period"])
+        share = pl.when(pl.col("base_orders") > 0).then(pl.col("base_count") / pl.col("base_orders"))
+    elif baseline == "city":
+        city_docs = docs.group_by("period").agg(pl.col("orders").sum().alias("city_orders"))
+        city_words = words.group_by("period", "word").agg(pl.col("count").sum().alias("city_count"))
+        words = words.join(docs, on=["area", "period"]).join(city_docs, on="period").join(city_words, on=["period", "word"])
+        share = pl.col("city_count") / pl.col("city_orders")
+    else:
+        raise ValueError(f"baseline 只能是 history 或 city，收到 {baseline!r}")
+    out = words.with_columns(share=pl.col("count") / pl.col("orders"), expected=share * pl.col("orders")).with_columns(
+        lift=(pl.col("count") + 1) / (pl.col("expected") + 1),
+        z=(pl.col("count") - pl.col("expected")) / (pl.col("expected") + 1).sqrt(),
+    )
+    out = out.filter(pl.col("count") >= min_count)
+    if start:
+        out = out.filter(pl.col("period") >= (start if not period else pl.lit(start).dt.truncate(period)))
+    return out.select("area", "period", "word", "count", "orders", "share", "expected", "lift", "z").sort(
+        ["area", "period", "z", "count", "word"], descending=[False, False, True, True, False], nulls_last=True
+    )
+
+
+def emerging(words: pl.DataFrame, n: int = 20, min_lift: float = 1.5) -> pl.DataFrame:
+    """Words rising most above their baseline (z, then count), with lift ≥ min_lift; n per area/period."""
+    return (
+        words.filter(pl.col("expected").is_not_null() & (pl.col("lift") >= min_lift))
+        .sort(["z", "count"], descending=True)
+        .group_by("area", "period", maintain_order=True).head(n)
+    )
+
+
+def top_words(orders: pl.DataFrame, n: int = 30, stop: frozenset[str] | None = None) -> pl.DataFrame:
+    """The keywords occurring in the most orders, with their share of orders."""
+    total = max(orders.height, 1)
+    return (
+        orders.select(keyword_expr("tokens", stop).list.unique().alias("word")).explode("word").drop_nulls()
+        .group_by("word").agg(pl.len().alias("count")).with_columns(share=pl.col("count") / total)
+        .sort(["count", "word"], descending=[True, False]).head(n)
+    )
+
+
+def top_places(orders: pl.DataFrame, column: Literal["address", "community"] = "address", n: int = 20) -> pl.DataFrame:
+    """The addresses (or communities) with most orders: callers, months active, last order, main category."""
+    has_caller = "caller_key" in orders.columns
+    agg = [
+        pl.len().alias("orders"),
+        pl.col("received_at").dt.truncate("1mo").n_unique().alias("months"),
+        pl.col("received_at").min().alias("first_at"),
+        pl.col("received_at").max().alias("last_at"),
+        pl.col("category_l1").drop_nulls().mode().sort().first().alias("main_category"),
+    ]
+    if has_caller:
+        agg.insert(1, pl.col("caller_key").n_unique().alias("callers"))
+    keys = [column, *(c for c in ("street",) if c in orders.columns and column != "street")]
+    return (
+        orders.filter(pl.col(column).is_not_null() & (pl.col(column).str.strip_chars() != ""))
+        .group_by(keys).agg(agg).sort(["orders", "months", column], descending=[True, True, False]).head(n)
+    )
+
+
+def per_10k(counts: pl.DataFrame, areas: pl.DataFrame, key: str = "district") -> pl.DataFrame:
+    """counts (key, orders) with population from `areas` and orders per 10,000 residents (NULL if unknown)."""
+    pop = areas.filter(pl.col("street").is_null() if key == "district" else pl.col("street").is_not_null())
+    pop = pop.group_by(key).agg(pl.col("population").max())
+    return counts.join(pop, on=key, how="left").with_columns(
+        per_10k=pl.when(pl.col("population") > 0).then(pl.col("orders") / pl.col("population") * 10_000)
+    )
+
+
+@cache
+def district_geojson() -> dict[str, Any]:
+    return json.loads((DATA / "beijing_districts.geojson").read_text(encoding="utf-8"))
+
+
+def _geo_layout(fig: go.Figure, height: int) -> go.Figure:
+    # No base map and no tiles: the district outlines are the map, so it works offline.
+    fig.update_geos(fitbounds="locations", visible=False)
+    fig.update_layout(margin=dict(t=10, b=10, l=10, r=10), height=height, dragmode=False)
+    return fig
+
+
+def district_map(values: pl.DataFrame, column: str = "orders", title: str = "工单量", fmt: str = ",.0f") -> go.Figure:
+    """Choropleth of the 16 districts from the bundled GeoJSON; districts without data are drawn grey."""
+    geo = district_geojson()
+    names = [f["properties"]["name"] for f in geo["features"]]
+    vals = dict(zip(values["district"].to_list(), values[column].to_list()))
+    fig = go.Figure(go.Choropleth(
+        geojson=geo, featureidkey="properties.name", locations=names, z=[vals.get(n) for n in names],
+        colorscale="OrRd", marker_line_color="white", marker_line_width=1, colorbar=dict(title=title),
+        hovertemplate=f"%{{location}}：%{{z:{fmt}}}<extra>{title}</extra>",
+    ))
+    missing = [n for n in names if vals.get(n) is None]
+    if missing:
+        fig.add_trace(go.Choropleth(
+            geojson=geo, featureidkey="properties.name", locations=missing, z=[0] * len(missing), showscale=False,
+            colorscale=[[0, "#e5e5e5"], [1, "#e5e5e5"]], marker_line_color="white", hovertemplate="%{location}：无数据<extra></extra>",
+        ))
+    return _geo_layout(fig, 460)
+
+
+def add_points(fig: go.Figure, points: pl.DataFrame, text_column: str = "category_l1", max_points: int = 3000) -> go.Figure:
+    """Orders with lat/lon as dots on a district map (a sample of max_points when there are more)."""
+    pts = points.drop_nulls(["lat", "lon"])
+    if pts.height > max_points:
+        pts = pts.sample(max_points, seed=0)
+    fig.add_trace(go.Scattergeo(
+        lon=pts["lon"], lat=pts["lat"], mode="markers", marker=dict(size=4, color="#1f4e79", opacity=0.5),
+        text=pts[text_column] if text_column in pts.columns else None, hovertemplate="%{text}<extra></extra>", name="工单位置",
+    ))
+    return fig
+
+
+def ranking_bar(ranking: pl.DataFrame, label: str, value: str = "orders", title: str = "工单量", n: int = 20) -> go.Figure:
+    top = ranking.head(n)
+    fig = go.Figure(go.Bar(
+        x=top[value], y=top[label], orientation="h", marker_color="#e45756",
+        hovertemplate=f"%{{y}}：%{{x:,.1f}}<extra>{title}</extra>",
+    ))
+    fig.update_layout(yaxis=dict(autorange="reversed"), margin=dict(t=10, b=10, l=10, r=10),
+                      height=max(260, 22 * top.height + 60), xaxis_title=title)
+    return fig
+
+
+def words_bar(words: pl.DataFrame, value: str = "count", title: str = "涉及工单数", n: int = 20) -> go.Figure:
+    top = words.head(n)
+    custom = top.select(
+        pl.col("lift").fill_null(float("nan")) if "lift" in top.columns else pl.lit(float("nan")).alias("lift")
+    )["lift"]
+    fig = go.Figure(go.Bar(
+        x=top[value], y=top["word"], orientation="h", marker_color="#54a24b", customdata=custom,
+        hovertemplate="%{y}：%{x:,}<extra>提升度 %{customdata:.1f}</extra>" if "lift" in top.columns else "%{y}：%{x:,}<extra></extra>",
+    ))
+    fig.update_layout(yaxis=dict(autorange="reversed"), margin=dict(t=10, b=10, l=10, r=10),
+                      height=max(260, 22 * top.height + 60), xaxis_title=title, clickmode="event+select")
+    return fig
+
+
+def _history_filters(filters: Filters, months_back: int) -> Filters:
+    """The same filters reaching back far enough for expected counts before --from."""
+    if not filters.date_from:
+        return filters
+    return Filters(date_from=_add_months(filters.date_from.replace(day=1), -months_back), date_to=filters.date_to,
+                   districts=filters.districts, streets=filters.streets, categories=filters.categories)
+
+
+def fetch(con, filters: Filters, columns: tuple[str, ...], months_back: int) -> pl.DataFrame:
+    f = _history_filters(filters, months_back)
+    where, params = f.where()
+    return query(con, f"SELECT {', '.join(columns)} FROM work_orders WHERE {where}", params)
+
+
+def run_hotspots(con, args) -> pl.DataFrame:
+    """CLI: hotspot cells of the months in --from/--to, most significant first (history fetched before --from)."""
+    settings = load_settings()
+    filters = from_args(args)
+    by = args.by if getattr(args, "by", None) in ("district", "street") else "district"
+    orders = fetch(con, filters, HOTSPOT_COLUMNS, max(12, settings.hotspots.trailing_months))
+    hot = hotspots(orders, by, settings, start=filters.date_from, end=filters.date_to)
+    return hot.sort(["z", "count"], descending=True, nulls_last=True).select(
+        "area", *(["district"] if by == "street" else []), "category", pl.col("month").dt.strftime("%Y-%m").alias("period"),
+        "count", pl.col("expected").round(2), "basis", pl.col("lift").round(3), pl.col("z").round(2), "surge",
+    )
+
+
+def run_words(con, args) -> pl.DataFrame:
+    """CLI: per area (--by; whole city by default) and month of --from/--to, the 20 most emerging keywords
+    against the same area's previous 12 months."""
+    filters = from_args(args)
+    by = args.by if getattr(args, "by", None) in ("district", "street") else None
+    orders = fetch(con, filters, WORD_COLUMNS, 12)
+    words = hot_words(orders, by, "1mo", start=filters.date_from)
+    top = words.sort(["z", "count"], descending=True, nulls_last=True).group_by("area", "period", maintain_order=True).head(20)
+    return top.sort(["period", "area", "z"], descending=[False, False, True], nulls_last=True).select(
+        "area", pl.col("period").dt.strftime("%Y-%m").alias("period"), "word", "count", "orders",
+        pl.col("expected").round(2), pl.col("lift").round(3), pl.col("z").round(2),
+    )

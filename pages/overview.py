@@ -49,12 +49,18 @@ with left:
 with right:
     st.subheader("主要问题分类")
     top = overview.top_categories(current)
-    st.plotly_chart(overview.categories_figure(top), width="stretch")
-    definition("按一级分类统计所选时段的工单量，百分比为占全部工单的比例。")
+    picked = st.plotly_chart(overview.categories_figure(top), width="stretch", on_select="rerun",
+                             selection_mode="points", key=filters.chart_key("ov_categories"))
+    if picked.selection.point_indices:
+        filters.narrow(category=[top["category_l1"][i] for i in picked.selection.point_indices])
+    definition("按一级分类统计所选时段的工单量，百分比为占全部工单的比例。点击柱条可只看该分类。")
 
 st.subheader("各区综合得分排名")
 ranking = overview.district_ranking(current, settings)
-st.plotly_chart(overview.ranking_figure(ranking), width="stretch")
+picked = st.plotly_chart(overview.ranking_figure(ranking), width="stretch", on_select="rerun",
+                         selection_mode="points", key=filters.chart_key("ov_districts"))
+if picked.selection.point_indices:
+    filters.narrow(district=[ranking["district"][i] for i in picked.selection.point_indices])
 definition(explain("composite", settings) + "\n\n排名：综合得分高者在前；得分相同时工单量多者在前，再按名称。")
 table = ranking.select(
     "rank", "district", "orders", "response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate", "composite"
@@ -71,3 +77,5 @@ st.dataframe(
     },
 )
 download_buttons(table, "各区排名")
+st.page_link("pages/orders.py", label=f"查看这 {current.height:,} 条工单的明细", icon=":material/table_rows:",
+             query_params=filters.link_params())

@@ -39,8 +39,33 @@ def _seed_from_url(months: list[date]) -> None:
     last = months[-1]
     st.session_state["f_from"] = month(qp.get("from"), last)
     st.session_state["f_to"] = month(qp.get("to"), last)
+    st.session_state["f_period"] = (st.session_state["f_from"], st.session_state["f_to"])
     for key in ("district", "street", "category"):
         st.session_state[f"f_{key}"] = [v for v in qp.get_all(key) if v]
+
+
+def _url_state() -> dict[str, list[str]]:
+    return {key: [v for v in st.query_params.get_all(key) if v] for key in URL_KEYS}
+
+
+def _url_changed() -> bool:
+    """The URL carries filters other than the ones last written: a pasted link, st.page_link with
+    query_params, or browser history. A URL without any (st.navigation drops them when the user switches
+    pages in the sidebar) is not a change: the session's filters are written back instead."""
+    url = _url_state()
+    return any(url.values()) and url != st.session_state.get("_f_written", url)
+
+
+def _apply_pending(months: list[date]) -> None:
+    """A narrowing asked for by a chart click (see `narrow`), and the period snapped to loaded months."""
+    for key, values in st.session_state.pop("_f_pending", {}).items():
+        st.session_state[f"f_{key}"] = values
+        if key == "district":
+            st.session_state["f_street"] = []
+    start, end = st.session_state["f_period"]
+    if start not in months or end not in months:
+        snap = lambda m: min(months, key=lambda x: abs((x - m).days))  # noqa: E731
+        st.session_state["f_period"] = (snap(start), snap(end))
 
 
 def sidebar() -> Filters:
@@ -49,13 +74,13 @@ def sidebar() -> Filters:
     if not months:
         st.session_state[KEY] = Filters()
         return st.session_state[KEY]
-    if "f_from" not in st.session_state:
+    if "f_period" not in st.session_state or _url_changed():
         _seed_from_url(months)
+    _apply_pending(months)
     with st.sidebar:
         st.markdown("**筛选条件**（各页面共用）")
         start, end = st.select_slider(
-            "时间段（按受理月份）", options=months, value=(st.session_state["f_from"], st.session_state["f_to"]),
-            format_func=lambda m: f"{m.year}年{m.month}月", key="f_period",
+            "时间段（按受理月份）", options=months, format_func=lambda m: f"{m.year}年{m.month}月", key="f_period",
         )
         st.session_state["f_from"], st.session_state["f_to"] = start, end
         districts = st.multiselect("区", _options("district"), key="f_district", placeholder="全部区")
@@ -81,6 +106,34 @@ def _write_url(f: Filters) -> None:
             st.query_params[key] = wanted[key]
         elif key not in wanted and key in st.query_params:
             del st.query_params[key]
+    st.session_state["_f_written"] = {k: v if isinstance(v, list) else [v] for k, v in wanted.items()} | {
+        k: [] for k in URL_KEYS if k not in wanted}
+
+
+def link_params(**extra: str | list[str]) -> dict[str, str | list[str]]:
+    """The current filters as URL query parameters (plus page-specific ones), for st.page_link: the
+    linked page opens on the same view."""
+    f = current()
+    params: dict[str, str | list[str]] = {}
+    if f.date_from and f.date_to:
+        params.update({"from": f.date_from.isoformat()[:7], "to": f.date_to.isoformat()[:7]})
+    for key, values in (("district", f.districts), ("street", f.streets), ("category", f.categories)):
+        if values:
+            params[key] = list(values)
+    params.update({k: v for k, v in extra.items() if v})
+    return params
+
+
+def chart_key(name: str) -> str:
+    """Widget key for a selectable chart; it changes after each narrowing so the old selection is cleared."""
+    return f"{name}_{st.session_state.get('_f_narrowed', 0)}"
+
+
+def narrow(**values: list[str]) -> None:
+    """Narrow the shared filters (district=, street=, category=) from a chart click and rerun."""
+    st.session_state["_f_pending"] = {k: list(v) for k, v in values.items() if k in ("district", "street", "category")}
+    st.session_state["_f_narrowed"] = st.session_state.get("_f_narrowed", 0) + 1
+    st.rerun()
 
 
 def current() -> Filters:

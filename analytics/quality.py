@@ -1,0 +1,114 @@
+"""数据质量: what was loaded when, what was rejected and why, what the loaded orders lack, how fresh it is."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from analytics.db import query
+from analytics.filters import Filters
+
+LOADED = ("ok", "partial")   # load statuses that wrote data (partial: some rows quarantined)
+# A street is official when the reference list has it (in the order's district, when the order names one).
+_NOT_OFFICIAL = ("NOT EXISTS (SELECT 1 FROM areas a WHERE a.street = w.street "
+                 "AND (w.district IS NULL OR a.district = w.district))")
+
+
+def load_history(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every load, newest first."""
+    return query(
+        con,
+        "SELECT load_id, source_file, kind, encoding, rows_read, rows_inserted, rows_updated, rows_unchanged, "
+        "rows_quarantined, started_at, finished_at, status, message FROM loads ORDER BY started_at DESC, load_id",
+    )
+
+
+def quarantine_reasons(con: duckdb.DuckDBPyConnection, load_id: str | None = None) -> pl.DataFrame:
+    """Quarantined rows per reason (within one load when given), largest first; the row number a reason
+    starts with ("第 4 行…") is dropped so that rows with the same problem count together."""
+    return query(
+        con,
+        "SELECT regexp_replace(reason, '^第\\s*\\d+\\s*行\\s*', '') AS reason, count(*) AS rows FROM quarantine "
+        "WHERE (? IS NULL OR load_id = ?) GROUP BY 1 ORDER BY rows DESC, reason",
+        [load_id, load_id],
+    )
+
+
+def quarantine_rows(con: duckdb.DuckDBPyConnection, load_id: str | None = None, search: str | None = None,
+                    limit: int | None = 1000) -> pl.DataFrame:
+    """Quarantined rows, optionally of one load and whose reason or raw row contains `search`."""
+    term = search.strip() if search and search.strip() else None
+    return query(
+        con,
+        "SELECT load_id, source_file, line_no, reason, raw FROM quarantine "
+        "WHERE (? IS NULL OR load_id = ?) AND (? IS NULL OR contains(reason, ?) OR contains(raw, ?)) "
+        "ORDER BY load_id DESC, line_no LIMIT ?",
+        [load_id, load_id, term, term, term, limit if limit is not None else 2**62],
+    )
+
+
+def coverage(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> pl.DataFrame:
+    """How many of the (filtered) orders lack what the analytics need: one row per check with count and share.
+
+    An unknown street is a non-empty street that is not in the official list (areas), so it cannot be
+    ranked or matched to population; an unmapped category is an order with no 一级分类.
+    """
+    where, params = (filters or Filters()).where(prefix="w.")
+    checks = [
+        ("district_missing", "缺少区", "w.district IS NULL"),
+        ("street_missing", "缺少街道/乡镇", "w.street IS NULL"),
+        ("street_unknown", "街道/乡镇不在官方名录", f"w.street IS NOT NULL AND {_NOT_OFFICIAL}"),
+        ("category_missing", "缺少问题分类（未映射到一级分类）", "w.category_l1 IS NULL"),
+        ("content_missing", "缺少诉求内容", "w.content IS NULL OR trim(w.content) = ''"),
+        ("dispatched_missing", "缺少派单时间", "w.dispatched_at IS NULL"),
+        ("responded_missing", "缺少响应时间（不计入响应率）", "w.responded_at IS NULL"),
+        ("closed_missing", "已办结但缺少办结时间", "w.status = '已办结' AND w.closed_at IS NULL"),
+        ("resolution_missing", "未评价是否解决", "w.resolution IS NULL"),
+        ("satisfaction_missing", "未评价满意度", "w.satisfaction IS NULL"),
+    ]
+    counts = ", ".join(f"count(*) FILTER (WHERE {cond}) AS {key}" for key, _, cond in checks)
+    row = query(
+        con,
+        f"SELECT count(*) AS total, {counts} FROM work_orders w WHERE {where}",
+        params,
+    ).to_dicts()[0]
+    total = row["total"]
+    return pl.DataFrame(
+        {
+            "check": [k for k, _, _ in checks],
+            "label": [lab for _, lab, _ in checks],
+            "orders": [row[k] for k, _, _ in checks],
+            "share": [row[k] / total if total else None for k, _, _ in checks],
+        },
+        schema={"check": pl.String, "label": pl.String, "orders": pl.Int64, "share": pl.Float64},
+    )
+
+
+def unknown_streets(con: duckdb.DuckDBPyConnection, filters: Filters | None = None, limit: int = 50) -> pl.DataFrame:
+    """The street names not in the official list, most frequent first (what to add to a mapping or fix)."""
+    where, params = (filters or Filters()).where(prefix="w.")
+    return query(
+        con,
+        "SELECT w.district, w.street, count(*) AS orders FROM work_orders w "
+        f"WHERE w.street IS NOT NULL AND {_NOT_OFFICIAL} AND {where} "
+        "GROUP BY ALL ORDER BY orders DESC, w.district, w.street LIMIT ?",
+        [*params, limit],
+    )
+
+
+def freshness(con: duckdb.DuckDBPyConnection, today: date) -> dict[str, Any]:
+    """Latest received_at and last successful load, and how many days each lies behind `today`."""
+    row = query(
+        con,
+        "SELECT (SELECT max(received_at) FROM work_orders) AS latest_received, "
+        "(SELECT max(finished_at) FROM loads WHERE list_contains(?, status)) AS last_load",
+        [list(LOADED)],
+    ).to_dicts()[0]
+
+    def behind(moment: datetime | None) -> int | None:
+        return None if moment is None else (today - moment.date()).days
+
+    return {**row, "received_days_behind": behind(row["latest_received"]),
+            "load_days_behind": behind(row["last_load"])}

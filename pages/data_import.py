@@ -1,0 +1,178 @@
+"""数据导入: upload an export, check how its headers map and what would be rejected, then load it."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+from analytics.quality import quarantine_rows
+from etl import kinds
+from etl.load import LoadError, load_file, preview
+from etl.mapping import target_label, targets
+from etl.store import connect_read
+from ui import data, upload
+from ui.export import download_buttons
+
+KIND_LABELS = {
+    "work_orders": "工单（12345 工单导出）",
+    "cases": "吹哨案件",
+    "case_events": "吹哨过程记录（呼叫、响应、到场、办结）",
+    "ratings": "街乡考核部门评分",
+    "duties": "权责清单（分类 → 责任部门）",
+}
+# Share of the progress bar per loader stage: (start, width).
+STAGES = {"read": (0.0, 0.15, "读取文件"), "transform": (0.15, 0.2, "转换与校验"),
+          "tokenize": (0.35, 0.35, "诉求内容分词"), "write": (0.7, 0.3, "写入数据库")}
+IGNORE = "（不导入）"
+
+
+@st.cache_data(max_entries=8, show_spinner="正在读取并校验文件…")
+def _preview(path: str, kind: str, mapping_json: str) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    return preview(path, kind, mapping=json.loads(mapping_json) or None, n=200)
+
+
+def _option(kind: str, target: str) -> str:
+    star = "＊" if target in kinds.get(kind).required else ""
+    return f"{star}{target_label(kind, target)}（{target}）"
+
+
+def _report(result: dict) -> None:
+    st.success(result["message"])
+    cols = st.columns(5)
+    for col, (key, name) in zip(cols, (("rows_read", "读取"), ("rows_inserted", "新增"), ("rows_updated", "更新"),
+                                        ("rows_unchanged", "未变"), ("rows_quarantined", "隔离"))):
+        col.metric(name, f"{result[key]:,}", border=True)
+    st.caption(f"导入批次 {result['load_id']} · 文件 {result['source_file']} · 编码 {result['encoding']}。"
+               "读取 = 新增 + 更新 + 未变 + 隔离。其他用户在导入期间可照常浏览；新数据在各页面刷新后出现。")
+    if result["rows_quarantined"]:
+        con = connect_read(data.current_path())
+        try:
+            rows = quarantine_rows(con, result["load_id"], limit=None)
+        finally:
+            con.close()
+        st.markdown("**被隔离的行**（未入库，修正后可重新导入同一文件）")
+        st.dataframe(rows.drop("load_id", "source_file"), hide_index=True, width="stretch",
+                     column_config={"line_no": "行号", "reason": "原因", "raw": "原始行(JSON)"})
+        download_buttons(rows, f"隔离行_{result['load_id']}", key="dl_import_quarantine")
+    st.page_link("pages/overview.py", label="到“总览”查看", icon=":material/dashboard:")
+
+
+settings = data.settings()
+st.title("数据导入")
+
+if "import_result" in st.session_state:
+    st.subheader("导入结果")
+    _report(st.session_state["import_result"])
+    if st.button("导入另一个文件", icon=":material/upload_file:"):
+        del st.session_state["import_result"]
+        st.rerun()
+    st.stop()
+
+kind = st.selectbox("数据类型", list(KIND_LABELS), format_func=KIND_LABELS.get, key="imp_kind")
+limit = settings.etl.upload_max_mb
+uploaded = st.file_uploader(
+    f"上传 CSV / TSV / Excel 导出文件（单个文件不超过 {limit} MB；UTF-8、GBK、GB18030 编码均可）",
+    type=["csv", "tsv", "txt", "xlsx", "xlsm", "xls"], key="imp_file",
+)
+if uploaded is None:
+    st.caption("上传后先显示识别出的编码、表头映射和校验结果，确认无误再点击“开始导入”；在此之前不会写入任何数据。")
+    st.stop()
+if uploaded.size > limit * 1024 * 1024:
+    st.error(f"文件 {uploaded.name} 有 {uploaded.size / 1048576:.0f} MB，超过上限 {limit} MB。"
+             "请按月份拆分后分别导入，或在 settings.toml 的 [etl] upload_max_mb 中调大上限。")
+    st.stop()
+
+# One copy on disk per uploaded file; the loader reads from there.
+if st.session_state.get("imp_file_id") != uploaded.file_id:
+    old = st.session_state.get("imp_path")
+    if old:
+        Path(old).unlink(missing_ok=True)
+    st.session_state["imp_path"] = str(upload.spool(uploaded, uploaded.name))
+    st.session_state["imp_file_id"] = uploaded.file_id
+path = st.session_state["imp_path"]
+
+try:
+    _, _, first = _preview(path, kind, "{}")
+except (LoadError, ValueError) as e:
+    st.error(f"无法读取 {uploaded.name}：{e}")
+    st.stop()
+headers = first["headers"]
+mapping_store = upload.mappings_dir(data.current_path())
+saved = upload.load_mapping(mapping_store, kind, headers)
+suggested = saved["mapping"] if saved else first["mapping"]
+
+st.subheader("1. 编码与表头映射")
+st.markdown(f"文件 **{uploaded.name}** · 编码 **{first['encoding']}** · 共 **{first['rows_read']:,}** 行、"
+            f"**{len(headers)}** 列。")
+if saved:
+    st.info(f"已套用上次为同样表头保存的映射（来源文件 {saved.get('source', '?')}，保存于 {saved.get('saved_at', '?')}）。")
+else:
+    st.caption("映射为自动建议；请核对“对应标准列”，不需要的列选“（不导入）”。＊ 为必填列。")
+options = [IGNORE, *(_option(kind, t) for t in targets(kind))]
+by_option = {_option(kind, t): t for t in targets(kind)}
+editor = st.data_editor(
+    pl.DataFrame({"source": headers, "target": [_option(kind, suggested[h]) if suggested.get(h) else IGNORE
+                                                for h in headers]}),
+    hide_index=True, width="stretch", disabled=["source"], num_rows="fixed",
+    key=f"imp_map_{upload.signature(kind, headers)}_{st.session_state['imp_file_id']}",
+    column_config={"source": st.column_config.TextColumn("文件表头"),
+                   "target": st.column_config.SelectboxColumn("对应标准列", options=options, required=True)},
+)
+chosen = {h: by_option.get(t, "") for h, t in zip(editor["source"], editor["target"])}
+dupes = sorted({t for t in chosen.values() if t and list(chosen.values()).count(t) > 1})
+if dupes:
+    st.error("以下标准列被多个表头同时选中，请只保留一个：" + "、".join(_option(kind, t) for t in dupes))
+    st.stop()
+
+st.subheader("2. 预览与校验（尚未写入）")
+mapped, quarantined, summary = _preview(path, kind, json.dumps(chosen, ensure_ascii=False, sort_keys=True))
+if summary.get("missing_required"):
+    st.error(summary["message"])
+    st.stop()
+ok, bad = summary["rows_ok"], summary["rows_quarantined"]
+c1, c2, c3 = st.columns(3)
+c1.metric("读取行数", f"{summary['rows_read']:,}", border=True)
+c2.metric("可导入", f"{ok:,}", border=True)
+c3.metric("将被隔离", f"{bad:,}", border=True)
+if summary.get("nulled"):
+    st.warning("以下可选列有无法识别的值，导入时将置空："
+               + "，".join(f"{target_label(kind, k)} {v} 个" for k, v in summary["nulled"].items()))
+if bad:
+    reasons = (quarantined.with_columns(pl.col("reason").str.replace(r"^第\s*\d+\s*行\s*", ""))
+               .group_by("reason").len("rows").sort(["rows", "reason"], descending=[True, False]))
+    st.markdown("**将被隔离的行及原因**")
+    st.dataframe(reasons, hide_index=True, width="stretch",
+                 column_config={"reason": "原因（同类合并）", "rows": st.column_config.NumberColumn("行数")})
+    with st.expander(f"查看全部 {bad:,} 个将被隔离的行"):
+        st.dataframe(quarantined, hide_index=True, width="stretch",
+                     column_config={"line_no": "行号", "reason": "原因", "raw": "原始行(JSON)"})
+        download_buttons(quarantined, "将被隔离的行", key="dl_preview_quarantine")
+st.markdown(f"**映射后的前 {mapped.height} 行**")
+st.dataframe(mapped, hide_index=True, width="stretch",
+             column_config={c: target_label(kind, c) for c in mapped.columns})
+
+st.subheader("3. 导入")
+remember = st.checkbox("保存此表头映射，下次上传同样表头的文件时自动套用", value=True, key="imp_remember")
+if st.button(f"开始导入 {ok:,} 行", type="primary", icon=":material/upload:", disabled=not ok):
+    bar = st.progress(0.0, text="准备导入…")
+
+    def progress(stage: str, fraction: float) -> None:
+        start, width, name = STAGES.get(stage, (0.0, 1.0, stage))
+        bar.progress(min(start + width * max(min(fraction, 1.0), 0.0), 1.0), text=f"正在导入 · {name}")
+
+    try:
+        result = load_file(path, data.current_path(), kind=kind, mapping=chosen, progress=progress,
+                           source_name=uploaded.name)
+    except LoadError as e:
+        bar.empty()
+        st.error(str(e))
+        st.stop()
+    if remember:
+        upload.save_mapping(mapping_store, kind, headers, chosen, uploaded.name)
+    Path(path).unlink(missing_ok=True)
+    for key in ("imp_path", "imp_file_id"):
+        st.session_state.pop(key, None)
+    st.session_state["import_result"] = result.as_dict()
+    st.rerun()   # the sidebar and every page now read the newly published database

@@ -1,0 +1,99 @@
+"""数据质量: is the data complete and current enough to trust the numbers on the other pages?"""
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from analytics import quality
+from ui import data, filters
+from ui.export import download_buttons
+from ui.widgets import definition
+
+con = data.connection()
+f = filters.current()
+st.title("数据质量")
+
+st.subheader("数据新鲜度")
+fresh = quality.freshness(con, date.today())
+a, b = st.columns(2)
+with a:
+    st.metric(
+        "最新受理时间", "—" if fresh["latest_received"] is None else f"{fresh['latest_received']:%Y-%m-%d %H:%M}",
+        delta=None if fresh["received_days_behind"] is None else f"距今天 {fresh['received_days_behind']} 天",
+        delta_color="off", border=True,
+    )
+with b:
+    st.metric(
+        "最近一次导入", "—" if fresh["last_load"] is None else f"{fresh['last_load']:%Y-%m-%d %H:%M}",
+        delta=None if fresh["load_days_behind"] is None else f"距今天 {fresh['load_days_behind']} 天",
+        delta_color="off", border=True,
+    )
+if fresh["received_days_behind"] is not None and fresh["received_days_behind"] > 35:
+    st.warning(f"最新工单已是 {fresh['received_days_behind']} 天前受理的：本月数据可能尚未导入，请在“数据导入”页上传最新导出。")
+
+st.subheader("导入记录")
+history = quality.load_history(con)
+if history.is_empty():
+    st.info("还没有导入记录。请在“数据导入”页上传导出文件。")
+else:
+    st.dataframe(
+        history, hide_index=True, width="stretch",
+        column_config={
+            "load_id": "导入批次", "source_file": "来源文件", "kind": "数据类型", "encoding": "编码",
+            **{c: st.column_config.NumberColumn(lab, format="localized") for c, lab in (
+                ("rows_read", "读取"), ("rows_inserted", "新增"), ("rows_updated", "更新"),
+                ("rows_unchanged", "未变"), ("rows_quarantined", "隔离"))},
+            "started_at": st.column_config.DatetimeColumn("开始", format="YYYY-MM-DD HH:mm:ss"),
+            "finished_at": st.column_config.DatetimeColumn("结束", format="YYYY-MM-DD HH:mm:ss"),
+            "status": "状态", "message": "说明",
+        },
+    )
+    definition("每批导入满足：读取 = 新增 + 更新 + 未变 + 隔离。状态 ok 为全部入库，partial 为部分行被隔离。")
+    download_buttons(history, "导入记录")
+
+st.subheader("隔离行浏览")
+loads = history.filter(history["rows_quarantined"] > 0) if history.height else history
+if loads.is_empty():
+    st.success("没有被隔离的行。")
+else:
+    c1, c2 = st.columns([2, 3])
+    with c1:
+        options = [None, *loads["load_id"].to_list()]
+        names = dict(zip(loads["load_id"], loads["source_file"]))
+        load_id = st.selectbox(
+            "导入批次", options, format_func=lambda x: "全部批次" if x is None else f"{x}（{names[x]}）", key="q_load",
+        )
+    with c2:
+        search = st.text_input("在原因或原始行中搜索", key="q_search", placeholder="例如：受理时间、工单编号、某个值")
+    reasons = quality.quarantine_reasons(con, load_id)
+    st.dataframe(reasons, hide_index=True, width="stretch",
+                 column_config={"reason": "原因（同类合并）", "rows": st.column_config.NumberColumn("行数", format="localized")})
+    rows = quality.quarantine_rows(con, load_id, search, limit=None)
+    st.caption(f"符合条件的隔离行：{rows.height:,} 行（表格显示前 1,000 行，下载为全部）。")
+    st.dataframe(
+        rows.head(1000), hide_index=True, width="stretch",
+        column_config={"load_id": "导入批次", "source_file": "来源文件", "line_no": "行号", "reason": "原因",
+                       "raw": st.column_config.TextColumn("原始行(JSON)", width="large")},
+    )
+    download_buttons(rows, "隔离行", key="dl_quarantine")
+
+st.subheader("数据覆盖")
+st.caption(f"范围：{f.describe()}（左侧筛选条件）。")
+cov = quality.coverage(con, f)
+st.dataframe(
+    cov.drop("check"), hide_index=True, width="stretch",
+    column_config={"label": "检查项", "orders": st.column_config.NumberColumn("工单数", format="localized"),
+                   "share": st.column_config.ProgressColumn("占比", format="percent", min_value=0, max_value=1)},
+)
+definition(
+    "“街道/乡镇不在官方名录”：街乡名称非空，但与国家统计局统计用区划代码中的北京 343 个街乡镇（及开发区）都对不上，"
+    "这些工单无法参与街乡排名与人口折算。“缺少问题分类”：导入时没有一级分类的工单。"
+)
+unknown = quality.unknown_streets(con, f)
+if unknown.height:
+    with st.expander(f"不在官方名录的街乡名称（前 {unknown.height} 个）"):
+        st.dataframe(unknown, hide_index=True, width="stretch",
+                     column_config={"district": "区", "street": "街道/乡镇（原值）",
+                                    "orders": st.column_config.NumberColumn("工单数", format="localized")})
+        download_buttons(unknown, "不在官方名录的街乡", key="dl_unknown_streets")

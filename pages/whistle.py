@@ -173,10 +173,12 @@ else:
     st.dataframe(
         detail, hide_index=True, width="stretch",
         column_config={
-            "dept": "部门", "called_at": "呼叫时间", "answered_at": "响应时间", "arrived_at": "到场时间",
+            "dept": "部门",
+            **{c: st.column_config.DatetimeColumn(label, format="YYYY-MM-DD HH:mm") for c, label in (
+                ("called_at", "呼叫时间"), ("answered_at", "响应时间"), ("arrived_at", "到场时间"), ("finished_at", "办结时间"))},
             "arrival_minutes": st.column_config.NumberColumn("到场用时（分钟）", format="%.0f"),
             "within": st.column_config.CheckboxColumn(f"{minutes} 分钟内到场"),
-            "declared_no_show": st.column_config.CheckboxColumn("记录为未到"), "finished_at": "办结时间",
+            "declared_no_show": st.column_config.CheckboxColumn("记录为未到"),
         },
     )
 

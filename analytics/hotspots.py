@@ -270,7 +270,7 @@ def words_bar(words: pl.DataFrame, value: str = "count", title: str = "涉及工
     return fig
 
 
-def _history_filters(filters: Filters, months_back: int) -> Filters:
+def history_filters(filters: Filters, months_back: int) -> Filters:
     """The same filters reaching back far enough for expected counts before --from."""
     if not filters.date_from:
         return filters
@@ -279,7 +279,7 @@ def _history_filters(filters: Filters, months_back: int) -> Filters:
 
 
 def fetch(con, filters: Filters, columns: tuple[str, ...], months_back: int) -> pl.DataFrame:
-    f = _history_filters(filters, months_back)
+    f = history_filters(filters, months_back)
     where, params = f.where()
     return query(con, f"SELECT {', '.join(columns)} FROM work_orders WHERE {where}", params)
 

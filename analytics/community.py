@@ -1,0 +1,111 @@
+"""社区画像: what residents of a street (or one community) call about, what keeps coming back, how it is handled."""
+from __future__ import annotations
+
+import polars as pl
+
+from analytics.hotspots import top_places
+from analytics.rates import LABELS, RATE_INPUT_COLUMNS, rate_table
+from analytics.settings import Settings
+from analytics.text import keyword_expr
+
+PROFILE_COLUMNS = (
+    *RATE_INPUT_COLUMNS, "order_id", "district", "street", "community", "address", "category_l2", "caller_key",
+    "content", "tokens",
+)
+PROFILE_METRICS = ("response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate")
+
+
+def top_issues(orders: pl.DataFrame, settings: Settings, n: int = 8) -> pl.DataFrame:
+    """The most frequent issue types (一级 → 二级分类) with their share and how well they are solved."""
+    total = max(orders.height, 1)
+    frame = orders.with_columns(
+        issue=pl.concat_str(pl.col("category_l1").fill_null("未分类"), pl.col("category_l2"), separator=" · ", ignore_nulls=True)
+    )
+    return (
+        rate_table(frame, ["issue"], settings).sort(["orders", "issue"], descending=[True, False]).head(n)
+        .with_columns(share=pl.col("orders") / total)
+        .select("issue", "orders", "share", "resolution_rate", "satisfaction_rate")
+    )
+
+
+def monthly(orders: pl.DataFrame) -> pl.DataFrame:
+    """Orders per month of received_at."""
+    return (
+        orders.group_by(pl.col("received_at").dt.truncate("1mo").dt.date().alias("month")).agg(pl.len().alias("orders"))
+        .sort("month")
+    )
+
+
+def recurring_addresses(orders: pl.DataFrame, min_orders: int = 3, n: int = 15) -> pl.DataFrame:
+    """Addresses that keep coming back: at least min_orders orders, with how many callers and months,
+    the main issue and how many of their rated orders were not (fully) solved."""
+    places = top_places(orders, "address", n=10_000).filter(pl.col("orders") >= min_orders)
+    unsolved = orders.group_by("address").agg(
+        unsolved=(pl.col("resolution").is_in(["未解决", "部分解决"])).sum(),
+    )
+    return places.join(unsolved, on="address", how="left").sort(
+        ["orders", "months", "address"], descending=[True, True, False]
+    ).head(n)
+
+
+def distinctive_words(local: pl.DataFrame, reference: pl.DataFrame, n: int = 20, min_count: int = 3) -> pl.DataFrame:
+    """Keywords of `local` orders with their share, and lift against `reference` (e.g. the whole district):
+    lift = (local share) ÷ (reference share), with one order added to each count so rare words stay finite."""
+    def shares(frame: pl.DataFrame, prefix: str) -> pl.DataFrame:
+        total = max(frame.height, 1)
+        return (
+            frame.select(keyword_expr("tokens").list.unique().alias("word")).explode("word").drop_nulls()
+            .group_by("word").agg(pl.len().alias(f"{prefix}count")).with_columns((pl.col(f"{prefix}count") / total).alias(f"{prefix}share"))
+        )
+    loc, ref = shares(local, ""), shares(reference, "ref_")
+    lt, rt = max(local.height, 1), max(reference.height, 1)
+    return (
+        loc.filter(pl.col("count") >= min_count).join(ref, on="word", how="left")
+        .with_columns(pl.col("ref_count").fill_null(0))
+        .with_columns(lift=((pl.col("count") + 1) / (lt + 1)) / ((pl.col("ref_count") + 1) / (rt + 1)))
+        .sort(["count", "lift", "word"], descending=[True, True, False]).head(n)
+        .select("word", "count", "share", "lift")
+    )
+
+
+def rates_vs(local: pl.DataFrame, reference: pl.DataFrame, settings: Settings, local_name: str, reference_name: str) -> pl.DataFrame:
+    """The 三率 and on-time rate of `local` next to `reference`, with a plain-language reading per rate."""
+    a = rate_table(local, [], settings).to_dicts()[0]
+    b = rate_table(reference, [], settings).to_dicts()[0]
+    rows = []
+    for m in PROFILE_METRICS:
+        va, vb = a.get(m), b.get(m)
+        diff = None if va is None or vb is None else va - vb
+        rows.append({"metric": LABELS[m], "local": va, "reference": vb, "difference": diff,
+                     "reading": reading(LABELS[m], va, vb, local_name, reference_name)})
+    return pl.DataFrame(rows, schema={"metric": pl.String, "local": pl.Float64, "reference": pl.Float64,
+                                      "difference": pl.Float64, "reading": pl.String})
+
+
+def reading(metric: str, value: float | None, reference: float | None, local_name: str, reference_name: str) -> str:
+    """One sentence a community secretary can read: value, comparison, and what it means."""
+    if value is None:
+        return f"{local_name}暂无可计算{metric}的工单。"
+    text = f"{local_name}{metric}为 {value * 100:.1f}%"
+    if reference is None:
+        return text + "。"
+    gap = (value - reference) * 100
+    if abs(gap) < 1:
+        return text + f"，与{reference_name}平均（{reference * 100:.1f}%）基本持平。"
+    side = "高于" if gap > 0 else "低于"
+    hint = "做得比平均好。" if gap > 0 else "需要关注，可从下面反复出现的地址和问题入手。"
+    return text + f"，{side}{reference_name}平均（{reference * 100:.1f}%）{abs(gap):.1f} 个百分点，{hint}"
+
+
+def summary(orders: pl.DataFrame, issues: pl.DataFrame, recurring: pl.DataFrame, name: str) -> str:
+    """Two plain sentences at the top of the profile."""
+    if orders.is_empty():
+        return f"所选时段内{name}没有工单。"
+    parts = [f"所选时段内，{name}共收到 {orders.height:,} 件工单，"
+             f"{orders['caller_key'].n_unique() if 'caller_key' in orders.columns else '—'} 位来电人。"]
+    if issues.height:
+        top = issues.row(0, named=True)
+        parts.append(f"最多的问题是“{top['issue']}”，{top['orders']:,} 件，占 {top['share'] * 100:.0f}%。")
+    if recurring.height:
+        parts.append(f"有 {recurring.height} 个地址反复来电（≥3 件），最多的是“{recurring['address'][0]}”（{recurring['orders'][0]} 件）。")
+    return "".join(parts)

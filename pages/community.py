@@ -1,0 +1,120 @@
+"""社区画像: what do residents of my street / community call about, what keeps coming back, what is solved?"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+from analytics import community as cm
+from analytics.rates import explain
+from ui import data, filters
+from ui.export import download_buttons
+from ui.widgets import definition, pct
+
+# Printing from the browser gives a clean one-page profile: no sidebar, header, toolbars or buttons.
+st.markdown(
+    """<style>@media print {
+  [data-testid="stSidebar"], [data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"],
+  [data-testid="stElementToolbar"], [data-testid="stDownloadButton"], [data-testid="stPopover"], .stSelectbox,
+  footer { display: none !important; }
+  [data-testid="stMain"] .block-container { padding: 0 !important; max-width: 100% !important; }
+  .element-container, .stPlotlyChart { break-inside: avoid; }
+}</style>""",
+    unsafe_allow_html=True,
+)
+
+f = filters.current()
+settings = data.settings()
+st.title("社区画像")
+
+period = replace(f, streets=(), categories=())
+choices = data.sql(
+    f"SELECT district, street, count(*) AS n FROM work_orders WHERE street IS NOT NULL AND {period.where()[0]} "
+    "GROUP BY 1, 2 ORDER BY n DESC, street", period.where()[1],
+)
+if choices.is_empty():
+    st.info("所选时段内没有带街乡的工单。请放宽左侧的时间段或区筛选。")
+    st.stop()
+labels = [f"{s}（{d}）" for d, s in zip(choices["district"], choices["street"])]
+default = next((i for i, s in enumerate(choices["street"]) if s in f.streets), 0)
+c1, c2 = st.columns(2)
+picked = c1.selectbox("街道 / 乡镇", range(len(labels)), index=default, format_func=lambda i: labels[i], key="cm_street")
+district, street = choices["district"][picked], choices["street"][picked]
+communities = data.sql(
+    f"SELECT community, count(*) AS n FROM work_orders WHERE street = ? AND community IS NOT NULL AND {period.where()[0]} "
+    "GROUP BY 1 ORDER BY n DESC, community", [street, *period.where()[1]],
+)["community"].to_list()
+community = c2.selectbox("社区 / 村（可选）", ["全部社区", *communities], key="cm_community")
+community = None if community == "全部社区" else community
+
+scope = replace(period, districts=(district,), streets=(street,))
+street_orders = data.orders(scope, cm.PROFILE_COLUMNS)
+local = street_orders.filter(pl.col("community") == community) if community else street_orders
+district_orders = data.orders(replace(period, districts=(district,)), cm.PROFILE_COLUMNS)
+name = f"{street}{community or ''}"
+reference_name = street if community else district
+reference = street_orders if community else district_orders
+
+st.caption(f"{district} · {name} · {f.date_from or '…'} 至 {f.date_to or '…'}。本页可直接用浏览器打印为一页材料。")
+issues = cm.top_issues(local, settings)
+recurring = cm.recurring_addresses(local)
+st.markdown("#### 概况\n" + cm.summary(local, issues, recurring, name))
+if local.is_empty():
+    st.stop()
+
+left, right = st.columns(2)
+with left:
+    st.markdown("#### 居民反映最多的问题")
+    st.dataframe(issues, hide_index=True, width="stretch", column_config={
+        "issue": "问题（一级 · 二级分类）", "orders": st.column_config.NumberColumn("工单", format="localized"),
+        "share": st.column_config.NumberColumn("占比", format="percent"),
+        "resolution_rate": st.column_config.NumberColumn("解决率", format="percent"),
+        "satisfaction_rate": st.column_config.NumberColumn("满意率", format="percent"),
+    })
+    st.caption("占比 = 该问题的工单 ÷ 全部工单。解决率、满意率只算已回访评价的工单。")
+with right:
+    st.markdown("#### 每月工单量")
+    trend_scope = replace(scope, date_from=None)
+    trend_orders = data.orders(trend_scope, ("received_at", "community"))
+    if community:
+        trend_orders = trend_orders.filter(pl.col("community") == community)
+    trend = cm.monthly(trend_orders).tail(13)
+    fig = go.Figure(go.Bar(x=trend["month"], y=trend["orders"], marker_color="#4c78a8", hovertemplate="%{x|%Y年%m月}：%{y} 件<extra></extra>"))
+    fig.update_layout(height=260, margin=dict(t=10, b=10, l=10, r=10), xaxis=dict(tickformat="%Y年%m月"), yaxis_title="工单量")
+    st.plotly_chart(fig, width="stretch", key="cm_trend")
+    st.caption("截至所选时段末的最近 13 个月。")
+
+st.markdown(f"#### 三率：{name} 与 {reference_name} 平均")
+rates = cm.rates_vs(local, reference, settings, name, reference_name)
+cols = st.columns(len(rates))
+for col, row in zip(cols, rates.to_dicts()):
+    delta = None if row["difference"] is None else f"{row['difference'] * 100:+.1f} 个百分点"
+    col.metric(row["metric"], pct(row["local"]), delta=delta, border=True,
+               help=f"{reference_name}平均：{pct(row['reference'])}")
+for line in rates["reading"]:
+    st.markdown(f"- {line}")
+definition("\n\n".join(explain(m, settings) for m in ("response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate")))
+
+left, right = st.columns(2)
+with left:
+    st.markdown("#### 反复来电的地址")
+    if recurring.is_empty():
+        st.write("所选时段内没有同一地址 3 件及以上的工单。")
+    else:
+        st.dataframe(recurring.select("address", "orders", "callers", "months", "main_category", "unsolved", "last_at"),
+                     hide_index=True, width="stretch", column_config={
+            "address": "地址", "orders": "工单", "callers": "来电人数", "months": "涉及月数", "main_category": "主要问题",
+            "unsolved": "未解决/部分解决", "last_at": st.column_config.DatetimeColumn("最近一次", format="YYYY-MM-DD"),
+        })
+        st.caption("同一地址在所选时段内有 3 件及以上工单。来电人数多说明是多户共同的问题，涉及月数多说明问题拖得久。")
+        download_buttons(recurring, f"{name}_反复来电地址", key="dl_cm_recurring")
+with right:
+    st.markdown("#### 居民常说的词")
+    words = cm.distinctive_words(local, reference)
+    st.dataframe(words, hide_index=True, width="stretch", column_config={
+        "word": "词", "count": "涉及工单", "share": st.column_config.NumberColumn("占比", format="percent"),
+        "lift": st.column_config.NumberColumn(f"相对{reference_name}", format="%.1f 倍"),
+    })
+    st.caption(f"诉求内容里出现最多的词（已去掉“来电人”“反映”等套话）。“相对{reference_name}”大于 1 表示这里比{reference_name}平均更常提到。")

@@ -1,0 +1,118 @@
+"""热点分布: where do problems concentrate, what is surging, which words are new?"""
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from analytics import hotspots as hs
+from analytics.filters import Filters
+from ui import data, filters
+from ui.export import download_buttons
+from ui.widgets import definition
+
+f = filters.current()
+settings = data.settings()
+st.title("热点分布")
+st.caption(f"筛选：{f.describe()}。期望值和热词基线使用所选时段之前最多 12 个月的历史数据。")
+
+history = hs.history_filters(f, max(12, settings.hotspots.trailing_months))
+orders = data.orders(history, hs.HOTSPOT_COLUMNS)
+current = orders.filter(pl.col("received_at").dt.date() >= f.date_from) if f.date_from else orders
+if current.is_empty():
+    st.info("所选条件下没有工单。请放宽左侧的时间段或区域筛选。")
+    st.stop()
+areas = data.sql("SELECT district, street, population FROM areas")
+
+# Map and street ranking.
+left, right = st.columns([3, 2])
+with left:
+    st.subheader("各区工单分布")
+    measure = st.radio("指标", ["工单量", "每万常住人口工单量"], horizontal=True, key="hs_measure")
+    by_district = hs.per_10k(current.drop_nulls("district").group_by("district").agg(pl.len().alias("orders")), areas)
+    column = "orders" if measure == "工单量" else "per_10k"
+    fig = hs.district_map(by_district, column, measure, ",.0f" if column == "orders" else ",.1f")
+    points = data.orders(f, ("lat", "lon", "category_l1")).drop_nulls(["lat", "lon"])
+    show_points = points.height > 0 and st.toggle(f"在地图上显示工单位置（{points.height:,} 件有经纬度，最多抽样 3,000 件）", key="hs_points")
+    if show_points:
+        hs.add_points(fig, points)
+    st.plotly_chart(fig, width="stretch", key="hs_map")
+    definition("按受理时间落在所选时段内的工单计数，归属到工单的“区”。每万常住人口工单量 = 工单量 ÷ 常住人口 × 10,000"
+               "（人口为第七次全国人口普查区级数据）。灰色表示该区没有工单或不在筛选范围内。")
+with right:
+    st.subheader("街乡工单量排名")
+    streets = hs.per_10k(current.drop_nulls("street").group_by("district", "street").agg(pl.len().alias("orders")), areas, "street")
+    street_measure = "orders"
+    if streets["per_10k"].is_not_null().any() and st.toggle("按每万常住人口", key="hs_street_pc"):
+        street_measure = "per_10k"
+    streets = streets.sort([street_measure, "street"], descending=[True, False], nulls_last=True)
+    st.plotly_chart(hs.ranking_bar(streets, "street", street_measure, "工单量" if street_measure == "orders" else "每万人工单量"),
+                    width="stretch", key="hs_streets")
+    definition("所选时段内各街道 / 乡镇的工单量，前 20 名。街乡人口来自 areas 表（有人口数据时可切换为每万常住人口）。")
+    download_buttons(streets.select("district", "street", "orders", "population", "per_10k"), "街乡工单量排名")
+
+# Surges.
+st.subheader("激增：明显高于历史的 区域 × 分类 × 月份")
+level = st.radio("区域层级", ["区", "街乡"], horizontal=True, key="hs_level")
+by = "district" if level == "区" else "street"
+hot = hs.hotspots(orders, by, settings, start=f.date_from, end=f.date_to)
+found = hs.surges(hot)
+st.markdown(f"所选时段共有 **{found.height}** 个激增单元。")
+definition(hs.formula(settings), label="计算口径")
+table = found.select(
+    "rank", "area", *(["district"] if by == "street" else []), "category",
+    pl.col("month").dt.strftime("%Y-%m").alias("period"), "count", "expected", "basis", "lift", "z",
+)
+st.dataframe(
+    table, hide_index=True, width="stretch",
+    column_config={
+        "rank": "排名", "area": level, "district": "区", "category": "一级分类", "period": "月份",
+        "count": st.column_config.NumberColumn("工单量", format="localized"),
+        "expected": st.column_config.NumberColumn("期望值", format="%.1f"), "basis": "期望值依据",
+        "lift": st.column_config.NumberColumn("提升度", format="%.2f"), "z": st.column_config.NumberColumn("显著性 z", format="%.1f"),
+    },
+)
+download_buttons(table, "激增列表", key="dl_surges")
+
+
+# Hot words: the selected period against the history before it.
+@st.cache_data(max_entries=32, show_spinner="正在统计热词…")
+def _words(ver: tuple | None, flt: Filters) -> tuple[pl.DataFrame, pl.DataFrame]:
+    frame = data.orders(hs.history_filters(flt, 12), hs.WORD_COLUMNS)
+    now = frame.filter(pl.col("received_at").dt.date() >= flt.date_from) if flt.date_from else frame
+    words = hs.hot_words(frame, None, None, start=flt.date_from) if flt.date_from else None
+    return hs.top_words(now, 30), (hs.emerging(words, 30) if words is not None else pl.DataFrame())
+
+
+st.subheader("热词")
+top, rising = _words(data.version(), f)
+mode = st.radio("显示", ["新出现 / 上升最快的词", "出现最多的词"], horizontal=True, key="hs_words_mode")
+shown = rising if mode.startswith("新") and rising.height else top
+if shown.is_empty():
+    st.info("所选时段内没有可统计的词。")
+    st.stop()
+event = st.plotly_chart(
+    hs.words_bar(shown, "count", "涉及工单数"), width="stretch", key="hs_words", on_select="rerun", selection_mode="points",
+)
+definition(
+    "把诉求内容分词后，去掉停用词（如“来电人”“反映”“要求”）、单字和数字，统计每个词出现在多少件工单中。"
+    "“新出现 / 上升最快”把所选时段与之前 12 个月比较：期望值 = 该词在历史工单中的占比 × 本时段工单量，"
+    "提升度 = (工单数 + 1) ÷ (期望值 + 1)，按 z = (工单数 − 期望值) ÷ √(期望值 + 1) 排序，只列提升度 ≥ 1.5 的词。"
+)
+words = shown["word"].to_list()
+picked = None
+points_sel = getattr(getattr(event, "selection", None), "points", None) if event else None
+if points_sel:
+    picked = points_sel[0].get("y")
+word = st.selectbox("查看包含该词的工单（也可点击上图的柱子）", words, index=words.index(picked) if picked in words else 0)
+where, params = f.where()
+samples = data.sql(
+    f"SELECT order_id, received_at, district, street, category_l1, content FROM work_orders "
+    f"WHERE {where} AND list_contains(tokens, ?) ORDER BY received_at DESC LIMIT 50",
+    [*params, word],
+)
+st.caption(f"包含“{word}”的最近 {samples.height} 件工单")
+st.dataframe(samples, hide_index=True, width="stretch", column_config={
+    "order_id": "工单编号", "received_at": st.column_config.DatetimeColumn("受理时间", format="YYYY-MM-DD HH:mm"),
+    "district": "区", "street": "街乡", "category_l1": "一级分类", "content": st.column_config.TextColumn("诉求内容", width="large"),
+})
+download_buttons(samples, f"热词_{word}_工单", key="dl_word_orders")

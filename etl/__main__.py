@@ -19,10 +19,11 @@ def _bar(label: str) -> tuple[Callable[[str, float], None], Callable[[], None]]:
                bar_format="{desc} {percentage:3.0f}%|{bar}| {postfix}")
 
     def progress(stage: str, fraction: float) -> None:
-        i = STAGES.index(stage) if stage in STAGES else 0
-        done = int(100 * (i + fraction) / len(STAGES))
+        # Load stages share one bar; other callers' stages (the demo builder) each fill it afresh.
+        done = int(100 * (STAGES.index(stage) + fraction) / len(STAGES)) if stage in STAGES else int(100 * fraction)
         bar.set_postfix_str(stage)
-        bar.update(max(0, done - bar.n))
+        bar.n = max(0, min(100, done))
+        bar.refresh()
 
     return progress, bar.close
 
@@ -70,7 +71,7 @@ def _demo(args: argparse.Namespace) -> int:
     progress, close = _bar("demo")
     try:
         etl.demo.build_demo(store.db_path(args.db), orders=args.orders, seed=args.seed,
-                            progress=lambda stage, fraction: progress(stage, fraction))
+                            progress=progress)
     finally:
         close()
     return 0

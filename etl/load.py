@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import uuid
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
-from analytics.text import segment
+from analytics.text import data_terms, segment
 from etl import kinds, mapping as mapping_mod, reference, store
 from etl.extract import Extracted, read_table
 from etl.mapping import target_label
@@ -172,7 +173,7 @@ def _write(con, spec: kinds.KindSpec, tr: Transformed, result: LoadResult, progr
         todo = todo.with_columns(pl.lit(result.source_file).alias("source_file"), pl.lit(result.load_id).alias("load_id"))
         if table == "work_orders":
             progress("tokenize", 0.0)
-            todo = todo.with_columns(pl.Series("tokens", tokenize(todo["content"].to_list()), pl.List(pl.String)))
+            todo = todo.with_columns(tokenize(todo["content"].to_list(), tuple(data_terms(todo))))
             progress("tokenize", 1.0)
         progress("write", 0.0)
         con.register("_todo", todo.to_arrow())
@@ -190,15 +191,24 @@ def _write(con, spec: kinds.KindSpec, tr: Transformed, result: LoadResult, progr
         con.unregister("_q")
 
 
-def tokenize(texts: list[str | None]) -> list[list[str]]:
-    """analytics.text.segment, split over processes for big batches (rjieba holds the GIL)."""
+def _segment_joined(texts: list[str | None], extra: tuple[str, ...]) -> list[str]:
+    # Joined tokens pickle far cheaper than lists of strings on the way back from a worker.
+    return ["\x1f".join(toks) for toks in segment(texts, extra)]
+
+
+def tokenize(texts: list[str | None], extra_words: tuple[str, ...] = ()) -> pl.Series:
+    """analytics.text.segment as a List[String] column, split over processes for big batches (rjieba
+    holds the GIL, so threads do not help)."""
     workers = min(os.cpu_count() or 1, 8)
     if len(texts) < TOKENIZE_PARALLEL_MIN or workers < 2:
-        return segment(texts)
-    size = -(-len(texts) // (workers * 4))
-    chunks = [texts[i:i + size] for i in range(0, len(texts), size)]
-    with ProcessPoolExecutor(workers) as pool:
-        return [toks for part in pool.map(segment, chunks) for toks in part]
+        joined = _segment_joined(texts, extra_words)
+    else:
+        size = -(-len(texts) // (workers * 4))
+        chunks = [texts[i:i + size] for i in range(0, len(texts), size)]
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
+            joined = [t for part in pool.map(_segment_joined, chunks, [extra_words] * len(chunks)) for t in part]
+    s = pl.Series("tokens", joined, pl.String)
+    return pl.select(pl.when(s == "").then(pl.lit([], pl.List(pl.String))).otherwise(s.str.split("\x1f"))).to_series().alias("tokens")
 
 
 def _record(con, r: LoadResult, started: datetime) -> None:

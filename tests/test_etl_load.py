@@ -95,7 +95,7 @@ def test_failure_midway_leaves_database_untouched(etl_fx, db, monkeypatch):
     before_bytes = db.read_bytes()
     before = table_counts(db)
 
-    def boom(texts):
+    def boom(texts, extra=()):
         raise RuntimeError("tokenizer crashed")
 
     monkeypatch.setattr(load_mod, "tokenize", boom)

@@ -40,12 +40,19 @@ LABELS = {
     "mismatch_share": "派单不符占比",
 }
 
+# Street and township governments also handle orders; they are assessed as streets, not as departments.
+STREET_OFFICE = r"(办事处|人民政府|管委会)$"
+
 # Composites equal to this many decimals are ties (float noise from different rate mixes is not a lead).
 _TIE_DECIMALS = 6
 
 
 def month_start(d: date) -> date:
     return d.replace(day=1)
+
+
+def next_month(d: date) -> date:
+    return _add_months(month_start(d), 1)
 
 
 def history_start(date_from: date, settings: Settings) -> date:
@@ -213,9 +220,13 @@ def dispatch_quality(orders: pl.DataFrame, duties: pl.DataFrame | None, by: list
 
 def score_table(
     orders: pl.DataFrame, by: str, settings: Settings, *, areas: pl.DataFrame | None = None,
-    ratings: pl.DataFrame | None = None, duties: pl.DataFrame | None = None,
+    ratings: pl.DataFrame | None = None, duties: pl.DataFrame | None = None, functional_only: bool = False,
 ) -> pl.DataFrame:
-    """Everything the assessment shows for one kind of unit, one row per unit and month."""
+    """Everything the assessment shows for one kind of unit, one row per unit and month.
+
+    `functional_only` (departments): leave out street and township governments (办事处, 人民政府, 管委会)."""
+    if by == "dept" and functional_only:
+        orders = orders.filter(~pl.col("dept").str.contains(STREET_OFFICE).fill_null(False))
     table = monthly_scores(orders, by, settings)
     if by == "dept":
         quality = dispatch_quality(

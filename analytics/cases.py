@@ -395,18 +395,34 @@ def timeline_figure(case: dict[str, Any], events: pl.DataFrame, settings: Settin
     fig.update_layout(
         height=max(220, 70 * max(len(order), 1) + 120), margin=dict(t=30, b=10, l=10, r=10),
         yaxis=dict(categoryorder="array", categoryarray=order[::-1], title=None),
-        xaxis=dict(title=None, tickformat="%m-%d %H:%M"), legend=dict(orientation="h", y=-0.25),
-        hovermode="closest",
+        xaxis=dict(title=None, tickformat="%m-%d %H:%M", range=_call_phase(case, ev, c, limit, end)),
+        legend=dict(orientation="h", y=-0.25), hovermode="closest",
     )
     return fig
 
 
-def league_figure(league: pl.DataFrame, settings: Settings) -> go.Figure:
+def _call_phase(case: dict[str, Any], ev: pl.DataFrame, c: pl.DataFrame, limit: timedelta, end) -> list | None:
+    """Open on the calls and arrivals when the case ran on far longer (a double click shows everything)."""
+    if c.is_empty():
+        return None
+    start = min(c["called_at"].min(), case["opened_at"])
+    marks = [c["called_at"].max() + limit, *ev.filter(pl.col("event") != "办结")["occurred_at"].to_list()]
+    phase_end = max(marks)
+    if end - start <= 4 * (phase_end - start):
+        return None
+    pad = (phase_end - start) * 0.08
+    return [start - pad, phase_end + pad]
+
+
+def league_figure(league: pl.DataFrame, settings: Settings, n: int = 10) -> go.Figure:
+    """Within-limit share per department; with more than 2n departments, the best n and the worst n."""
     data = league.filter(pl.col("called") > 0)
+    if data.height > 2 * n:
+        data = pl.concat([data.head(n), data.tail(n)])
     fig = go.Figure(go.Bar(
         x=data["within_share"], y=data["dept"], orientation="h",
         marker=dict(color=data["within_share"], colorscale="RdYlGn", cmin=0, cmax=1),
-        text=[f"{s:.0%}" for s in data["within_share"]], textposition="auto",
+        text=[f"{s:.0%}" for s in data["within_share"]], textposition="outside", cliponaxis=False,
         customdata=data.select("called", "arrived", "no_show", "median_arrival_minutes").rows(),
         hovertemplate=(
             "%{y}：限时到场率 %{x:.1%}<br>被呼叫 %{customdata[0]} 次，到场 %{customdata[1]} 次，"
@@ -415,7 +431,7 @@ def league_figure(league: pl.DataFrame, settings: Settings) -> go.Figure:
     ))
     fig.update_layout(
         yaxis=dict(autorange="reversed"), xaxis=dict(title=f"{settings.cases.arrival_minutes} 分钟内到场率",
-                                                     tickformat=".0%", range=[0, 1]),
+                                                     tickformat=".0%", range=[0, 1.15]),
         margin=dict(t=10, b=10, l=10, r=10), height=max(260, 26 * data.height + 80),
     )
     return fig

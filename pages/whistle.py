@@ -71,6 +71,9 @@ minutes_cols = {c: st.column_config.NumberColumn(L[c], format="%.0f") for c in (
 left, right = st.columns([2, 3])
 with left:
     st.plotly_chart(cases.league_figure(league, settings), width="stretch")
+    ranked = league.filter(pl.col("called") > 0).height
+    if ranked > 20:
+        st.caption(f"图中为限时到场率最高与最低的各 10 个部门（共 {ranked} 个被呼叫部门，完整名单见右表）。")
 with right:
     league_view = league.drop("within")
     st.dataframe(
@@ -166,6 +169,7 @@ else:
     definition(
         f"每行一个部门；线段从呼叫连到到场（{minutes} 分钟内为绿色，超时为橙色），未到场的呼叫为红色虚线；"
         f"灰色竖线标记呼叫后 {minutes} 分钟的时限。到场按该部门最近一次更早的呼叫计时。"
+        "案件持续较久时，图表先显示呼叫与到场阶段，双击图表可看到办结的全程。"
     )
     detail = cases.calls(case_events, settings).select(
         "dept", "called_at", "answered_at", "arrived_at", "arrival_minutes", "within", "declared_no_show", "finished_at"

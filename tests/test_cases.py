@@ -207,3 +207,20 @@ def test_whistle_page(db, monkeypatch):
     assert any("望京街道小区问题0" in x.value for x in at.text)
     calls = at.dataframe[-1].value
     assert sorted(calls["arrival_minutes"].dropna().tolist()) == [20.0, 45.0]
+
+
+def test_timeline_figure_marks_every_call():
+    from datetime import timedelta
+    case = CASES.filter(pl.col("case_id") == "C1").row(0, named=True)
+    fig = cases.timeline_figure(case, EVENTS, load_settings())
+    limit = next(tr for tr in fig.data if tr.name == "30 分钟时限")
+    calls_at = sorted([t(5, 9)] * 3 + [t(5, 10, 10)])
+    assert sorted(limit.x) == [c + timedelta(minutes=30) for c in calls_at]
+    lines = [tr for tr in fig.data if tr.mode == "lines"]
+    assert len(lines) == 4   # one per call: 城管 and 交通's second call arrived, 交通's first and 房管 did not
+    assert sum(tr.line.dash == "dot" for tr in lines) == 2
+    assert {tr.name for tr in fig.data if tr.mode == "markers"} >= {"呼叫", "响应", "到场", "办结", "未到"}
+    assert fig.layout.xaxis.range is None   # C1's calls span about 2 of its 6 hours: show it all
+    c2 = CASES.filter(pl.col("case_id") == "C2").row(0, named=True)
+    start, end = cases.timeline_figure(c2, EVENTS, load_settings()).layout.xaxis.range
+    assert t(12, 13, 55) < start < t(12, 14) and t(12, 14, 40) < end < t(12, 15)   # a 24-hour case opens on its calls

@@ -137,12 +137,16 @@ def main() -> None:
     total, stages, result = timed_load(target, db)
     reload_total, _, again = timed_load(target, db)
     ratio = total / bare
+    load_avg = os.getloadavg()
+    no_tok = total - stages.get("tokenize", 0.0)
     size_mb = target.stat().st_size / 1e6
     lines = [
         "# Load benchmark (`bench/bench_load.py`)",
         "",
         f"Run {datetime.now():%Y-%m-%d %H:%M}; machine: {os.cpu_count()} CPUs (nproc), {mem_gb():.0f} GB RAM, "
-        f"{platform.platform()}, Python {platform.python_version()}, DuckDB {duckdb.__version__}, polars {pl.__version__}.",
+        f"{platform.platform()}, Python {platform.python_version()}, DuckDB {duckdb.__version__}, polars {pl.__version__}. "
+        f"Load average at the end of the run: {load_avg[0]:.1f} / {load_avg[1]:.1f} / {load_avg[2]:.1f} "
+        "(the machine is shared; figures above 2 mean other work competed for the CPUs).",
         "",
         f"Export: {args.rows:,} rows × 18 columns, Chinese headers, {size_mb:.0f} MB, "
         f"{'GBK (transcoded by the loader; the bare read uses the UTF-8 twin)' if args.gbk else 'UTF-8'}.",
@@ -154,7 +158,13 @@ def main() -> None:
         *[f"| &nbsp;&nbsp;stage {s} | {v:.2f} |" for s, v in stages.items()],
         f"| loader, same file again (all unchanged, nothing tokenised) | {reload_total:.2f} |",
         "",
-        f"**Ratio loader / bare read: {ratio:.2f}×** (target ≤ 2×, stretch 1.5×); re-load {reload_total / bare:.2f}×.",
+        f"**Ratio loader / bare read: {ratio:.2f}×** (target ≤ 2×, stretch 1.5×); without the tokenize stage "
+        f"{no_tok / bare:.2f}×; re-load {reload_total / bare:.2f}×.",
+        "",
+        "Tokenising (analytics.text.segment, rjieba with the user dictionary) is CPU-bound, holds the GIL and runs "
+        "in a process pool (one worker per CPU) for batches of 200,000 texts or more. On a 2-CPU machine 1M texts "
+        "cost several times the bare read on their own, so the 2× target is not reachable for a first load with "
+        "tokens; it is for re-loads (nothing to tokenise) and for the read/transform/write path alone.",
         "",
         f"First load: {result.rows_inserted:,} inserted, {result.rows_quarantined} quarantined; "
         f"re-load: {again.rows_unchanged:,} unchanged.",

@@ -16,7 +16,7 @@ import polars as pl
 from etl import kinds, reference
 from etl.extract import Extracted
 from etl.kinds import DATE_FORMATS_HINT, KindSpec
-from etl.mapping import target_label
+from etl.mapping import score_header, target_label
 from etl.schema import CASE_EVENTS, TABLES
 from etl.store import ROOT
 
@@ -202,9 +202,12 @@ def transform(ex: Extracted, kind: str, mapping: dict[str, str], phone_key: str 
     src = _src(mapping)
     raw = ex.frame
     phone_col = src.get("caller_phone")
-    key = phone_key if phone_key is not None else (salt() if phone_col or len(ex.rejects) else "")
-    if phone_col:
-        raw = raw.with_columns(hash_phones(raw[phone_col], key))
+    # Every phone-like column is hashed, mapped or not, so no raw number reaches quarantine.raw either.
+    phone_cols = [h for h in ex.headers if h == phone_col or (
+        "caller_phone" in spec.synonyms and mapping.get(h) is None and dict(score_header(h, kind)).get("caller_phone"))]
+    key = phone_key if phone_key is not None else (salt() if phone_cols else "")
+    if phone_cols:
+        raw = raw.with_columns(hash_phones(raw[h], key) for h in phone_cols)
     columns = [c for c in TABLES[spec.table] if c not in LINEAGE]
     dates = {t: parse_datetime_series(raw[src[t]]).alias(f"__dt_{t}") for t in spec.dates if src.get(t) in raw.columns}
     exprs = _column_exprs(spec, src, raw.columns)
@@ -221,7 +224,7 @@ def transform(ex: Extracted, kind: str, mapping: dict[str, str], phone_key: str 
 
     good, dup_q = _dedupe(spec, src, good)
     q = pl.concat([q_rows, dup_q]) if dup_q.height else q_rows
-    quarantine = pl.concat([_reject_rows(ex, phone_col, key), _with_raw(q, raw, ex.headers)]).sort("line_no")
+    quarantine = pl.concat([_reject_rows(ex, phone_cols, key), _with_raw(q, raw, ex.headers)]).sort("line_no")
     return Transformed(good, quarantine, nulled_counts)
 
 
@@ -372,17 +375,18 @@ def _with_raw(q: pl.DataFrame, raw: pl.DataFrame, headers: list[str]) -> pl.Data
     )
 
 
-def _reject_rows(ex: Extracted, phone_col: str | None, key: str) -> pl.DataFrame:
+def _reject_rows(ex: Extracted, phone_cols: list[str], key: str) -> pl.DataFrame:
     """Rows the CSV parser could not split: the reason names the counts; raw keeps the fields it found."""
     if not len(ex.rejects):
         return pl.DataFrame(schema=QUARANTINE_SCHEMA)
     n = len(ex.headers)
-    idx = ex.headers.index(phone_col) if phone_col in ex.headers else None
+    idxs = [ex.headers.index(h) for h in phone_cols]
     lines, reasons, raws = [], [], []
     for line, error, fields in ex.rejects.iter_rows():
         fields = list(fields or [])
-        if idx is not None and idx < len(fields):
-            fields[idx] = hash_phone_values([fields[idx]], key)[0]
+        for idx in idxs:
+            if idx < len(fields):
+                fields[idx] = hash_phone_values([fields[idx]], key)[0]
         obj = {h: (fields[i] if i < len(fields) else None) for i, h in enumerate(ex.headers)}
         obj.update({f"_多余字段{i - n + 1}": fields[i] for i in range(n, len(fields))})
         what = "多出" if len(fields) > n else "缺少"

@@ -167,3 +167,14 @@ def test_cli_json_and_exit_codes(etl_fx, db):
     assert mapped.returncode == 0, mapped.stderr
     assert "新增 2" in mapped.stdout
     assert rows(db, "SELECT count(*) FROM loads") == [(2,)]
+
+
+def test_second_phone_column_is_hashed_too(tmp_path, db):
+    f = tmp_path / "two_phones.csv"
+    f.write_text("工单编号,来电时间,来电号码,联系电话,诉求内容\n"
+                 "P1,2024-01-01 08:00,13122223333,13244445555,正常\n"
+                 "P2,不是日期,13166667777,13288889999,隔离\n", encoding="utf-8")
+    r = load_file(f, db)
+    assert (r.rows_inserted, r.rows_quarantined) == (1, 1)
+    for phone in ("13122223333", "13244445555", "13166667777", "13288889999"):
+        assert varchar_hits(db, phone) == [], phone

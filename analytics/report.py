@@ -1,0 +1,110 @@
+"""月度通报: one month of one district (or the city) — key numbers, rankings, hot issues, what to act on."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from analytics import hotspots, overview
+from analytics.db import orders as fetch_orders
+from analytics.filters import Filters, _add_months, month_bounds
+from analytics.rates import LABELS, rate_table
+from analytics.settings import Settings
+
+CITY = "全市"
+REPORT_COLUMNS = tuple(dict.fromkeys((*overview.OVERVIEW_COLUMNS, "street")))
+DROP_ALERT = 0.01        # a rate falling by at least one percentage point is worth a line
+WORST_UNITS = 3
+
+
+@dataclass
+class MonthReport:
+    month: date
+    scope: str                      # 全市 or a district
+    unit: str                       # the units ranked: district (city) or street (district)
+    kpis: list[dict[str, Any]]
+    ranking: pl.DataFrame           # rank, unit, orders, rates, composite
+    categories: pl.DataFrame        # category_l1, orders, previous, change, share
+    surges: pl.DataFrame            # area, category, count, expected, lift, z
+    actions: list[str]
+
+
+def unit_ranking(orders: pl.DataFrame, unit: str, settings: Settings) -> pl.DataFrame:
+    """Units by composite score (ties: higher volume, then name), as in overview.district_ranking."""
+    table = rate_table(orders.drop_nulls(unit), [unit], settings)
+    return (table.sort(["composite", "orders", unit], descending=[True, True, False], nulls_last=True)
+            .with_row_index("rank", offset=1).rename({unit: "unit"}))
+
+
+def category_changes(current: pl.DataFrame, previous: pl.DataFrame, n: int = 10) -> pl.DataFrame:
+    """The n largest 一级分类 this month with last month's count and the change in orders."""
+    top = overview.top_categories(current, n)
+    before = previous.group_by("category_l1").len("previous") if previous.height else pl.DataFrame(
+        schema={"category_l1": pl.String, "previous": pl.UInt32})
+    return (top.join(before, on="category_l1", how="left")
+            .with_columns(pl.col("previous").fill_null(0).cast(pl.Int64), pl.col("orders").cast(pl.Int64))
+            .with_columns(change=pl.col("orders") - pl.col("previous"))
+            .select("category_l1", "orders", "previous", "change", "share"))
+
+
+def action_items(kpis: list[dict[str, Any]], ranking: pl.DataFrame, categories: pl.DataFrame,
+                 surges: pl.DataFrame, unit_label: str) -> list[str]:
+    """Plain sentences on what needs attention, each traceable to a number in the report."""
+    items = []
+    for k in kpis:
+        if k["metric"] not in ("orders", "composite") and k["change"] is not None and k["change"] <= -DROP_ALERT:
+            items.append(f"{k['label']}为 {k['value']:.1%}，比上月下降 {-k['change'] * 100:.1f} 个百分点，需查明原因。")
+    rated = ranking.drop_nulls("composite")
+    if rated.height > WORST_UNITS:
+        worst = rated.tail(WORST_UNITS).sort("rank")
+        items.append(f"综合得分排名靠后的{unit_label}：" + "、".join(
+            f"{u}（{c:.1f} 分，{o:,} 件）" for u, c, o in zip(worst["unit"], worst["composite"], worst["orders"])) + "。")
+    for row in surges.head(3).iter_rows(named=True):
+        items.append(f"{row['area']}“{row['category']}”类工单 {row['count']} 件，约为期望值 {row['expected']:.1f} 件的 "
+                     f"{row['lift']:.1f} 倍，属激增，建议提前研判、源头治理。")
+    rising = categories.filter(pl.col("previous") > 0, pl.col("change") > 0).sort("change", descending=True).head(2)
+    for row in rising.iter_rows(named=True):
+        items.append(f"“{row['category_l1']}”类工单 {row['orders']:,} 件，比上月增加 {row['change']:,} 件"
+                     f"（{row['change'] / row['previous']:+.0%}）。")
+    return items or ["本月各项指标未见明显异常。"]
+
+
+def month_report(con: duckdb.DuckDBPyConnection, month: date, district: str | None, settings: Settings) -> MonthReport:
+    """Everything the 月度通报 shows for `month` (any day in it) and a district (None: the city)."""
+    first, last = month_bounds(month)
+    scope = Filters(date_from=first, date_to=last, districts=(district,) if district else ())
+    before = Filters(date_from=_add_months(first, -1), date_to=first - timedelta(days=1), districts=scope.districts)
+    current = fetch_orders(con, scope, REPORT_COLUMNS)
+    previous = fetch_orders(con, before, REPORT_COLUMNS)
+    unit = "street" if district else "district"
+    ranking = unit_ranking(current, unit, settings)
+    categories = category_changes(current, previous)
+    history = hotspots.fetch(con, scope, hotspots.HOTSPOT_COLUMNS, max(12, settings.hotspots.trailing_months))
+    hot = hotspots.hotspots(history, unit, settings, start=first, end=first)
+    surge = hotspots.surges(hot).select("area", "category", "count", "expected", "lift", "z")
+    kpis = overview.kpis(current, previous, settings)
+    unit_label = "街乡" if district else "区"
+    return MonthReport(first, district or CITY, unit, kpis, ranking, categories, surge,
+                       action_items(kpis, ranking, categories, surge, unit_label))
+
+
+def kpi_table(report: MonthReport) -> pl.DataFrame:
+    """The key numbers as a printable table: 指标, 本月, 上月, 变化 (rates as percentages)."""
+    def fmt(metric: str, v: float | None, change: bool = False) -> str:
+        if v is None:
+            return "—"
+        if metric == "orders":
+            return f"{v:+.1%}" if change else f"{v:,.0f}"
+        if metric == "composite":
+            return f"{v:+.1f}" if change else f"{v:.1f}"
+        return f"{v * 100:+.1f} 个百分点" if change else f"{v:.1%}"
+
+    return pl.DataFrame({
+        "指标": [LABELS[k["metric"]] for k in report.kpis],
+        "本月": [fmt(k["metric"], k["value"]) for k in report.kpis],
+        "上月": [fmt(k["metric"], k["previous"]) for k in report.kpis],
+        "变化": [fmt(k["metric"], k["change"], change=True) for k in report.kpis],
+    })

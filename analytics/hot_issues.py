@@ -1,0 +1,391 @@
+"""热点问题: clusters of orders about the same concrete problem at the same place, across callers.
+
+Nothing is quadratic in the number of orders:
+1. each order gets a signature, its TOP_K tokens by TF-IDF (jieba tokens from work_orders.tokens, generic
+   words and anonymised admin codes dropped) plus the named place found in its text (小区, 苑, 路 …);
+2. blocking: orders sharing a signature token at the same structured place (community / address / ~500 m
+   grid cell), or sharing a rare token anywhere, are sorted by time and each is paired with its WINDOW
+   next neighbours in that block;
+3. a candidate pair is kept when the cosine of the two signatures reaches settings.hot_issues.text_similarity
+   and the two orders are not at two different structured places;
+4. union-find over kept pairs; components of at least settings.hot_issues.min_size orders are hot issues.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from datetime import datetime, timedelta
+
+import numpy as np
+import polars as pl
+
+from analytics.settings import Settings
+from analytics.text import segment
+
+TOP_K = 12              # signature tokens per order
+WINDOW = 4              # neighbours in time each order is compared with inside a block
+MAX_DF_SHARE = 0.15     # tokens in more orders than this share are too generic for a signature
+RARE_DF_SHARE = 0.01    # tokens rarer than this (or than RARE_DF_MIN orders) also block across places
+RARE_DF_MIN = 60
+HEAD_BOOST = 3.0        # tokens in the head of the text weigh this much more
+HEAD_CHARS = 40
+PLACE_BONUS = 0.3       # added to the text similarity of two orders at the same place
+GRID_DEG = 0.005        # lat/lon cell (~500 m) used as the place when no community or address is given
+RECENT_DAYS = 14        # growth: orders in the last RECENT_DAYS of the period vs the RECENT_DAYS before
+
+# heat = W_CALLERS·ln(1+callers) + W_LIKES·ln(1+likes) + W_PEAK·peak_share + W_GROWTH·growth
+W_CALLERS, W_LIKES, W_PEAK, W_GROWTH = 2.0, 0.5, 2.0, 1.0
+
+INPUT_COLUMNS = (
+    "order_id", "received_at", "content", "tokens", "channel", "street", "community", "address",
+    "lat", "lon", "caller_key", "likes", "category_l2", "category_l3",
+)
+
+STOPWORDS = frozenset("""
+问题 反映 投诉 举报 咨询 建议 请问 希望 要求 领导 部门 相关 政府 解决 处理 严重 影响 情况 现在 已经 没有 一个
+我们 你们 他们 她们 小区 居民 业主 群众 市民 老百姓 谢谢 您好 你好 尊敬 恳请 请求 尽快 多次 一直 至今 目前 存在
+导致 造成 进行 可以 能否 是否 为什么 什么 怎么 如何 何时 这个 这些 那些 而且 但是 因为 所以 如果 虽然 并且 以及
+还是 或者 工作 工作人员 有关 相关部门 单位 附近 周边 街道 社区 地方 区域 本人 自己 大家 每天 晚上 时间 时候
+之前 以后 今年 去年 同时 经常 非常 特别 根本 仍然 依然 不能 不是 就是 可能 应该 需要 能够 已经 还有 这样
+这种 那么 其他 情况 帮助 帮忙 回复 答复 关注 重视 关心 来电 来电人 市民 表示 诉求 联系 电话 人员 方面 一下
+一些 很多 许多 所有 任何 知道 看到 发现 出现 发生 生活 正常 工作日 日常 地区 我家 家里 我市 本市 全市 省市
+""".split())
+
+PLACE_SUFFIX = (
+    "小区|花园|家园|公寓|新城|新村|嘉园|家属院|宿舍|大院|苑|园|城|湾|府|里|大厦|广场|村|"
+    "路|大道|大街|街|巷|胡同|桥|学院|大学|中学|小学|幼儿园|学校|医院|院|市场|公园|车贷"
+)
+ESTATE_SUFFIX = "小区|花园|家园|公寓|新城|新村|嘉园|家属院|宿舍|大院|号院|苑|园|城|湾|府|里|大厦|广场|村|庄|滩"
+# A name: 2–10 characters that are not function words, then a place suffix; estate parts chain (伊景园滨河苑).
+_NAME_CHAR = r"[^\s的了在与及对把被是从向于们我你他她它这那哪啥么每该此就都也还又再很更最不没无请要让给说问]"
+_PLACE_RE = re.compile(
+    rf"({_NAME_CHAR}{{2,10}}?(?:{ESTATE_SUFFIX})(?:{_NAME_CHAR}{{0,4}}?(?:{ESTATE_SUFFIX}))*|{_NAME_CHAR}{{2,10}}?(?:{PLACE_SUFFIX}))"
+)
+# Anonymised or administrative prefixes ("A市A5区", "西地省", "A7县") end a name.
+_ADMIN_RE = re.compile(r"[A-Z]\d*[市区县省]|西地省|北京市|[\u4e00-\u9fa5]{2,4}(?:街道|镇|乡)|(?:东城|西城|朝阳|海淀|丰台|石景山|门头沟|房山|通州|顺义|昌平|大兴|怀柔|平谷|密云|延庆)区|[，。！？、；：,.!?;:（）()“”\"'《》\s]")
+_ADMIN_UNIT = re.compile(r"[\u4e00-\u9fa5]{2,4}(?:街道|镇|乡)")
+_GENERIC_PLACE = re.compile(
+    r"^(我们|咱们|你们|他们|本|该|这个|整个|周边|附近|所在|现在|目前|安置|老旧|其他|各个|一些|相关|多条|因)|(铁路|道路|马路|公路|城市)$")
+_SPECIFIC = re.compile(rf"({ESTATE_SUFFIX}|车贷)$")
+_CJK2 = r"^[\u4e00-\u9fff]{2,}$"
+
+
+def places_in(text: str | None) -> list[str]:
+    """Named places in a text, in order: estates, roads, schools… (admin prefixes and generic words removed)."""
+    if not text:
+        return []
+    found = []
+    for part in _ADMIN_RE.split(text[:400]):
+        for m in _PLACE_RE.findall(part):
+            name = re.sub(r"^(投诉|举报|反映|关于|建议|咨询|请问|位于|地处|家住|住在|小区|社区)", "", m)
+            road = re.match(r"^.+?(?:路|大道|大街)(?=.{3,}$)", name) if _SPECIFIC.search(name) else None
+            if road:
+                found.append(road.group(0))
+                name = name[road.end():]
+            if len(name) >= 5 and name.endswith("小区"):
+                name = name[:-2]
+            if len(name) >= 3 and not _GENERIC_PLACE.match(name):
+                found.append(name)
+    return found
+
+
+def _main_place(text: str | None) -> str | None:
+    """The place an order is about: the first estate-like name in its head (first line), else any name
+    there, else the first estate-like name in the rest of the text, else any."""
+    if not text:
+        return None
+    for names in (places_in(text.split("\n", 1)[0][:HEAD_CHARS * 2]), places_in(text)):
+        for p in names:
+            if _SPECIFIC.search(p):
+                return p
+        if names:
+            return names[0]
+    return None
+
+
+def _place_stem(name: str | None) -> str | None:
+    """A named place without its kind (丽发新城 → 丽发), so that 丽发小区 and 丽发新城 meet in one block."""
+    if not name:
+        return None
+    stem = re.sub(rf"(?:{ESTATE_SUFFIX}|{PLACE_SUFFIX})+$", "", name)
+    return stem if len(stem) >= 2 else name
+
+
+def compatible(a: str, b: str) -> bool:
+    """Two place stems name the same place when one holds a two-character piece of the other."""
+    return any(a[k:k + 2] in b for k in range(len(a) - 1))
+
+
+def prepare(orders: pl.DataFrame) -> pl.DataFrame:
+    """The columns clustering needs (defaults for those the source lacks), row index `i`, and the place:
+    place_key (street + community / address / lat-lon cell) where the export has one, else the place named
+    in the text (text_place, and its stem text_key for blocking)."""
+    defaults = {"tokens": pl.List(pl.String), "likes": pl.Int64, "lat": pl.Float64, "lon": pl.Float64,
+                "received_at": pl.Datetime("us")}
+    frame = orders.with_columns(
+        [pl.lit(None, dtype=defaults.get(c, pl.String)).alias(c) for c in INPUT_COLUMNS if c not in orders.columns]
+    )
+    if frame.height and frame["tokens"].null_count() == frame.height:
+        frame = frame.with_columns(pl.Series("tokens", segment(frame["content"].to_list()), pl.List(pl.String)))
+    structured = pl.coalesce(
+        pl.concat_str([pl.col("street").fill_null(""), pl.col("community")], separator="|"),
+        pl.concat_str([pl.col("street").fill_null(""), pl.col("address")], separator="|"),
+        pl.when(pl.col("lat").is_not_null() & pl.col("lon").is_not_null()).then(pl.format(
+            "grid|{}|{}", (pl.col("lat") / GRID_DEG).floor().cast(pl.Int64), (pl.col("lon") / GRID_DEG).floor().cast(pl.Int64))),
+    )
+    docs = frame.select(*INPUT_COLUMNS).with_row_index("i").with_columns(place_key=structured)
+    # Regexes in Python are the slow part: only for orders the export gives no place for.
+    unplaced = docs.filter(pl.col("place_key").is_null())
+    texts = unplaced["content"].to_list()
+    found = pl.DataFrame({
+        "i": unplaced["i"],
+        "text_place": pl.Series([_main_place(t) for t in texts], dtype=pl.String),
+        "text_places": pl.Series(["|".join(places_in(t)) or None for t in texts], dtype=pl.String),
+    }).with_columns(text_key=pl.col("text_place").map_elements(_place_stem, return_dtype=pl.String))
+    return docs.join(found, on="i", how="left").with_columns(
+        place_name=pl.coalesce("community", "address", "text_places")).drop("text_places")
+
+
+def _signatures(docs: pl.DataFrame) -> pl.DataFrame:
+    """(i, tok, tok_id, df, w) rows: each order's TOP_K problem tokens by TF-IDF, L2-normalised.
+    Tokens that are part of the order's own place name are left out: the place is matched separately."""
+    n = docs.height
+    # The head of a text (its first line when it has a title, else its first HEAD_CHARS characters) says
+    # what it is about; the rest is circumstance.
+    head = pl.when(pl.col("content").str.contains("\n")).then(
+        pl.col("content").str.split("\n").list.first().str.len_chars()).otherwise(HEAD_CHARS)
+    place = pl.col("place_name").fill_null("\x00")
+    rows = (
+        docs.select("i", "place_name", head=head, tok=pl.col("tokens")).explode("tok").drop_nulls("tok")
+        .with_columns(start=pl.col("tok").str.len_chars().cum_sum().over("i") - pl.col("tok").str.len_chars())
+        .filter(pl.col("tok").str.contains(_CJK2) & ~pl.col("tok").is_in(list(STOPWORDS))
+                & ~place.str.contains(pl.col("tok").str.slice(0, 2), literal=True)
+                & ~place.str.contains(pl.col("tok").str.slice(-2, 2), literal=True))
+        .group_by("i", "tok").agg(tf=pl.len(), in_head=(pl.col("start") < pl.col("head")).any())
+    )
+    df = rows.group_by("tok").agg(df=pl.len())
+    max_df = max(MAX_DF_SHARE * n, 3)
+    weighted = (
+        rows.join(df.filter((pl.col("df") >= 2) & (pl.col("df") <= max_df)), on="tok")
+        .with_columns(w=(1 + pl.col("tf").cast(pl.Float64).log()) * (n / pl.col("df")).log()
+                      * pl.when(pl.col("in_head")).then(HEAD_BOOST).otherwise(1.0))
+        .sort(["i", "w", "tok"], descending=[False, True, False])
+        .group_by("i", maintain_order=True).head(TOP_K)
+        .with_columns(w=pl.col("w") / (pl.col("w") ** 2).sum().over("i").sqrt())
+    )
+    vocab = weighted.select(pl.col("tok").unique().sort()).with_row_index("tok_id")
+    return weighted.join(vocab, on="tok")
+
+
+def _candidates(docs: pl.DataFrame, sig: pl.DataFrame) -> pl.DataFrame:
+    """Pairs (a, b), a < b, of orders next to each other in time inside a blocking key: same place and
+    token, same place (any token), or the same rare token anywhere."""
+    n = docs.height
+    rare = max(RARE_DF_SHARE * n, RARE_DF_MIN)
+    meta = docs.select("i", "received_at", block=pl.coalesce("place_key", "text_key"))
+    s = sig.join(meta, on="i")
+    keyed = pl.concat([
+        s.filter(pl.col("block").is_not_null()).select("i", "received_at", key=pl.struct("block", "tok_id").hash()),
+        meta.filter(pl.col("block").is_not_null()).select("i", "received_at", key=pl.col("block").hash()),
+        s.filter(pl.col("df") <= rare).select("i", "received_at", key=pl.col("tok_id").hash()),
+    ]).sort("key", "received_at", "i")
+    pairs = []
+    for step in range(1, WINDOW + 1):
+        pairs.append(keyed.select(
+            a=pl.col("i"), b=pl.col("i").shift(-step), same=pl.col("key") == pl.col("key").shift(-step),
+        ).filter(pl.col("same")).select("a", "b"))
+    both = pl.concat(pairs).filter(pl.col("a") != pl.col("b"))
+    return both.select(a=pl.min_horizontal("a", "b"), b=pl.max_horizontal("a", "b")).unique()
+
+
+def _cosines(sig: pl.DataFrame, n: int, pairs: pl.DataFrame) -> np.ndarray:
+    """Cosine of the signatures of each pair (exact over the TOP_K tokens), in chunks."""
+    ids = np.full((n, TOP_K), -1, dtype=np.int32)
+    ws = np.zeros((n, TOP_K), dtype=np.float32)
+    pos = sig.select("i", "tok_id", "w", p=pl.int_range(pl.len()).over("i"))
+    ids[pos["i"].to_numpy(), pos["p"].to_numpy()] = pos["tok_id"].to_numpy()
+    ws[pos["i"].to_numpy(), pos["p"].to_numpy()] = pos["w"].to_numpy()
+    a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
+    out = np.empty(len(a), dtype=np.float32)
+    chunk = 200_000
+    for start in range(0, len(a), chunk):
+        ia, ib = a[start:start + chunk], b[start:start + chunk]
+        ta, tb = ids[ia], ids[ib]
+        eq = (ta[:, :, None] == tb[:, None, :]) & (ta[:, :, None] >= 0)
+        out[start:start + chunk] = np.einsum("pij,pi,pj->p", eq, ws[ia], ws[ib], optimize=True)
+    return out
+
+
+def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Union-find over edges (a, b): each node's component, labelled by its smallest member."""
+    parent = np.arange(n)
+    while True:
+        ra, rb = parent[a], parent[b]
+        lo, hi = np.minimum(ra, rb), np.maximum(ra, rb)
+        moving = lo != hi
+        if not moving.any():
+            return parent
+        np.minimum.at(parent, hi[moving], lo[moving])
+        while True:
+            jumped = parent[parent]
+            if np.array_equal(jumped, parent):
+                break
+            parent = jumped
+
+
+def cluster(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    """The orders that belong to a hot issue, with `cluster` (the `i` of its first member)."""
+    docs = prepare(orders)
+    pairs = _candidates(docs, sig := _signatures(docs)) if docs.height >= 2 else pl.DataFrame()
+    if pairs.height:
+        place = _place_match(docs, pairs)
+        sim = _cosines(sig, docs.height, pairs) + PLACE_BONUS * (place == 1)
+        kept = pairs.filter(pl.Series((sim >= settings.hot_issues.text_similarity) & (place >= 0)))
+        labels = components(docs.height, kept["a"].to_numpy(), kept["b"].to_numpy())
+    else:
+        labels = np.arange(docs.height)
+    docs = docs.with_columns(cluster=pl.Series(labels.astype(np.uint32)))
+    return docs.filter(pl.len().over("cluster") >= settings.hot_issues.min_size)
+
+
+def _place_match(docs: pl.DataFrame, pairs: pl.DataFrame) -> np.ndarray:
+    """Per pair: 1 same place, 0 unknown (a place is missing), -1 two different places."""
+    a, b = pairs["a"], pairs["b"]
+    out = np.zeros(pairs.height, dtype=np.int8)
+    for col in ("place_key", "text_key"):
+        x, y = docs[col].gather(a), docs[col].gather(b)
+        both = (x.is_not_null() & y.is_not_null()).to_numpy()
+        same = (x == y).fill_null(False).to_numpy()
+        out[both & same] = 1
+        differ = np.flatnonzero(both & ~same)
+        if col == "place_key":
+            out[differ] = -1
+            continue
+        memo: dict[tuple[str, str], bool] = {}
+        for k, p, q in zip(differ, x.gather(differ).to_list(), y.gather(differ).to_list()):
+            if (p, q) not in memo:
+                memo[(p, q)] = compatible(p, q) or compatible(q, p)
+            out[k] = 1 if memo[(p, q)] else -1
+    return out
+
+
+def _span(texts: list[str], first: str, second: str | None) -> str:
+    """The problem in words: the commonest short stretch of text holding the two top tokens, else the tokens."""
+    if not second:
+        return first
+    spans = Counter()
+    for t in texts:
+        i, j = t.find(first), t.find(second)
+        if i >= 0 and j >= 0:
+            lo, hi = min(i, j), max(i + len(first), j + len(second))
+            if hi - lo <= 8 and not re.search(r"[\s，。！？、；：,.!?;:]", t[lo:hi]):
+                spans[t[lo:hi]] += 1
+    return spans.most_common(1)[0][0] if spans else f"{first}、{second}"
+
+
+def _label(group: pl.DataFrame, idf: dict[str, float]) -> tuple[str, str]:
+    """(place, problem) naming a cluster."""
+    texts = [t or "" for t in group["content"].to_list()[:80]]
+    place = None
+    structured = group["community"].drop_nulls()
+    if structured.len() == 0:
+        structured = group["address"].drop_nulls()
+    if structured.len() >= group.height / 2:
+        place = structured.mode().sort()[0]
+    if place is None:
+        counts = Counter()
+        for t in texts:
+            counts.update(set(places_in(t)))
+        common = [(c, len(p), p) for p, c in counts.items() if c >= max(2, len(texts) * 0.25)]
+        if common:
+            best = max(c for c, _, _ in common)
+            near = [x for x in common if x[0] >= best * 0.6]
+            place = max(near, key=lambda x: (x[0], bool(_SPECIFIC.search(x[2])), x[1], x[2]))[2]
+    for col in ("category_l3", "category_l2"):
+        values = group[col].drop_nulls()
+        if values.len() >= group.height * 0.6:
+            top = values.value_counts(sort=True)
+            if top["count"][0] >= group.height * 0.6:
+                return place or "", top[col][0]
+    seen = Counter(p for t in texts for p in set(places_in(t)) | set(_ADMIN_UNIT.findall(t)))
+    named = "|".join([p for p, c in seen.items() if c >= max(2, len(texts) * 0.2)] + [place or ""])
+    heads = [t.split("\n", 1)[0][:HEAD_CHARS * 2] if "\n" in t else t[:HEAD_CHARS] for t in texts]
+    counts = Counter()
+    for toks, head in zip(group["tokens"].to_list()[:80], heads):
+        counts.update({t for t in (toks or []) if t in idf and t in head and not _overlaps(t, named)})
+    ranked = sorted(counts, key=lambda t: (-counts[t] * idf[t], t))
+    problem = _span(heads, ranked[0], ranked[1] if len(ranked) > 1 else None) if ranked else ""
+    return place or "", problem
+
+
+def _overlaps(token: str, place: str) -> bool:
+    return any(token[k:k + 2] in place for k in range(len(token) - 1))
+
+
+def hot_issues(orders: pl.DataFrame, settings: Settings, period_end: datetime | None = None) -> pl.DataFrame:
+    """One row per hot issue, hottest first: label, place, problem, size, callers, channels, first_at, last_at,
+    likes, peak_share, growth, heat, order_ids. `period_end` (default: the last order) anchors growth."""
+    members = cluster(orders, settings)
+    schema = {"label": pl.String, "place": pl.String, "problem": pl.String, "size": pl.UInt32, "callers": pl.UInt32,
+              "channels": pl.UInt32, "first_at": pl.Datetime("us"), "last_at": pl.Datetime("us"), "likes": pl.Int64,
+              "peak_share": pl.Float64, "growth": pl.Float64, "heat": pl.Float64, "order_ids": pl.List(pl.String)}
+    if members.is_empty():
+        return pl.DataFrame(schema=schema)
+    end = period_end or orders["received_at"].max()
+    recent_from = end - timedelta(days=RECENT_DAYS)
+    prior_from = recent_from - timedelta(days=RECENT_DAYS)
+    members = members.sort("received_at", "order_id")
+    stats = members.group_by("cluster").agg(
+        size=pl.len().cast(pl.UInt32),
+        callers=pl.coalesce("caller_key", "order_id").n_unique().cast(pl.UInt32),
+        channels=pl.col("channel").drop_nulls().n_unique().cast(pl.UInt32),
+        first_at=pl.col("received_at").min(), last_at=pl.col("received_at").max(),
+        likes=pl.col("likes").fill_null(0).sum().cast(pl.Int64),
+        recent=(pl.col("received_at") > recent_from).sum(),
+        prior=((pl.col("received_at") > prior_from) & (pl.col("received_at") <= recent_from)).sum(),
+        order_ids=pl.col("order_id"),
+    )
+    weekly = members.group_by("cluster", pl.col("received_at").dt.truncate("1w").alias("wk")).len("n")
+    peak = weekly.group_by("cluster").agg(peak=pl.col("n").max())
+    stats = stats.join(peak, on="cluster").with_columns(
+        peak_share=pl.col("peak") / pl.col("size"),
+        growth=((pl.col("recent") + 1) / (pl.col("prior") + 1)).log().clip(lower_bound=0.0),
+    ).with_columns(
+        heat=W_CALLERS * (1 + pl.col("callers").cast(pl.Float64)).log() + W_LIKES * (1 + pl.col("likes")).log()
+        + W_PEAK * pl.col("peak_share") + W_GROWTH * pl.col("growth"),
+    ).sort(["heat", "size", "first_at"], descending=[True, True, False])
+    idf = _idf(members)
+    labels = []
+    groups = members.partition_by("cluster", as_dict=True)
+    for cid in stats["cluster"].to_list():
+        place, problem = _label(groups[(cid,)], idf)
+        labels.append((place, problem, f"{place} · {problem}" if place and problem else place or problem or "（未命名）"))
+    return stats.with_columns(
+        place=pl.Series([p for p, _, _ in labels], dtype=pl.String),
+        problem=pl.Series([q for _, q, _ in labels], dtype=pl.String),
+        label=pl.Series([lab for _, _, lab in labels], dtype=pl.String),
+    ).select(list(schema)).cast(schema)
+
+
+def _idf(members: pl.DataFrame) -> dict[str, float]:
+    """IDF of label-worthy tokens among clustered orders (so a cluster's own words stand out)."""
+    n = members.height
+    df = (members.select("i", tok=pl.col("tokens")).explode("tok")
+          .filter(pl.col("tok").str.contains(_CJK2) & ~pl.col("tok").is_in(list(STOPWORDS)))
+          .unique().group_by("tok").len("df"))
+    return {t: math.log(1 + n / d) for t, d in df.iter_rows()}
+
+
+def explain(settings: Settings) -> str:
+    h = settings.hot_issues
+    return (
+        "**热点问题**：同一地点、同一具体问题、来自不同来电人的一组工单。做法：每条工单取 TF-IDF 最高的 "
+        f"{TOP_K} 个词（去掉通用词）和文中点名的地点（小区、苑、路等）作为特征；同一社区/地址（或约 500 米网格）内"
+        f"共享特征词、或共享少见词的工单按时间相邻比较，余弦相似度 ≥ {h.text_similarity:g} 且不在两个不同地点的"
+        f"连成一组（并查集），至少 {h.min_size} 条成为热点问题。\n\n"
+        f"**热度** = {W_CALLERS:g}×ln(1+来电人数) + {W_LIKES:g}×ln(1+点赞数) + {W_PEAK:g}×高峰周占比 + "
+        f"{W_GROWTH:g}×增长，其中高峰周占比 = 工单最多的一周的工单数 ÷ 总数（时间越集中越高），"
+        f"增长 = max(0, ln((近 {RECENT_DAYS} 天工单+1) ÷ (此前 {RECENT_DAYS} 天工单+1)))，以所选时段末为准。"
+        "无点赞数据的来源该项为 0。"
+    )

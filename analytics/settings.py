@@ -65,6 +65,18 @@ class HotIssues:
 
 
 @dataclass(frozen=True)
+class Topics:
+    level: str = "category_l2"
+    w_volume: float = 0.30
+    w_breadth: float = 0.25
+    w_persistence: float = 0.25
+    w_difficulty: float = 0.20
+    persistence_lift: float = 1.5
+    min_streak_months: int = 3
+    low_resolution_gap: float = 0.10
+
+
+@dataclass(frozen=True)
 class Cases:
     arrival_minutes: int = 30
 
@@ -83,6 +95,7 @@ class Settings:
     hotspots: Hotspots = Hotspots()
     repeats: Repeats = Repeats()
     hot_issues: HotIssues = HotIssues()
+    topics: Topics = Topics()
     cases: Cases = Cases()
     etl: Etl = Etl()
 

@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 
 from analytics.settings import Settings
-from analytics.text import segment
+from analytics.text import segment, stopwords
 
 TOP_K = 12              # signature tokens per order
 WINDOW = 4              # neighbours in time each order is compared with inside a block
@@ -159,7 +159,7 @@ def _signatures(docs: pl.DataFrame) -> pl.DataFrame:
     rows = (
         docs.select("i", "place_name", head=head, tok=pl.col("tokens")).explode("tok").drop_nulls("tok")
         .with_columns(start=pl.col("tok").str.len_chars().cum_sum().over("i") - pl.col("tok").str.len_chars())
-        .filter(pl.col("tok").str.contains(_CJK2) & ~pl.col("tok").is_in(list(STOPWORDS))
+        .filter(pl.col("tok").str.contains(_CJK2) & ~pl.col("tok").is_in(list(STOPWORDS | stopwords()))
                 & ~place.str.contains(pl.col("tok").str.slice(0, 2), literal=True)
                 & ~place.str.contains(pl.col("tok").str.slice(-2, 2), literal=True))
         .group_by("i", "tok").agg(tf=pl.len(), in_head=(pl.col("start") < pl.col("head")).any())
@@ -189,7 +189,13 @@ def _candidates(docs: pl.DataFrame, sig: pl.DataFrame) -> pl.DataFrame:
         s.filter(pl.col("block").is_not_null()).select("i", "received_at", key=pl.struct("block", "tok_id").hash()),
         meta.filter(pl.col("block").is_not_null()).select("i", "received_at", key=pl.col("block").hash()),
         s.filter(pl.col("df") <= rare).select("i", "received_at", key=pl.col("tok_id").hash()),
-    ]).sort("key", "received_at", "i")
+    ])
+    return _window_pairs(keyed)
+
+
+def _window_pairs(keyed: pl.DataFrame) -> pl.DataFrame:
+    """(i, received_at, key) rows → pairs of orders at most WINDOW apart in time order within a key."""
+    keyed = keyed.sort("key", "received_at", "i")
     pairs = []
     for step in range(1, WINDOW + 1):
         pairs.append(keyed.select(
@@ -197,6 +203,20 @@ def _candidates(docs: pl.DataFrame, sig: pl.DataFrame) -> pl.DataFrame:
         ).filter(pl.col("same")).select("a", "b"))
     both = pl.concat(pairs).filter(pl.col("a") != pl.col("b"))
     return both.select(a=pl.min_horizontal("a", "b"), b=pl.max_horizontal("a", "b")).unique()
+
+
+def text_components(docs: pl.DataFrame, sig: pl.DataFrame, block: str, threshold: float) -> np.ndarray:
+    """Per order, a component id: orders of one block (e.g. one caller) linked by signature cosine ≥ threshold."""
+    meta = docs.select("i", "received_at", blk=pl.col(block)).filter(pl.col("blk").is_not_null())
+    keyed = pl.concat([
+        sig.join(meta, on="i").select("i", "received_at", key=pl.struct("blk", "tok_id").hash()),
+        meta.select("i", "received_at", key=pl.col("blk").hash()),
+    ])
+    pairs = _window_pairs(keyed) if keyed.height else pl.DataFrame({"a": [], "b": []}, schema={"a": pl.UInt32, "b": pl.UInt32})
+    if not pairs.height:
+        return np.arange(docs.height)
+    kept = pairs.filter(pl.Series(_cosines(sig, docs.height, pairs) >= threshold))
+    return components(docs.height, kept["a"].to_numpy(), kept["b"].to_numpy())
 
 
 def _cosines(sig: pl.DataFrame, n: int, pairs: pl.DataFrame) -> np.ndarray:

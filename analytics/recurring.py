@@ -1,0 +1,274 @@
+"""What keeps coming back: hot issues, repeat complaints, recurring types per area, 每月一题 candidates."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+import polars as pl
+
+from analytics import hot_issues as hi
+from analytics.db import orders as fetch_orders
+from analytics.filters import Filters, from_args
+from analytics.rates import RATE_INPUT_COLUMNS, rate_table
+from analytics.settings import Settings, load_settings
+
+TYPE_COLUMNS = tuple(dict.fromkeys((
+    *RATE_INPUT_COLUMNS, "order_id", "district", "street", "category_l2", "category_l3", "redispatch_count",
+)))
+REPEAT_COLUMNS = hi.INPUT_COLUMNS
+LEVEL_LABELS = {"category_l2": "二级分类", "category_l3": "三级分类"}
+
+
+# ---------------------------------------------------------------- repeat complaints
+
+def _episodes(frame: pl.DataFrame, matter: str, window_days: int) -> pl.DataFrame:
+    """Runs of orders on one matter where each follows the previous by at most window_days."""
+    gap = pl.col("received_at").diff().over(matter)
+    return frame.sort(matter, "received_at").with_columns(
+        episode=(gap.is_null() | (gap > timedelta(days=window_days))).cum_sum()
+    )
+
+
+def repeats(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    """Repeat-complaint alerts, most repeated first: the same caller on the same matter (same category_l3 /
+    l2, or similar text where there is no category), or the same place on the same matter (similar text),
+    each time within settings.repeats.window_days of the last, at least settings.repeats.alert_count times."""
+    r = settings.repeats
+    schema = {"kind": pl.String, "caller_key": pl.String, "place": pl.String, "matter": pl.String, "count": pl.UInt32,
+              "callers": pl.UInt32, "first_at": pl.Datetime("us"), "last_at": pl.Datetime("us"),
+              "order_ids": pl.List(pl.String)}
+    docs = hi.prepare(orders)
+    if docs.height < r.alert_count:
+        return pl.DataFrame(schema=schema)
+    sig = hi._signatures(docs)
+    docs = docs.with_columns(
+        place_block=pl.coalesce("place_key", "text_key"),
+        by_caller=pl.Series(hi.text_components(docs, sig, "caller_key", r.text_similarity).astype(np.int64)),
+    )
+    docs = docs.with_columns(
+        by_place=pl.Series(hi.text_components(docs, sig, "place_block", r.text_similarity).astype(np.int64)))
+    category = pl.coalesce("category_l3", "category_l2")
+    caller = docs.filter(pl.col("caller_key").is_not_null()).with_columns(
+        matter_key=pl.concat_str([pl.col("caller_key"), pl.coalesce(category, pl.format("#{}", "by_caller"))],
+                                 separator="|"),
+        kind=pl.lit("同一来电人"),
+    )
+    place = docs.filter(pl.col("place_block").is_not_null()).with_columns(
+        matter_key=pl.format("{}|#{}", "place_block", "by_place"), kind=pl.lit("同一地点"),
+    )
+    groups = []
+    idf = hi._idf(docs)
+    for frame in (caller, place):
+        eps = _episodes(frame, "matter_key", r.window_days)
+        eps = eps.filter(pl.len().over("matter_key", "episode") >= r.alert_count)
+        if eps.is_empty():
+            continue
+        for (_, _), g in eps.group_by("matter_key", "episode", maintain_order=True):
+            g = g.sort("received_at", "order_id")
+            where, problem = hi._label(g, idf)
+            categories = g.select(category.alias("c"))["c"].drop_nulls()
+            groups.append({
+                "kind": g["kind"][0],
+                "caller_key": g["caller_key"][0] if g["kind"][0] == "同一来电人" else None,
+                "place": where or (g["place_name"].drop_nulls()[0] if g["place_name"].drop_nulls().len() else None),
+                "matter": categories.mode().sort()[0] if categories.len() == g.height else problem,
+                "count": g.height,
+                "callers": g.select(pl.coalesce("caller_key", "order_id").n_unique()).item(),
+                "first_at": g["received_at"].min(), "last_at": g["received_at"].max(),
+                "order_ids": g["order_id"].to_list(),
+            })
+    if not groups:
+        return pl.DataFrame(schema=schema)
+    out = pl.DataFrame(groups, schema=schema)
+    # A place alert that is one caller saying it again is already the caller's alert.
+    out = out.filter((pl.col("kind") == "同一来电人") | (pl.col("callers") > 1))
+    return out.sort(["count", "last_at", "kind"], descending=[True, True, False])
+
+
+# ---------------------------------------------------------------- recurring types per area
+
+def _month_index(col: str = "month") -> pl.Expr:
+    return pl.col(col).dt.year().cast(pl.Int32) * 12 + pl.col(col).dt.month().cast(pl.Int32)
+
+
+def recurring_types(orders: pl.DataFrame, settings: Settings, area: str = "street") -> pl.DataFrame:
+    """Per area × issue type: months above expectation (longest run of consecutive months), and whether its
+    解决率 stays low against the type city-wide. Expected count of a cell = area's orders that month ×
+    the type's city-wide share that month. Rows: runs ≥ min_streak_months, or 解决率 low."""
+    t, level = settings.topics, settings.topics.level
+    o = orders.drop_nulls([area, level]).with_columns(month=pl.col("received_at").dt.truncate("1mo").dt.date())
+    if o.is_empty():
+        return pl.DataFrame()
+    cells = o.group_by(area, level, "month").agg(orders=pl.len())
+    cells = (
+        cells.join(o.group_by(area, "month").agg(area_orders=pl.len()), on=[area, "month"])
+        .join(o.group_by(level, "month").agg(type_orders=pl.len()), on=[level, "month"])
+        .join(o.group_by("month").agg(total=pl.len()), on="month")
+        .with_columns(expected=pl.col("area_orders") * pl.col("type_orders") / pl.col("total"))
+        .with_columns(lift=pl.col("orders") / pl.col("expected"))
+        .with_columns(above=(pl.col("lift") >= t.persistence_lift) & (pl.col("orders") >= settings.hotspots.min_count))
+    )
+    runs = (
+        cells.filter("above").with_columns(mi=_month_index())
+        .sort(area, level, "mi")
+        .with_columns(run=pl.col("mi") - pl.int_range(pl.len()).over(area, level))
+        .group_by(area, level, "run").agg(length=pl.len(), until=pl.col("month").max(), lift=pl.col("lift").mean())
+        .sort("length", "until", descending=True)
+        .group_by(area, level, maintain_order=True).first()
+        .select(area, level, longest_run=pl.col("length"), run_until=pl.col("until"), run_lift=pl.col("lift"))
+    )
+    months_above = cells.group_by(area, level).agg(months_above=pl.col("above").sum(), months=pl.len())
+    rates = rate_table(o, [area, level], settings).select(area, level, "orders", "resolution_rate", "satisfaction_rate")
+    city = rate_table(o, [level], settings).select(level, city_resolution_rate="resolution_rate")
+    table = (
+        rates.join(months_above, on=[area, level]).join(runs, on=[area, level], how="left").join(city, on=level)
+        .with_columns(longest_run=pl.col("longest_run").fill_null(0))
+        .with_columns(
+            recurring=pl.col("longest_run") >= t.min_streak_months,
+            low_resolution=((pl.col("resolution_rate") <= pl.col("city_resolution_rate") - t.low_resolution_gap)
+                            & (pl.col("orders") >= settings.hotspots.min_count * t.min_streak_months)).fill_null(False),
+        )
+        .filter(pl.col("recurring") | pl.col("low_resolution"))
+    )
+    reason = pl.concat_str([
+        pl.when("recurring").then(pl.format("连续 {} 个月高于预期", "longest_run")),
+        pl.when("low_resolution").then(pl.lit("解决率持续偏低")),
+    ], separator="；", ignore_nulls=True)
+    return table.with_columns(reason=reason).rename({level: "issue_type", area: "area"}).sort(
+        ["longest_run", "orders"], descending=True)
+
+
+# ---------------------------------------------------------------- 每月一题
+
+def _minmax(col: str) -> pl.Expr:
+    c = pl.col(col).cast(pl.Float64)
+    span = c.max() - c.min()
+    return pl.when(span > 0).then((c - c.min()) / span).otherwise(0.5).fill_null(0.5)
+
+
+def topic_candidates(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    """Issue types ranked for 每月一题: score = 100 × Σ w × component / Σ w, components min-max normalised
+    over the types: volume (ln(1+orders)), breadth (streets affected), persistence (months in which the
+    type's volume is above the median type's volume that month), difficulty (mean of normalised
+    1−解决率, 1−满意率 and mean re-dispatch count)."""
+    t, level = settings.topics, settings.topics.level
+    o = orders.drop_nulls(level).with_columns(month=pl.col("received_at").dt.truncate("1mo").dt.date())
+    if o.is_empty():
+        return pl.DataFrame()
+    monthly = o.group_by(level, "month").agg(n=pl.len())
+    months = monthly["month"].n_unique()
+    # Types absent in a month count 0 there, so the median reflects all types.
+    grid = (o.select(level).unique().join(o.select("month").unique(), how="cross")
+            .join(monthly, on=[level, "month"], how="left").with_columns(n=pl.col("n").fill_null(0)))
+    grid = grid.with_columns(baseline=pl.col("n").median().over("month"))
+    persistence = grid.group_by(level).agg(months_above=(pl.col("n") > pl.col("baseline")).sum())
+    base = o.group_by(level).agg(
+        streets=pl.col("street").drop_nulls().n_unique(), redispatch=pl.col("redispatch_count").fill_null(0).mean(),
+        category_l1=pl.col("category_l1").drop_nulls().mode().first(),
+    )
+    rates = rate_table(o, [level], settings).select(level, "orders", "resolution_rate", "satisfaction_rate")
+    w = {"volume": t.w_volume, "breadth": t.w_breadth, "persistence": t.w_persistence, "difficulty": t.w_difficulty}
+    table = (
+        rates.join(base, on=level).join(persistence, on=level)
+        .with_columns(log_volume=(1 + pl.col("orders").cast(pl.Float64)).log(),
+                      unresolved=1 - pl.col("resolution_rate"), unsatisfied=1 - pl.col("satisfaction_rate"))
+        .with_columns(
+            c_volume=_minmax("log_volume"), c_breadth=_minmax("streets"), c_persistence=_minmax("months_above"),
+            c_difficulty=(_minmax("unresolved") + _minmax("unsatisfied") + _minmax("redispatch")) / 3,
+        )
+        .with_columns(score=100 * pl.sum_horizontal([pl.col(f"c_{k}") * v for k, v in w.items()]) / max(sum(w.values()), 1e-9))
+        .sort(["score", "orders", level], descending=[True, True, False])
+        .with_row_index("rank", offset=1)
+        .with_columns(months=pl.lit(months, pl.UInt32))
+        .rename({level: "issue_type"})
+    )
+    return table.select("rank", "issue_type", "category_l1", "score", "orders", "streets", "months_above", "months",
+                        "resolution_rate", "satisfaction_rate", "redispatch", "c_volume", "c_breadth",
+                        "c_persistence", "c_difficulty")
+
+
+def topic_tracking(orders: pl.DataFrame, level: str, issue_type: str, pick_month: date) -> pl.DataFrame:
+    """Monthly volume of one issue type with month-on-month change and change against the pick month."""
+    pick = pick_month.replace(day=1)
+    o = orders.with_columns(month=pl.col("received_at").dt.truncate("1mo").dt.date())
+    all_months = o.select(pl.col("month").unique().sort())
+    counts = o.filter(pl.col(level) == issue_type).group_by("month").agg(orders=pl.len())
+    frame = all_months.join(counts, on="month", how="left").with_columns(pl.col("orders").fill_null(0)).sort("month")
+    at_pick = frame.filter(pl.col("month") == pick)["orders"]
+    base = float(at_pick[0]) if at_pick.len() and at_pick[0] else None
+    return frame.with_columns(
+        mom_change=pl.when(pl.col("orders").shift(1) > 0).then(pl.col("orders") / pl.col("orders").shift(1) - 1),
+        vs_pick=(pl.col("orders") / base - 1) if base else pl.lit(None, pl.Float64),
+        after_pick=pl.col("month") > pick,
+    )
+
+
+def tracking_figure(track: pl.DataFrame, pick_month: date, title: str) -> go.Figure:
+    fig = go.Figure(go.Bar(
+        x=track["month"], y=track["orders"], name="工单量",
+        marker_color=["#f58518" if a else "#9db4d3" for a in track["after_pick"]],
+        customdata=[None if v is None else f"{v:+.0%}" for v in track["mom_change"]],
+        hovertemplate="%{x|%Y年%m月}：%{y} 件（环比 %{customdata}）<extra></extra>",
+    ))
+    fig.add_vline(x=pick_month.replace(day=1).isoformat(), line_dash="dash", line_color="#d62728")
+    fig.update_layout(title=title, height=320, margin=dict(t=40, b=10, l=10, r=10), xaxis=dict(tickformat="%Y年%m月"),
+                      yaxis_title="工单量", showlegend=False)
+    return fig
+
+
+def explain(settings: Settings, what: str) -> str:
+    r, t = settings.repeats, settings.topics
+    level = LEVEL_LABELS.get(t.level, t.level)
+    texts = {
+        "hot_issues": hi.explain(settings),
+        "repeats": (
+            f"**重复诉求**：同一来电人就同一事项（同一三级/二级分类；无分类时按文本相似度 ≥ {r.text_similarity:g}）"
+            f"或同一地点就同一事项（文本相似度 ≥ {r.text_similarity:g}）再次来电，且与上一次相隔不超过 "
+            f"{r.window_days} 天；累计 ≥ {r.alert_count} 次即预警。同一地点的预警只列来自不止一位来电人的。"
+        ),
+        "recurring": (
+            f"**反复出现的问题类型**（按{level}）：某区域某月的预期工单量 = 该区域当月工单量 × 该类型当月全市占比；"
+            f"实际 ≥ {t.persistence_lift:g} 倍预期且 ≥ {settings.hotspots.min_count} 件为“高于预期”，连续 "
+            f"≥ {t.min_streak_months} 个月列入。另列该区域该类型解决率比全市同类型低 {t.low_resolution_gap:.0%} 以上的"
+            "（“解决率持续偏低”），均为源头治理候选。"
+        ),
+        "topics": (
+            f"**每月一题候选**（按{level}）：得分 = 100 × ({t.w_volume:g}×工单量 + {t.w_breadth:g}×涉及街乡数 + "
+            f"{t.w_persistence:g}×持续月数 + {t.w_difficulty:g}×难度) ÷ 权重之和，各项在候选类型间按最小—最大"
+            "归一到 0–1（工单量取对数）。持续月数：该类型当月工单量高于当月各类型中位数的月数。难度：1−解决率、"
+            "1−满意率、平均退单/改派次数三项归一后的平均。选题后按月跟踪工单量的环比和相对选题当月的变化。"
+        ),
+    }
+    return texts[what]
+
+
+# ---------------------------------------------------------------- CLI
+
+def _cli_lists(frame: pl.DataFrame, args: Any) -> pl.DataFrame:
+    """csv and table output cannot hold lists: order ids are joined with ';' there; json keeps arrays."""
+    if getattr(args, "format", "json") == "json" or "order_ids" not in frame.columns:
+        return frame
+    return frame.with_columns(pl.col("order_ids").list.join(";"))
+
+
+def run_hot_issues(con, args) -> pl.DataFrame:
+    """CLI: hot issues, hottest first."""
+    filters: Filters = from_args(args)
+    orders = fetch_orders(con, filters, hi.INPUT_COLUMNS)
+    end = datetime.combine(filters.date_to + timedelta(days=1), time()) if filters.date_to else None
+    table = hi.hot_issues(orders, load_settings(), period_end=end)
+    return _cli_lists(table.select("label", "place", "problem", "size", "callers", "channels", "first_at", "last_at",
+                                   "likes", "heat", "order_ids"), args)
+
+
+def run_repeats(con, args) -> pl.DataFrame:
+    """CLI: repeat-complaint alerts."""
+    table = repeats(fetch_orders(con, from_args(args), REPEAT_COLUMNS), load_settings())
+    return _cli_lists(table, args)
+
+
+def run_topics(con, args) -> pl.DataFrame:
+    """CLI: 每月一题 candidates, best first."""
+    return topic_candidates(fetch_orders(con, from_args(args), TYPE_COLUMNS), load_settings())

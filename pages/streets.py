@@ -14,7 +14,7 @@ from analytics.settings import Settings
 from etl.schema import label
 from ui import data, filters, settings_panel
 from ui.export import download_buttons
-from ui.widgets import definition, metric_with_definition, pct
+from ui.widgets import definition, metric_with_definition
 
 L = scores.LABELS
 RATES = ("response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate")

@@ -98,3 +98,22 @@ def test_departments_page(app, db):
     # The profile of the first department is shown below the ranking.
     assert at.selectbox(key="dept_pick_None").value == want["unit"][0]
     assert metrics(at)[scores.LABELS["dept_score"]] == f"{want['dept_score'][0]:.1f}"
+
+
+def test_district_level_and_drill_down(app, db):
+    at = app.run()
+    at.switch_page("pages/streets.py").run()
+    at.segmented_control(key="streets_level").set_value("district").run()
+    assert not at.exception, at.exception
+    want = expected(db, "district")
+    table = at.dataframe[0].value
+    assert list(table["unit"]) == want["unit"].to_list()
+    assert list(table["rank"]) == want["rank"].to_list()
+    # Selecting a row shows that unit's orders with their text.
+    at.session_state["ranking_district"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception, at.exception
+    first = want.row(0, named=True)
+    assert at.subheader[0].value == f"{first['unit']} · 明细"
+    orders = at.dataframe[-1].value
+    assert len(orders) == first["orders"] and orders["content"].str.len().min() > 0

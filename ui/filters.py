@@ -62,10 +62,11 @@ def _apply_pending(months: list[date]) -> None:
         st.session_state[f"f_{key}"] = values
         if key == "district":
             st.session_state["f_street"] = []
-    start, end = st.session_state["f_period"]
-    if start not in months or end not in months:
-        snap = lambda m: min(months, key=lambda x: abs((x - m).days))  # noqa: E731
-        st.session_state["f_period"] = (snap(start), snap(end))
+    period = st.session_state["f_period"]
+    start, end = period if isinstance(period, (tuple, list)) else (period, period)   # AppTest sends one value
+    snapped = tuple(min(months, key=lambda x: abs((x - m).days)) for m in (start, end))
+    if snapped != period:
+        st.session_state["f_period"] = snapped
 
 
 def sidebar() -> Filters:

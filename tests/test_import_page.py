@@ -1,0 +1,60 @@
+"""数据导入: upload limit in config, uploads spooled to disk, mappings remembered per layout, the page itself."""
+from __future__ import annotations
+
+import io
+import tomllib
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from analytics.settings import load_settings
+from tests.test_scores import build_db
+from ui import upload
+
+ROOT = Path(__file__).resolve().parents[1]
+DASHBOARD = str(ROOT / "dashboard.py")
+
+
+def test_streamlit_upload_limit_matches_settings():
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["server"]["maxUploadSize"] == load_settings().etl.upload_max_mb
+
+
+def test_spool_copies_in_chunks_and_keeps_suffix(tmp_path, monkeypatch):
+    monkeypatch.setattr(upload, "CHUNK", 7)
+    body = "工单编号,受理时间\nA1,2026-10-01\n".encode("gb18030") * 50
+    src = io.BytesIO(body)
+    src.read(5)                                    # a partly read upload is copied from its start
+    path = upload.spool(src, "导出.CSV", tmp_path)
+    assert path.suffix == ".csv" and path.parent == tmp_path and path.read_bytes() == body
+
+
+def test_signature_ignores_order_and_spelling():
+    a = upload.signature("work_orders", ["工单编号", "受理时间", "Created Date"])
+    assert a == upload.signature("work_orders", ["created date", "受理时间 ", "工单编号"])
+    assert a != upload.signature("cases", ["工单编号", "受理时间", "Created Date"])
+    assert a != upload.signature("work_orders", ["工单编号", "受理时间"])
+
+
+def test_mapping_saved_and_reused(tmp_path):
+    store = upload.mappings_dir(tmp_path / "hotline.duckdb")
+    assert store == (tmp_path / "mappings").resolve()
+    headers = ["编号X", "时间X", "备注"]
+    assert upload.load_mapping(store, "work_orders", headers) is None
+    upload.save_mapping(store, "work_orders", headers, {"编号X": "order_id", "时间X": "received_at"}, "a.csv")
+    saved = upload.load_mapping(store, "work_orders", list(reversed(headers)))
+    assert saved["mapping"] == {"编号X": "order_id", "时间X": "received_at", "备注": ""}
+    assert saved["source"] == "a.csv"
+    assert upload.load_mapping(store, "cases", headers) is None
+
+
+def test_import_page_before_upload(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOTLINE_DB", str(build_db(tmp_path / "hotline.duckdb")))
+    at = AppTest.from_file(DASHBOARD, default_timeout=60)
+    at.run()
+    at.switch_page("pages/data_import.py").run()
+    assert not at.exception, at.exception
+    kind = at.selectbox(key="imp_kind")
+    assert kind.options == ["工单（12345 工单导出）", "吹哨案件", "吹哨过程记录（呼叫、响应、到场、办结）",
+                            "街乡考核部门评分", "权责清单（分类 → 责任部门）"]
+    assert any("不会写入任何数据" in c.value for c in at.caption)

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -13,6 +14,8 @@ from analytics.__main__ import main as cli
 from analytics.settings import load_settings
 from analytics.text import segment
 from tests.dbfactory import orders_frame, write_orders
+
+ROOT = Path(__file__).resolve().parents[1]
 
 AREAS = [("朝阳区", "望京街道"), ("朝阳区", "三里屯街道"), ("海淀区", "中关村街道"), ("丰台区", "卢沟桥街道")]
 CATEGORIES = ["住房", "城乡建设", "交通管理", "公共服务"]
@@ -151,3 +154,30 @@ def test_cli_reports_requested_months_with_history(planted, tmp_path, capsys):
     assert cli(["words", "--db", str(db), "--from", "2026-05-01", "--to", "2026-05-31", "--by", "district", "--format", "json"]) == 0
     words = [r for r in json.loads(capsys.readouterr().out) if r["area"] == "丰台区"]
     assert words[0]["word"] in {"停水", "管网改造", "自来水"} and words[0]["period"] == "2026-05"
+
+
+@pytest.fixture(scope="module")
+def app_db(tmp_path_factory) -> pl.DataFrame:
+    """A database whose latest month (the page's default period) holds the planted surge."""
+    rows = background(months_between(date(2025, 6, 1), 12), seed=2)
+    rows += [{"received_at": datetime(2026, 5, 3 + k % 20, 10), "district": "丰台区", "street": "卢沟桥街道",
+              "category_l1": "公共服务", "content": "小区突然停水没有通知，自来水管网改造"} for k in range(40)]
+    orders = frame(rows).with_columns(caller_key=pl.format("c{}", pl.int_range(pl.len()) % 97))
+    path = write_orders(tmp_path_factory.mktemp("app") / "app.duckdb", orders_frame(orders.to_dicts()))
+    return path, orders
+
+
+def test_hotspots_page_shows_the_analytics_surges(app_db, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    path, orders = app_db
+    monkeypatch.setenv("HOTLINE_DB", str(path))
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
+    at.switch_page("pages/hotspots.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    expected = hs.surges(hs.hotspots(orders, "district", load_settings(), start=date(2026, 5, 1), end=date(2026, 5, 31)))
+    assert expected.height >= 1 and expected["area"][0] == "丰台区"
+    assert f"所选时段共有 **{expected.height}** 个激增单元。" in [m.value for m in at.markdown]
+    surge_table = next(d.value for d in at.dataframe if "lift" in d.value.columns)
+    assert surge_table["area"].iloc[0] == "丰台区" and int(surge_table["count"].iloc[0]) == expected["count"][0]
+    assert at.selectbox[-1].value in {"停水", "管网改造", "自来水", "突然", "通知"}

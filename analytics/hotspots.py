@@ -74,7 +74,8 @@ def hotspots(
     expected = pl.coalesce(pl.col("count_ly").cast(pl.Float64), pl.col("trailing")) * scale
     basis = (pl.when(pl.col("count_ly").is_not_null()).then(pl.lit("去年同月"))
              .when(pl.col("trailing").is_not_null()).then(pl.lit(f"前{h.trailing_months}个月均值")))
-    e = pl.max_horizontal(pl.col("expected"), pl.lit(EXPECTED_FLOOR))
+    # No history (the data's first month for this cell): no expected, no lift, never a surge.
+    e = pl.when(pl.col("expected").is_not_null()).then(pl.max_horizontal(pl.col("expected"), pl.lit(EXPECTED_FLOOR)))
     out = grid.with_columns(expected=expected, basis=basis).with_columns(
         lift=pl.col("count") / e, z=(pl.col("count") - e) / e.sqrt(),
     ).with_columns(

@@ -90,6 +90,9 @@ def test_expected_uses_same_month_last_year_else_trailing_mean():
     assert cell[date(2025, 4, 1)]["expected"] == pytest.approx((7 + 2 + 4) / 3)
     assert cell[date(2025, 4, 1)]["basis"] == "前3个月均值"
     assert cell[date(2025, 4, 1)]["z"] == pytest.approx((6 - 13 / 3) / (13 / 3) ** 0.5)
+    # The first month has no history: no expected, no lift, no surge.
+    assert cell[date(2025, 1, 1)]["expected"] is None and cell[date(2025, 1, 1)]["lift"] is None
+    assert not cell[date(2025, 1, 1)]["surge"]
 
 
 def test_partial_last_month_scales_expected():

@@ -263,10 +263,36 @@ def cluster(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
         sim = _cosines(sig, docs.height, pairs) + PLACE_BONUS * (place == 1)
         kept = pairs.filter(pl.Series((sim >= settings.hot_issues.text_similarity) & (place >= 0)))
         labels = components(docs.height, kept["a"].to_numpy(), kept["b"].to_numpy())
+        labels = _merge_at_place(docs, sig, labels, settings.hot_issues.text_similarity)
     else:
         labels = np.arange(docs.height)
     docs = docs.with_columns(cluster=pl.Series(labels.astype(np.uint32)))
     return docs.filter(pl.len().over("cluster") >= settings.hot_issues.min_size)
+
+
+def _merge_at_place(docs: pl.DataFrame, sig: pl.DataFrame, labels: np.ndarray, threshold: float) -> np.ndarray:
+    """Second pass: groups (≥ 2 orders) at the same place whose centroids are similar are one issue told
+    in different words (pairs of single orders only meet their time neighbours in the first pass)."""
+    lab = pl.Series("c", labels)
+    sizes = lab.value_counts().filter(pl.col("count") >= 2)
+    members = docs.select("i", block=pl.coalesce("place_key", "text_key")).with_columns(c=lab).filter(
+        pl.col("c").is_in(sizes["c"].implode()) & pl.col("block").is_not_null())
+    if members.is_empty():
+        return labels
+    cblock = members.group_by("c").agg(block=pl.col("block").mode().first())
+    cent = (sig.join(members.select("i", "c"), on="i").group_by("c", "tok_id").agg(w=pl.col("w").sum())
+            .with_columns(w=pl.col("w") / (pl.col("w") ** 2).sum().over("c").sqrt()))
+    pairs = cblock.join(cblock, on="block", suffix="_b").filter(pl.col("c") < pl.col("c_b")).select(a="c", b="c_b")
+    if pairs.is_empty():
+        return labels
+    dots = (pairs.join(cent.rename({"c": "a", "w": "wa"}), on="a")
+            .join(cent.rename({"c": "b", "w": "wb"}), on=["b", "tok_id"])
+            .group_by("a", "b").agg(cos=(pl.col("wa") * pl.col("wb")).sum()))
+    merge = dots.filter(pl.col("cos") + PLACE_BONUS >= threshold)
+    if merge.is_empty():
+        return labels
+    roots = components(len(labels), merge["a"].to_numpy().astype(np.int64), merge["b"].to_numpy().astype(np.int64))
+    return roots[labels]
 
 
 def _place_match(docs: pl.DataFrame, pairs: pl.DataFrame) -> np.ndarray:

@@ -21,6 +21,19 @@ REPEAT_COLUMNS = hi.INPUT_COLUMNS
 LEVEL_LABELS = {"category_l2": "二级分类", "category_l3": "三级分类"}
 
 
+_TYPES = {"received_at": pl.Datetime("us"), "dispatched_at": pl.Datetime("us"), "responded_at": pl.Datetime("us"),
+          "due_at": pl.Datetime("us"), "closed_at": pl.Datetime("us"), "redispatch_count": pl.Int64,
+          "is_invalid": pl.Boolean}
+
+
+def _typed(orders: pl.DataFrame) -> pl.DataFrame:
+    """Columns a source left entirely empty arrive untyped; give them their canonical type."""
+    return orders.with_columns([pl.col(c).cast(t) for c, t in _TYPES.items()
+                                if c in orders.columns and orders.schema[c] == pl.Null]
+                               + [pl.col(c).cast(pl.String) for c in orders.columns if orders.schema[c] == pl.Null
+                                  and c not in _TYPES])
+
+
 # ---------------------------------------------------------------- repeat complaints
 
 def _episodes(frame: pl.DataFrame, matter: str, window_days: int) -> pl.DataFrame:
@@ -98,7 +111,7 @@ def recurring_types(orders: pl.DataFrame, settings: Settings, area: str = "stree
     解决率 stays low against the type city-wide. Expected count of a cell = area's orders that month ×
     the type's city-wide share that month. Rows: runs ≥ min_streak_months, or 解决率 low."""
     t, level = settings.topics, settings.topics.level
-    o = orders.drop_nulls([area, level]).with_columns(month=pl.col("received_at").dt.truncate("1mo").dt.date())
+    o = _typed(orders).drop_nulls([area, level]).with_columns(month=pl.col("received_at").dt.truncate("1mo").dt.date())
     if o.is_empty():
         return pl.DataFrame()
     cells = o.group_by(area, level, "month").agg(orders=pl.len())
@@ -154,7 +167,7 @@ def topic_candidates(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     type's volume is above the median type's volume that month), difficulty (mean of normalised
     1−解决率, 1−满意率 and mean re-dispatch count)."""
     t, level = settings.topics, settings.topics.level
-    o = orders.drop_nulls(level).with_columns(month=pl.col("received_at").dt.truncate("1mo").dt.date())
+    o = _typed(orders).drop_nulls(level).with_columns(month=pl.col("received_at").dt.truncate("1mo").dt.date())
     if o.is_empty():
         return pl.DataFrame()
     monthly = o.group_by(level, "month").agg(n=pl.len())
@@ -192,7 +205,7 @@ def topic_candidates(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
 def topic_tracking(orders: pl.DataFrame, level: str, issue_type: str, pick_month: date) -> pl.DataFrame:
     """Monthly volume of one issue type with month-on-month change and change against the pick month."""
     pick = pick_month.replace(day=1)
-    o = orders.with_columns(month=pl.col("received_at").dt.truncate("1mo").dt.date())
+    o = _typed(orders).with_columns(month=pl.col("received_at").dt.truncate("1mo").dt.date())
     all_months = o.select(pl.col("month").unique().sort())
     counts = o.filter(pl.col(level) == issue_type).group_by("month").agg(orders=pl.len())
     frame = all_months.join(counts, on="month", how="left").with_columns(pl.col("orders").fill_null(0)).sort("month")

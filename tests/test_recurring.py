@@ -1,0 +1,262 @@
+"""热点问题, repeat complaints, recurring types and 每月一题: planted clusters, the real message board, CLI."""
+from __future__ import annotations
+
+import json
+import random
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from analytics import hot_issues as hi
+from analytics import recurring
+from analytics.__main__ import main as cli_main
+from analytics.settings import load_settings
+from analytics.text import segment
+from tests.dbfactory import orders_frame, write_orders
+
+REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+MESSAGES = REALDATA / "cn_gov_messages" / "tipdm2020_c_att3_messages_with_votes.csv"
+
+STREETS = ["望京街道", "酒仙桥街道", "中关村街道", "学院路街道", "天通苑北街道", "回龙观街道", "方庄地区", "卢沟桥街道"]
+# 240 estates: the planted ones and generated names (a year of background gives each estate and problem a
+# few orders, as in a real district).
+ESTATES = ["望京西园三区", "龙泽苑", "丰益花园", "和平里七区", "富力城"] + [
+    f"{a}{b}{c}" for a in ("金", "银", "翠", "锦", "华", "康", "泰", "福") for b in ("泉", "林", "湖", "山", "河", "桥")
+    for c in ("家园", "花园", "小区", "南里", "东区")]
+# Background problems: every estate may see any of these.
+BACKGROUND = [
+    ("公共服务", "供暖", "暖气不热", "{p}{b}号楼家中暖气不热，室温只有十六度左右"),
+    ("城乡建设", "噪音", "施工噪音", "{p}附近工地夜间施工噪音扰民，影响休息"),
+    ("交通管理", "停车", "乱停车", "{p}门口车辆乱停乱放，堵塞消防通道"),
+    ("住房", "物业管理", "物业服务", "{p}物业不作为，楼道垃圾无人清理"),
+    ("城乡建设", "市容环境", "垃圾清运", "{p}垃圾桶满了没人清运，气味很大"),
+    ("市场管理", "消费纠纷", "预付卡退费", "{p}旁边健身房关门跑路，预付卡无法退费"),
+    ("公共服务", "供水", "停水", "{p}{b}号楼突然停水，没有提前通知"),
+    ("交通管理", "公交", "公交线路", "建议在{p}附近增设公交站，出行不便"),
+]
+# Planted hot issues: one estate, one concrete problem, many callers within weeks.
+PLANTED = [
+    ("望京西园三区", "公共服务", "供暖", "暖气不热", 48,
+     ["望京西园三区暖气不热，整个单元暖气片冰凉，热力公司说是管线堵塞",
+      "反映望京西园三区暖气管线堵塞，家里暖气不热",
+      "望京西园三区这周暖气一直不热，听说是小区管线堵塞"]),
+    ("龙泽苑", "城乡建设", "噪音", "施工噪音", 35,
+     ["龙泽苑东侧地铁施工工地凌晨打桩噪音扰民",
+      "龙泽苑旁边地铁工地夜里打桩，噪音太大睡不着",
+      "投诉龙泽苑地铁施工夜间打桩噪音"]),
+    ("丰益花园", "住房", "物业管理", "电梯故障", 22,
+     ["丰益花园5号楼电梯频繁故障困人，物业不维修",
+      "丰益花园电梯又困人了，5号楼电梯故障多次",
+      "反映丰益花园5号楼电梯经常故障停运"]),
+    ("富力城", "城乡建设", "市容环境", "垃圾站异味", 60,
+     ["富力城北门垃圾站臭味熏人，污水横流",
+      "富力城北门垃圾站臭味严重，夏天臭气熏天",
+      "富力城北门垃圾站污水横流、臭味刺鼻"]),
+    ("和平里七区", "公共服务", "供水", "水质发黄", 27,
+     ["和平里七区自来水发黄有异味，不敢饮用",
+      "和平里七区水龙头出来的水发黄浑浊",
+      "反映和平里七区自来水水质发黄"]),
+]
+
+
+def _row(i: int, when: datetime, street: str, estate: str, l1: str, l2: str, l3: str, text: str, caller: str) -> dict:
+    return {"order_id": f"O{i:06d}", "received_at": when, "street": street, "community": estate, "district": "朝阳区",
+            "category_l1": l1, "category_l2": l2, "category_l3": l3, "content": text, "caller_key": caller,
+            "channel": "电话", "status": "已办结"}
+
+
+def planted_frame(background: int = 4000, seed: int = 7) -> tuple[pl.DataFrame, dict[str, set[str]]]:
+    """Background orders over a year plus the PLANTED hot issues; returns the frame and planted id sets."""
+    rng = random.Random(seed)
+    start = datetime(2026, 1, 1)
+    rows, truth = [], {}
+    for i in range(background):
+        l1, l2, l3, tpl = rng.choice(BACKGROUND)
+        estate = rng.choice(ESTATES)
+        rows.append(_row(i, start + timedelta(minutes=rng.randrange(365 * 24 * 60)), rng.choice(STREETS), estate,
+                         l1, l2, l3, tpl.format(p=estate, b=rng.randint(1, 30)), f"C{rng.randrange(10**9)}"))
+    street_of = {e: rng.choice(STREETS) for e, *_ in PLANTED}
+    i = background
+    for estate, l1, l2, l3, size, texts in PLANTED:
+        t0 = start + timedelta(days=rng.randrange(30, 300))
+        ids = set()
+        for k in range(size):
+            rows.append(_row(i, t0 + timedelta(hours=rng.randrange(24 * 21)), street_of[estate], estate, l1, l2, l3,
+                             rng.choice(texts), f"P{i}"))
+            ids.add(f"O{i:06d}")
+            i += 1
+        truth[estate] = ids
+    # Background orders of the planted estates keep their street, as in a real export.
+    frame = pl.DataFrame(rows).with_columns(
+        street=pl.col("community").replace_strict(street_of, default=pl.col("street")))
+    return frame.with_columns(tokens=pl.Series(segment(frame["content"].to_list()))), truth
+
+
+@pytest.fixture(scope="module")
+def planted():
+    return planted_frame()
+
+
+def test_hot_issues_find_planted_clusters(planted):
+    frame, truth = planted
+    table = hi.hot_issues(frame, load_settings())
+    for estate, ids in truth.items():
+        best = max(table.iter_rows(named=True), key=lambda r: len(ids & set(r["order_ids"])))
+        found = set(best["order_ids"])
+        recall, precision = len(ids & found) / len(ids), len(ids & found) / len(found)
+        assert recall >= 0.9, (estate, recall)
+        assert precision >= 0.9, (estate, precision, best["label"])
+        assert best["label"].startswith(estate)
+        assert best["callers"] == len(ids & found) + len(found - ids) or best["callers"] >= len(ids) * 0.9
+    top = table.head(len(truth))["label"].to_list()
+    assert {label.split(" · ")[0] for label in top} == set(truth)
+
+
+def test_hot_issues_nothing_quadratic_blocks(planted):
+    frame, _ = planted
+    docs = hi.prepare(frame)
+    pairs = hi._candidates(docs, hi._signatures(docs))
+    assert pairs.height <= docs.height * (hi.TOP_K + 2) * hi.WINDOW
+
+
+def _repeat_frame() -> pl.DataFrame:
+    rows = []
+    base = datetime(2026, 9, 1, 9)
+    # Caller A: four times about the same category within 30-day gaps → alert of 4.
+    for k in range(4):
+        rows.append({"order_id": f"A{k}", "received_at": base + timedelta(days=10 * k), "caller_key": "A",
+                     "category_l2": "物业管理", "category_l3": "电梯故障", "content": "小区电梯坏了没人修",
+                     "community": "丰益花园", "street": "卢沟桥街道"})
+    # Caller B: three times, but the third is 45 days after the second → no alert.
+    for k, d in enumerate((0, 20, 65)):
+        rows.append({"order_id": f"B{k}", "received_at": base + timedelta(days=d), "caller_key": "B",
+                     "category_l2": "供暖", "category_l3": "暖气不热", "content": "暖气不热",
+                     "community": "龙泽苑", "street": "回龙观街道"})
+    # Caller C: three times about different matters → no alert.
+    for k, l3 in enumerate(("暖气不热", "停水", "乱停车")):
+        rows.append({"order_id": f"C{k}", "received_at": base + timedelta(days=3 * k), "caller_key": "C",
+                     "category_l2": "综合", "category_l3": l3, "content": l3, "community": "富力城", "street": "双井街道"})
+    # Caller D: no category, same text three times within a week → alert of 3.
+    for k in range(3):
+        rows.append({"order_id": f"D{k}", "received_at": base + timedelta(days=2 * k), "caller_key": "D",
+                     "content": "和平里七区自来水发黄有异味，要求自来水公司检修管道"})
+    frame = orders_frame(rows)
+    return frame.with_columns(tokens=pl.Series(segment(frame["content"].to_list())))
+
+
+def test_repeat_callers_found_exactly():
+    table = recurring.repeats(_repeat_frame(), load_settings())
+    callers = table.filter(pl.col("kind") == "同一来电人")
+    assert dict(zip(callers["caller_key"], callers["count"])) == {"A": 4, "D": 3}
+    assert sorted(callers.filter(pl.col("caller_key") == "A")["order_ids"][0]) == ["A0", "A1", "A2", "A3"]
+    assert callers.filter(pl.col("caller_key") == "A")["matter"][0] == "电梯故障"
+
+
+def test_repeat_window_is_a_setting():
+    s = load_settings().with_overrides("repeats", window_days=60)
+    callers = recurring.repeats(_repeat_frame(), s).filter(pl.col("kind") == "同一来电人")
+    assert dict(zip(callers["caller_key"], callers["count"])) == {"A": 4, "B": 3, "D": 3}
+
+
+def _typed_frame() -> pl.DataFrame:
+    """Eight months, 10 streets; 占道经营 is everywhere, every month, hard to solve; 供暖 is big but easy and
+    seasonal; 噪音 in 望京街道 only runs high from month 3 to month 7."""
+    rng = random.Random(3)
+    rows, i = [], 0
+    streets = [f"街道{k}" for k in range(10)]
+    types = {"占道经营": ("城乡建设", 0.25, 2), "供暖": ("公共服务", 0.95, 0), "停车": ("交通管理", 0.8, 0),
+             "噪音": ("城乡建设", 0.8, 0), "物业": ("住房", 0.8, 0), "退费": ("市场管理", 0.8, 0)}
+    for month in range(1, 9):
+        for street in streets:
+            for l2, (l1, solve, redispatch) in types.items():
+                n = 6
+                if l2 == "供暖":
+                    n = 30 if month in (1, 2, 3) and street in streets[:3] else 0
+                if l2 == "占道经营":
+                    n = 9
+                if l2 == "噪音" and street == "街道0" and 3 <= month <= 7:
+                    n = 20
+                for _ in range(n):
+                    ok = rng.random() < solve
+                    rows.append({"order_id": f"T{i}", "received_at": datetime(2026, month, rng.randint(1, 28), 10),
+                                 "street": street, "district": "朝阳区", "category_l1": l1, "category_l2": l2,
+                                 "category_l3": l2, "resolution": "解决" if ok else "未解决",
+                                 "satisfaction": "满意" if ok else "不满意", "redispatch_count": redispatch})
+                    i += 1
+    return orders_frame(rows)
+
+
+def test_topics_rank_persistent_hard_type_first():
+    frame = _typed_frame()
+    table = recurring.topic_candidates(frame, load_settings())
+    assert table["issue_type"][0] == "占道经营"
+    assert table.filter(pl.col("issue_type") == "占道经营")["months_above"][0] == 8
+    assert table.filter(pl.col("issue_type") == "供暖")["streets"][0] == 3
+
+
+def test_recurring_types_per_area():
+    table = recurring.recurring_types(_typed_frame(), load_settings())
+    noisy = table.filter((pl.col("area") == "街道0") & (pl.col("issue_type") == "噪音"))
+    assert noisy["longest_run"][0] == 5
+    assert "连续 5 个月高于预期" in noisy["reason"][0]
+
+
+def test_topic_tracking_month_on_month():
+    track = recurring.topic_tracking(_typed_frame(), "category_l2", "噪音", date(2026, 7, 1))
+    by_month = dict(zip(track["month"], track["orders"]))
+    assert by_month[date(2026, 7, 1)] == 9 * 6 + 20 and by_month[date(2026, 8, 1)] == 10 * 6
+    aug = track.filter(pl.col("month") == date(2026, 8, 1))
+    assert aug["mom_change"][0] == pytest.approx(60 / 74 - 1)
+    assert aug["after_pick"][0]
+
+
+@pytest.fixture(scope="module")
+def messages():
+    if not MESSAGES.exists():
+        pytest.skip(f"真实数据不在 {MESSAGES}，跳过留言板测试")
+    raw = pl.read_csv(MESSAGES, infer_schema_length=0)
+    frame = raw.select(
+        order_id=pl.col("留言编号"), caller_key=pl.col("留言用户"),
+        received_at=pl.col("留言时间").str.to_datetime("%Y/%m/%d %H:%M:%S", strict=False),
+        content=pl.concat_str([pl.col("留言主题"), pl.col("留言详情").str.strip_chars()], separator="\n"),
+        likes=pl.col("点赞数").cast(pl.Int64),
+    )
+    return frame.with_columns(tokens=pl.Series(segment(frame["content"].to_list()), dtype=pl.List(pl.String)))
+
+
+def test_message_board_top_issues_are_the_named_problems(messages):
+    table = hi.hot_issues(messages, load_settings())
+    top10 = table.head(10)
+    labels = " | ".join(top10["label"].to_list())
+    for place, problem in (("丽发新城", "搅拌"), ("伊景园滨河苑", "车位"), ("58车贷", ""), ("魅力之城", "")):
+        row = top10.filter(pl.col("label").str.contains(place))
+        assert row.height == 1, labels
+        assert problem in row["label"][0], labels
+    top5 = " | ".join(table.head(5)["label"].to_list())
+    assert "丽发新城" in top5 and "伊景园滨河苑" in top5 and "58车贷" in top5, top5
+    lifa = table.filter(pl.col("label").str.contains("丽发新城"))
+    ids = set(lifa["order_ids"][0])
+    mixing = set(messages.filter(pl.col("content").str.split("\n").list.first().str.contains("搅拌"))["order_id"])
+    assert len(ids & mixing) / len(mixing) >= 0.85
+    assert len(ids & mixing) / len(ids) >= 0.8
+
+
+def test_cli_json_shape(tmp_path, capsys, planted):
+    frame, truth = planted
+    db = write_orders(tmp_path / "h.duckdb", orders_frame(frame.drop("tokens").to_dicts()).with_columns(
+        tokens=frame["tokens"]))
+    assert cli_main(["hot-issues", "--db", str(db), "--format", "json", "--limit", "5"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 5
+    assert {"label", "size", "first_at", "last_at", "heat", "order_ids"} <= set(rows[0])
+    assert isinstance(rows[0]["order_ids"], list) and len(rows[0]["order_ids"]) == rows[0]["size"]
+    assert cli_main(["repeats", "--db", str(db), "--format", "json"]) == 0
+    reps = json.loads(capsys.readouterr().out)
+    assert all({"caller_key", "count", "order_ids"} <= set(r) for r in reps)
+    assert cli_main(["topics", "--db", str(db), "--format", "json"]) == 0
+    topics = json.loads(capsys.readouterr().out)
+    assert topics[0]["rank"] == 1 and 0 <= topics[0]["score"] <= 100
+    assert cli_main(["hot-issues", "--db", str(db), "--format", "csv", "--limit", "2"]) == 0
+    assert "order_ids" in capsys.readouterr().out.splitlines()[0]

@@ -70,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         con.close()
     if args.limit:
         frame = frame.head(args.limit)
-    print(render(frame, args.format))
+    text = render(frame, args.format)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0
 
 

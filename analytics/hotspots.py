@@ -17,9 +17,6 @@ from analytics.text import DATA, keyword_expr
 Area = Literal["district", "street"]
 HOTSPOT_COLUMNS = ("received_at", "district", "street", "category_l1")
 WORD_COLUMNS = ("received_at", "district", "street", "tokens")
-# Expected counts below this are raised to it for lift and z, so a cell with almost no history does
-# not produce an infinite lift from one busy month.
-EXPECTED_FLOOR = 1.0
 CITY = "全市"
 
 
@@ -75,7 +72,7 @@ def hotspots(
     basis = (pl.when(pl.col("count_ly").is_not_null()).then(pl.lit("去年同月"))
              .when(pl.col("trailing").is_not_null()).then(pl.lit(f"前{h.trailing_months}个月均值")))
     # No history (the data's first month for this cell): no expected, no lift, never a surge.
-    e = pl.when(pl.col("expected").is_not_null()).then(pl.max_horizontal(pl.col("expected"), pl.lit(EXPECTED_FLOOR)))
+    e = pl.when(pl.col("expected").is_not_null()).then(pl.max_horizontal(pl.col("expected"), pl.lit(h.expected_floor)))
     out = grid.with_columns(expected=expected, basis=basis).with_columns(
         lift=pl.col("count") / e, z=(pl.col("count") - e) / e.sqrt(),
     ).with_columns(
@@ -101,7 +98,7 @@ def formula(settings: Settings) -> str:
         "**热点单元**：区域 × 一级分类 × 月份。\n\n"
         f"**期望值** = 该单元去年同月的工单量；数据不含去年同月时，取前 {h.trailing_months} 个月的平均值（无工单的月份按 0 计）。"
         "数据截止日不在月末时，最后一个月的期望值按已覆盖的天数比例折算。\n\n"
-        f"**提升度** = 工单量 ÷ 期望值；**显著性 z** = (工单量 − 期望值) ÷ √期望值（泊松近似；期望值不足 {EXPECTED_FLOOR:g} 件按 {EXPECTED_FLOOR:g} 件计）。\n\n"
+        f"**提升度** = 工单量 ÷ 期望值；**显著性 z** = (工单量 − 期望值) ÷ √期望值（泊松近似；期望值不足 {h.expected_floor:g} 件按 {h.expected_floor:g} 件计）。\n\n"
         f"**激增**：工单量 ≥ {h.min_count} 件，且提升度 ≥ {h.surge_lift:g}，且 z ≥ {h.surge_z:g}。按 z 从高到低排序。"
         "阈值可在 settings.toml 的 [hotspots] 中修改。"
     )
@@ -304,7 +301,8 @@ def run_words(con, args) -> pl.DataFrame:
     filters = from_args(args)
     by = args.by if getattr(args, "by", None) in ("district", "street") else None
     orders = fetch(con, filters, WORD_COLUMNS, 12)
-    words = hot_words(orders, by, "1mo", start=filters.date_from)
+    h = load_settings().hotspots
+    words = hot_words(orders, by, "1mo", start=filters.date_from, min_count=h.word_min_count)
     top = words.sort(["z", "count"], descending=True, nulls_last=True).group_by("area", "period", maintain_order=True).head(20)
     return top.sort(["period", "area", "z"], descending=[False, False, True], nulls_last=True).select(
         "area", pl.col("period").dt.strftime("%Y-%m").alias("period"), "word", "count", "orders",

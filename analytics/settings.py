@@ -49,6 +49,9 @@ class Hotspots:
     surge_lift: float = 1.5
     surge_z: float = 3.0
     trailing_months: int = 3
+    expected_floor: float = 1.0
+    word_min_count: int = 3
+    word_min_lift: float = 1.5
 
 
 @dataclass(frozen=True)

@@ -76,15 +76,15 @@ download_buttons(table, "激增列表", key="dl_surges")
 
 # Hot words: the selected period against the history before it.
 @st.cache_data(max_entries=32, show_spinner="正在统计热词…")
-def _words(ver: tuple | None, flt: Filters) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _words(ver: tuple | None, flt: Filters, min_count: int, min_lift: float) -> tuple[pl.DataFrame, pl.DataFrame]:
     frame = data.orders(hs.history_filters(flt, 12), hs.WORD_COLUMNS)
     now = frame.filter(pl.col("received_at").dt.date() >= flt.date_from) if flt.date_from else frame
-    words = hs.hot_words(frame, None, None, start=flt.date_from) if flt.date_from else None
-    return hs.top_words(now, 30), (hs.emerging(words, 30) if words is not None else pl.DataFrame())
+    words = hs.hot_words(frame, None, None, start=flt.date_from, min_count=min_count) if flt.date_from else None
+    return hs.top_words(now, 30), (hs.emerging(words, 30, min_lift) if words is not None else pl.DataFrame())
 
 
 st.subheader("热词")
-top, rising = _words(data.version(), f)
+top, rising = _words(data.version(), f, settings.hotspots.word_min_count, settings.hotspots.word_min_lift)
 mode = st.radio("显示", ["新出现 / 上升最快的词", "出现最多的词"], horizontal=True, key="hs_words_mode")
 shown = rising if mode.startswith("新") and rising.height else top
 if shown.is_empty():

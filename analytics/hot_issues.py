@@ -32,6 +32,7 @@ HEAD_BOOST = 3.0        # tokens in the head of the text weigh this much more
 HEAD_CHARS = 40
 PLACE_BONUS = 0.3       # added to the text similarity of two orders at the same place
 GRID_DEG = 0.005        # lat/lon cell (~500 m) used as the place when no community or address is given
+LABEL_SAMPLE = 40       # orders read to name a cluster
 RECENT_DAYS = 14        # growth: orders in the last RECENT_DAYS of the period vs the RECENT_DAYS before
 
 # heat = W_CALLERS·ln(1+callers) + W_LIKES·ln(1+likes) + W_PEAK·peak_share + W_GROWTH·growth
@@ -183,12 +184,14 @@ def _candidates(docs: pl.DataFrame, sig: pl.DataFrame) -> pl.DataFrame:
     token, same place (any token), or the same rare token anywhere."""
     n = docs.height
     rare = max(RARE_DF_SHARE * n, RARE_DF_MIN)
-    meta = docs.select("i", "received_at", block=pl.coalesce("place_key", "text_key"))
-    s = sig.join(meta, on="i")
+    vocab = int(sig["tok_id"].max()) + 2 if sig.height else 2
+    # Integer keys: (block, token), (block, none) and (no block, rare token) never collide.
+    meta = docs.select("i", "received_at", block=pl.coalesce("place_key", "text_key").rank("dense").cast(pl.Int64))
+    s = sig.select("i", "tok_id", "df").join(meta, on="i")
     keyed = pl.concat([
-        s.filter(pl.col("block").is_not_null()).select("i", "received_at", key=pl.struct("block", "tok_id").hash()),
-        meta.filter(pl.col("block").is_not_null()).select("i", "received_at", key=pl.col("block").hash()),
-        s.filter(pl.col("df") <= rare).select("i", "received_at", key=pl.col("tok_id").hash()),
+        s.filter(pl.col("block").is_not_null()).select("i", "received_at", key=pl.col("block") * vocab + pl.col("tok_id")),
+        meta.filter(pl.col("block").is_not_null()).select("i", "received_at", key=pl.col("block") * vocab + vocab - 1),
+        s.filter(pl.col("df") <= rare).select("i", "received_at", key=pl.col("tok_id").cast(pl.Int64)),
     ])
     return _window_pairs(keyed)
 
@@ -202,7 +205,9 @@ def _window_pairs(keyed: pl.DataFrame) -> pl.DataFrame:
             a=pl.col("i"), b=pl.col("i").shift(-step), same=pl.col("key") == pl.col("key").shift(-step),
         ).filter(pl.col("same")).select("a", "b"))
     both = pl.concat(pairs).filter(pl.col("a") != pl.col("b"))
-    return both.select(a=pl.min_horizontal("a", "b"), b=pl.max_horizontal("a", "b")).unique()
+    code = pl.min_horizontal("a", "b").cast(pl.Int64) * 2**32 + pl.max_horizontal("a", "b").cast(pl.Int64)
+    return both.select(code=code.unique()).select(
+        a=(pl.col("code") // 2**32).cast(pl.UInt32), b=(pl.col("code") % 2**32).cast(pl.UInt32))
 
 
 def text_components(docs: pl.DataFrame, sig: pl.DataFrame, block: str, threshold: float) -> np.ndarray:
@@ -332,7 +337,7 @@ def _span(texts: list[str], first: str, second: str | None) -> str:
 
 def _label(group: pl.DataFrame, idf: dict[str, float]) -> tuple[str, str]:
     """(place, problem) naming a cluster."""
-    texts = [t or "" for t in group["content"].to_list()[:80]]
+    texts = [t or "" for t in group["content"].to_list()[:LABEL_SAMPLE]]
     place = None
     structured = group["community"].drop_nulls()
     if structured.len() == 0:
@@ -358,7 +363,7 @@ def _label(group: pl.DataFrame, idf: dict[str, float]) -> tuple[str, str]:
     named = "|".join([p for p, c in seen.items() if c >= max(2, len(texts) * 0.2)] + [place or ""])
     heads = [t.split("\n", 1)[0][:HEAD_CHARS * 2] if "\n" in t else t[:HEAD_CHARS] for t in texts]
     counts = Counter()
-    for toks, head in zip(group["tokens"].to_list()[:80], heads):
+    for toks, head in zip(group["tokens"].to_list()[:LABEL_SAMPLE], heads):
         counts.update({t for t in (toks or []) if t in idf and t in head and not _overlaps(t, named)})
     ranked = sorted(counts, key=lambda t: (-counts[t] * idf[t], t))
     problem = _span(heads, ranked[0], ranked[1] if len(ranked) > 1 else None) if ranked else ""

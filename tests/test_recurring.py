@@ -6,6 +6,7 @@ import random
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
@@ -14,6 +15,7 @@ from analytics import recurring
 from analytics.__main__ import main as cli_main
 from analytics.settings import load_settings
 from analytics.text import segment
+from etl.load import load_file
 from tests.dbfactory import orders_frame, write_orders
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
@@ -213,17 +215,17 @@ def test_topic_tracking_month_on_month():
 
 
 @pytest.fixture(scope="module")
-def messages():
+def messages(tmp_path_factory):
+    """The 泰迪杯 message board through the project's loader (content = 留言主题 + 留言详情, likes = 点赞数)."""
     if not MESSAGES.exists():
         pytest.skip(f"真实数据不在 {MESSAGES}，跳过留言板测试")
-    raw = pl.read_csv(MESSAGES, infer_schema_length=0)
-    frame = raw.select(
-        order_id=pl.col("留言编号"), caller_key=pl.col("留言用户"),
-        received_at=pl.col("留言时间").str.to_datetime("%Y/%m/%d %H:%M:%S", strict=False),
-        content=pl.concat_str([pl.col("留言主题"), pl.col("留言详情").str.strip_chars()], separator="\n"),
-        likes=pl.col("点赞数").cast(pl.Int64),
-    )
-    return frame.with_columns(tokens=pl.Series(segment(frame["content"].to_list()), dtype=pl.List(pl.String)))
+    db = tmp_path_factory.mktemp("board") / "board.duckdb"
+    load_file(MESSAGES, db)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.sql(f"SELECT {', '.join(hi.INPUT_COLUMNS)} FROM work_orders").pl()
+    finally:
+        con.close()
 
 
 def test_message_board_top_issues_are_the_named_problems(messages):
@@ -260,3 +262,22 @@ def test_cli_json_shape(tmp_path, capsys, planted):
     assert topics[0]["rank"] == 1 and 0 <= topics[0]["score"] <= 100
     assert cli_main(["hot-issues", "--db", str(db), "--format", "csv", "--limit", "2"]) == 0
     assert "order_ids" in capsys.readouterr().out.splitlines()[0]
+
+
+def test_page_shows_hot_issues_and_topics(tmp_path, monkeypatch, planted):
+    from streamlit.testing.v1 import AppTest
+
+    frame, truth = planted
+    db = write_orders(tmp_path / "page.duckdb", orders_frame(frame.drop("tokens").to_dicts()).with_columns(
+        tokens=frame["tokens"]))
+    monkeypatch.setenv("HOTLINE_DB", str(db))
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "dashboard.py"), default_timeout=60)
+    at.query_params["from"] = "2026-01"
+    at.query_params["to"] = "2026-12"
+    at.run()
+    at.switch_page("pages/recurring.py").run()
+    assert not at.exception, at.exception
+    hot = at.dataframe[0].value
+    assert set(hot["label"].head(5).str.split(" · ").str[0]) == set(truth)
+    assert [t.label for t in at.tabs] == ["热点问题", "重复诉求预警", "反复出现的问题类型", "每月一题候选"]
+    assert any("跟踪：" in s.value for s in at.subheader)

@@ -1,0 +1,203 @@
+"""重复诉求与源头治理: what keeps coming back — hot issues, repeat callers, recurring types, 每月一题 candidates."""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, time, timedelta
+
+import polars as pl
+import streamlit as st
+
+from analytics import hot_issues as hi
+from analytics import recurring as rc
+from analytics.filters import Filters
+from analytics.settings import Settings
+from ui import data, filters
+from ui.export import download_buttons
+from ui.widgets import definition, pct
+
+f = filters.current()
+settings = data.settings()
+st.title("重复诉求与源头治理")
+st.caption(f"筛选：{f.describe()}。源头治理从反复出现的问题开始：同一地点的同一问题、同一人的反复来电、持续偏高或难解决的问题类型。")
+
+DETAIL_SQL = (
+    "SELECT order_id, received_at, channel, district, street, community, category_l2, category_l3, content, status, "
+    "resolution, satisfaction FROM work_orders WHERE list_contains(?, order_id) ORDER BY received_at"
+)
+DETAIL_CONFIG = {
+    "order_id": "工单编号", "received_at": st.column_config.DatetimeColumn("受理时间", format="YYYY-MM-DD HH:mm"),
+    "channel": "来源渠道", "district": "区", "street": "街道/乡镇", "community": "社区/村", "category_l2": "二级分类",
+    "category_l3": "三级分类", "content": st.column_config.TextColumn("诉求内容", width="large"), "status": "状态",
+    "resolution": "是否解决", "satisfaction": "是否满意",
+}
+
+
+def _period_end(flt: Filters) -> datetime | None:
+    return datetime.combine(flt.date_to + timedelta(days=1), time()) if flt.date_to else None
+
+
+@st.cache_data(max_entries=16, show_spinner="正在识别热点问题（文本相似 + 地点）…")
+def _hot(ver: tuple | None, flt: Filters, s: Settings) -> pl.DataFrame:
+    return hi.hot_issues(data.orders(flt, hi.INPUT_COLUMNS), s, period_end=_period_end(flt))
+
+
+@st.cache_data(max_entries=16, show_spinner="正在查找重复诉求…")
+def _repeats(ver: tuple | None, flt: Filters, s: Settings) -> pl.DataFrame:
+    return rc.repeats(data.orders(flt, rc.REPEAT_COLUMNS), s)
+
+
+@st.cache_data(max_entries=16, show_spinner="正在统计问题类型…")
+def _types(ver: tuple | None, flt: Filters, s: Settings, area: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    orders = data.orders(flt, rc.TYPE_COLUMNS)
+    return rc.recurring_types(orders, s, area), rc.topic_candidates(orders, s)
+
+
+def _drill(ids: list[str], title: str) -> None:
+    """The orders behind a selected row, with their text."""
+    st.markdown(f"**{title}** · 共 {len(ids)} 件工单")
+    detail = data.sql(DETAIL_SQL, [ids])
+    st.dataframe(detail, hide_index=True, width="stretch", column_config=DETAIL_CONFIG, height=320)
+    download_buttons(detail, f"工单明细_{title[:20]}", key=f"dl_detail_{hash(title)}")
+
+
+def _selected(event) -> int | None:
+    rows = event.selection.rows if event is not None else []
+    return rows[0] if rows else None
+
+
+ver = data.version()
+tab_hot, tab_rep, tab_types, tab_topics = st.tabs(["热点问题", "重复诉求预警", "反复出现的问题类型", "每月一题候选"])
+
+with tab_hot:
+    hot = _hot(ver, f, settings)
+    st.markdown(f"所选条件下识别出 **{hot.height}** 个热点问题（同一地点、同一具体问题、至少 {settings.hot_issues.min_size} 件工单）。"
+                "点选一行查看其工单。")
+    definition(rc.explain(settings, "hot_issues"), label="识别方法与热度口径")
+    if hot.is_empty():
+        st.info("没有找到热点问题。可放宽时间段，或在设置中降低文本相似度阈值。")
+    else:
+        view = hot.with_row_index("rank", offset=1).select(
+            "rank", "label", "size", "callers", "channels", "first_at", "last_at", "likes", "peak_share", "growth", "heat")
+        event = st.dataframe(
+            view, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="rc_hot",
+            column_config={
+                "rank": "排名", "label": st.column_config.TextColumn("热点问题（地点 · 问题）", width="large"),
+                "size": st.column_config.NumberColumn("工单数", format="localized"), "callers": "来电人数", "channels": "渠道数",
+                "first_at": st.column_config.DatetimeColumn("首次", format="YYYY-MM-DD"),
+                "last_at": st.column_config.DatetimeColumn("最近", format="YYYY-MM-DD"), "likes": "点赞数",
+                "peak_share": st.column_config.NumberColumn("高峰周占比", format="percent"),
+                "growth": st.column_config.NumberColumn("增长", format="%.2f"),
+                "heat": st.column_config.NumberColumn("热度", format="%.2f"),
+            },
+        )
+        download_buttons(hot.with_columns(pl.col("order_ids").list.join(";")), "热点问题", key="dl_hot")
+        row = _selected(event)
+        if row is not None:
+            _drill(hot["order_ids"][row], hot["label"][row])
+
+with tab_rep:
+    reps = _repeats(ver, f, settings)
+    r = settings.repeats
+    st.markdown(f"共 **{reps.height}** 条预警：同一事项 {r.window_days} 天内反复反映 ≥ {r.alert_count} 次。点选一行查看其工单。")
+    definition(rc.explain(settings, "repeats"))
+    if reps.is_empty():
+        st.info("所选条件下没有达到预警次数的重复诉求。")
+    else:
+        kinds = st.segmented_control("类型", ["全部", "同一来电人", "同一地点"], default="全部", key="rc_rep_kind")
+        shown = reps if kinds in (None, "全部") else reps.filter(pl.col("kind") == kinds)
+        event = st.dataframe(
+            shown.drop("order_ids"), hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+            key="rc_rep",
+            column_config={
+                "kind": "类型", "caller_key": "来电人（加盐哈希）", "place": "地点", "matter": "事项",
+                "count": st.column_config.NumberColumn("次数", format="localized"), "callers": "来电人数",
+                "first_at": st.column_config.DatetimeColumn("首次", format="YYYY-MM-DD"),
+                "last_at": st.column_config.DatetimeColumn("最近", format="YYYY-MM-DD"),
+            },
+        )
+        download_buttons(reps.with_columns(pl.col("order_ids").list.join(";")), "重复诉求预警", key="dl_rep")
+        row = _selected(event)
+        if row is not None:
+            pick = shown.row(row, named=True)
+            _drill(pick["order_ids"], f"{pick['kind']}：{pick['place'] or pick['caller_key'] or ''} · {pick['matter'] or ''}")
+
+level_label = rc.LEVEL_LABELS.get(settings.topics.level, settings.topics.level)
+with tab_types:
+    area = st.radio("区域层级", ["街乡", "区"], horizontal=True, key="rc_area")
+    area_col = "street" if area == "街乡" else "district"
+    types, topics = _types(ver, f, settings, area_col)
+    st.markdown(f"共 **{types.height}** 个 区域 × {level_label} 组合连续高于预期或解决率持续偏低，是源头治理的候选。点选一行查看其工单。")
+    definition(rc.explain(settings, "recurring"))
+    if types.is_empty():
+        st.info("所选条件下没有连续高于预期或解决率持续偏低的问题类型。")
+    else:
+        view = types.select("area", "issue_type", "orders", "longest_run", "run_until", "months_above", "resolution_rate",
+                            "city_resolution_rate", "reason")
+        event = st.dataframe(
+            view, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="rc_types",
+            column_config={
+                "area": area, "issue_type": level_label, "orders": st.column_config.NumberColumn("工单量", format="localized"),
+                "longest_run": "最长连续高于预期（月）",
+                "run_until": st.column_config.DateColumn("连续至", format="YYYY-MM"), "months_above": "高于预期月数",
+                "resolution_rate": st.column_config.NumberColumn("解决率", format="percent"),
+                "city_resolution_rate": st.column_config.NumberColumn("全市同类解决率", format="percent"),
+                "reason": "列入原因",
+            },
+        )
+        download_buttons(view, "反复出现的问题类型", key="dl_types")
+        row = _selected(event)
+        if row is not None:
+            pick = view.row(row, named=True)
+            where, params = f.where()
+            ids = data.sql(
+                f"SELECT order_id FROM work_orders WHERE {where} AND {area_col} = ? AND {settings.topics.level} = ? "
+                "ORDER BY received_at DESC LIMIT 2000", [*params, pick["area"], pick["issue_type"]],
+            )["order_id"].to_list()
+            _drill(ids, f"{pick['area']} · {pick['issue_type']}")
+
+with tab_topics:
+    st.markdown(f"按{level_label}排序的每月一题候选。点选一行查看该类型的月度跟踪。")
+    definition(rc.explain(settings, "topics"))
+    if topics.is_empty():
+        st.info("所选条件下没有带分类的工单。")
+    else:
+        view = topics.select("rank", "issue_type", "category_l1", "score", "orders", "streets", "months_above", "months",
+                             "resolution_rate", "satisfaction_rate", "redispatch", "c_volume", "c_breadth",
+                             "c_persistence", "c_difficulty")
+        event = st.dataframe(
+            view, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="rc_topics",
+            column_config={
+                "rank": "排名", "issue_type": level_label, "category_l1": "一级分类",
+                "score": st.column_config.ProgressColumn("得分", min_value=0, max_value=100, format="%.1f"),
+                "orders": st.column_config.NumberColumn("工单量", format="localized"), "streets": "涉及街乡",
+                "months_above": "持续月数", "months": "月数",
+                "resolution_rate": st.column_config.NumberColumn("解决率", format="percent"),
+                "satisfaction_rate": st.column_config.NumberColumn("满意率", format="percent"),
+                "redispatch": st.column_config.NumberColumn("平均退单/改派", format="%.2f"),
+                "c_volume": st.column_config.NumberColumn("量", format="%.2f"),
+                "c_breadth": st.column_config.NumberColumn("广度", format="%.2f"),
+                "c_persistence": st.column_config.NumberColumn("持续", format="%.2f"),
+                "c_difficulty": st.column_config.NumberColumn("难度", format="%.2f"),
+            },
+        )
+        download_buttons(view, "每月一题候选", key="dl_topics")
+        row = _selected(event)
+        chosen = topics["issue_type"][row if row is not None else 0]
+        st.subheader(f"跟踪：{chosen}")
+        history = replace(f, date_from=None, date_to=None)
+        all_orders = data.orders(history, ("received_at", settings.topics.level))
+        months = sorted(all_orders["received_at"].dt.truncate("1mo").dt.date().unique().to_list())
+        default = f.date_from.replace(day=1) if f.date_from and f.date_from.replace(day=1) in months else months[0]
+        pick_month = st.selectbox("选题月份", months, index=months.index(default), format_func=lambda m: f"{m.year}年{m.month}月",
+                                  key="rc_pick")
+        track = rc.topic_tracking(all_orders, settings.topics.level, chosen, pick_month)
+        st.plotly_chart(rc.tracking_figure(track, pick_month, f"{chosen}：每月工单量（橙色为选题之后）"), width="stretch",
+                        key="rc_track")
+        after = track.filter(pl.col("after_pick"))
+        if after.height:
+            last = after.row(-1, named=True)
+            st.markdown(f"选题后最近一个月（{last['month']:%Y年%m月}）工单 {last['orders']} 件，环比 {pct(last['mom_change'])}，"
+                        f"较选题当月 {pct(last['vs_pick'])}。")
+        definition("按受理月份统计该类型全部工单（不受左侧时间段限制，区域与分类筛选仍然有效）。环比 = 本月 ÷ 上月 − 1；"
+                   "较选题当月 = 本月 ÷ 选题当月 − 1。")
+        download_buttons(track, f"跟踪_{chosen}", key="dl_track")

@@ -8,7 +8,9 @@ Nothing is quadratic in the number of orders:
    next neighbours in that block;
 3. a candidate pair is kept when the cosine of the two signatures reaches settings.hot_issues.text_similarity
    and the two orders are not at two different structured places;
-4. union-find over kept pairs; components of at least settings.hot_issues.min_size orders are hot issues.
+4. union-find over kept pairs; then groups at one place whose centroids are similar are merged (one issue
+   told in different words); components of at least settings.hot_issues.min_size orders are hot issues.
+Two orders at the same place get PLACE_BONUS added to their similarity.
 """
 from __future__ import annotations
 
@@ -330,7 +332,7 @@ def _span(texts: list[str], first: str, second: str | None) -> str:
         i, j = t.find(first), t.find(second)
         if i >= 0 and j >= 0:
             lo, hi = min(i, j), max(i + len(first), j + len(second))
-            if hi - lo <= 8 and not re.search(r"[\s，。！？、；：,.!?;:]", t[lo:hi]):
+            if hi - lo <= 8 and not re.search(r"[\s，。！？、；：,.!?;:（）()《》“”]", t[lo:hi]):
                 spans[t[lo:hi]] += 1
     return spans.most_common(1)[0][0] if spans else f"{first}、{second}"
 
@@ -434,7 +436,8 @@ def explain(settings: Settings) -> str:
         "**热点问题**：同一地点、同一具体问题、来自不同来电人的一组工单。做法：每条工单取 TF-IDF 最高的 "
         f"{TOP_K} 个词（去掉通用词）和文中点名的地点（小区、苑、路等）作为特征；同一社区/地址（或约 500 米网格）内"
         f"共享特征词、或共享少见词的工单按时间相邻比较，余弦相似度 ≥ {h.text_similarity:g} 且不在两个不同地点的"
-        f"连成一组（并查集），至少 {h.min_size} 条成为热点问题。\n\n"
+        f"连成一组（并查集；同一地点的两条工单相似度另加 {PLACE_BONUS:g}，同一地点中心相近的组再合并），"
+        f"至少 {h.min_size} 条成为热点问题。\n\n"
         f"**热度** = {W_CALLERS:g}×ln(1+来电人数) + {W_LIKES:g}×ln(1+点赞数) + {W_PEAK:g}×高峰周占比 + "
         f"{W_GROWTH:g}×增长，其中高峰周占比 = 工单最多的一周的工单数 ÷ 总数（时间越集中越高），"
         f"增长 = max(0, ln((近 {RECENT_DAYS} 天工单+1) ÷ (此前 {RECENT_DAYS} 天工单+1)))，以所选时段末为准。"

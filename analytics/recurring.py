@@ -34,7 +34,6 @@ def _typed(orders: pl.DataFrame) -> pl.DataFrame:
                                   and c not in _TYPES])
 
 
-# ---------------------------------------------------------------- repeat complaints
 
 def _episodes(frame: pl.DataFrame, matter: str, window_days: int) -> pl.DataFrame:
     """Runs of orders on one matter where each follows the previous by at most window_days."""
@@ -100,7 +99,6 @@ def repeats(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     return out.sort(["count", "last_at", "kind"], descending=[True, True, False])
 
 
-# ---------------------------------------------------------------- recurring types per area
 
 def _month_index(col: str = "month") -> pl.Expr:
     return pl.col(col).dt.year().cast(pl.Int32) * 12 + pl.col(col).dt.month().cast(pl.Int32)
@@ -153,7 +151,6 @@ def recurring_types(orders: pl.DataFrame, settings: Settings, area: str = "stree
         ["longest_run", "orders"], descending=True)
 
 
-# ---------------------------------------------------------------- 每月一题
 
 def _minmax(col: str) -> pl.Expr:
     c = pl.col(col).cast(pl.Float64)
@@ -257,7 +254,6 @@ def explain(settings: Settings, what: str) -> str:
     return texts[what]
 
 
-# ---------------------------------------------------------------- CLI
 
 def _cli_lists(frame: pl.DataFrame, args: Any) -> pl.DataFrame:
     """csv and table output cannot hold lists: order ids are joined with ';' there; json keeps arrays."""

@@ -39,7 +39,7 @@ def _seed_from_url(months: list[date]) -> None:
     last = months[-1]
     st.session_state["f_from"] = month(qp.get("from"), last)
     st.session_state["f_to"] = month(qp.get("to"), last)
-    st.session_state["f_period"] = (st.session_state["f_from"], st.session_state["f_to"])
+    st.session_state.pop("f_period", None)   # the slider then starts from f_from/f_to
     for key in ("district", "street", "category"):
         st.session_state[f"f_{key}"] = [v for v in qp.get_all(key) if v]
 
@@ -62,11 +62,13 @@ def _apply_pending(months: list[date]) -> None:
         st.session_state[f"f_{key}"] = values
         if key == "district":
             st.session_state["f_street"] = []
-    period = st.session_state["f_period"]
-    start, end = period if isinstance(period, (tuple, list)) else (period, period)   # AppTest sends one value
-    snapped = tuple(min(months, key=lambda x: abs((x - m).days)) for m in (start, end))
-    if snapped != period:
-        st.session_state["f_period"] = snapped
+    period = st.session_state.get("f_period")
+    if period is not None and not isinstance(period, (tuple, list)):   # a reset slider reports one value
+        st.session_state.pop("f_period")
+    for key in ("f_from", "f_to"):
+        if st.session_state[key] not in months:
+            st.session_state[key] = min(months, key=lambda m: abs((m - st.session_state[key]).days))
+            st.session_state.pop("f_period", None)
 
 
 def sidebar() -> Filters:
@@ -75,13 +77,19 @@ def sidebar() -> Filters:
     if not months:
         st.session_state[KEY] = Filters()
         return st.session_state[KEY]
-    if "f_period" not in st.session_state or _url_changed():
+    if "f_from" not in st.session_state or _url_changed():
         _seed_from_url(months)
+    elif not any(_url_state().values()) and "_f_saved" in st.session_state:
+        # A page switch in st.navigation drops the URL's parameters and resets these widgets to their
+        # defaults: restore what the user had.
+        st.session_state.update(st.session_state["_f_saved"])
+        st.session_state.pop("f_period", None)
     _apply_pending(months)
     with st.sidebar:
         st.markdown("**筛选条件**（各页面共用）")
         start, end = st.select_slider(
-            "时间段（按受理月份）", options=months, format_func=lambda m: f"{m.year}年{m.month}月", key="f_period",
+            "时间段（按受理月份）", options=months, value=(st.session_state["f_from"], st.session_state["f_to"]),
+            format_func=lambda m: f"{m.year}年{m.month}月", key="f_period",
         )
         st.session_state["f_from"], st.session_state["f_to"] = start, end
         districts = st.multiselect("区", _options("district"), key="f_district", placeholder="全部区")
@@ -93,6 +101,7 @@ def sidebar() -> Filters:
         districts=tuple(districts), streets=tuple(streets), categories=tuple(categories),
     )
     _write_url(filters)
+    st.session_state["_f_saved"] = {k: st.session_state[k] for k in ("f_district", "f_street", "f_category")}
     st.session_state[KEY] = filters
     return filters
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,7 +48,8 @@ def writing(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_name(path.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        # A name never used before: DuckDB caches open instances by path.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
         tmp.unlink(missing_ok=True)
         if path.exists():
             shutil.copyfile(path, tmp)
@@ -67,5 +69,22 @@ def writing(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def connect_read(path: Path | str) -> duckdb.DuckDBPyConnection:
-    """A read-only connection; never blocks a load (loads publish by rename)."""
-    return duckdb.connect(str(path), read_only=True)
+    """A read-only connection to the file as published now; never blocks a load.
+
+    `duckdb.connect(path)` would hand back the instance already open on that path, which after a
+    publish-by-rename still reads the old file; attaching into a fresh in-memory instance opens the
+    current one. Views in the in-memory catalog make the tables visible to every cursor (a cursor does
+    not inherit `USE`).
+    """
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("ATTACH ? AS hotline (READ_ONLY)", [str(path)])
+        tables = con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'hotline' AND schema_name = 'main'"
+        ).fetchall()
+        for (table,) in tables:
+            con.execute(f'CREATE VIEW "{table}" AS SELECT * FROM hotline.main."{table}"')
+    except BaseException:
+        con.close()
+        raise
+    return con

@@ -176,7 +176,7 @@ def test_hotspots_page_shows_the_analytics_surges(app_db, monkeypatch):
     path, orders = app_db
     monkeypatch.setenv("HOTLINE_DB", str(path))
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
-    at.switch_page("pages/hotspots.py").run()
+    at.switch_page("app_pages/hotspots.py").run()
     assert not at.exception, [e.value for e in at.exception]
     expected = hs.surges(hs.hotspots(orders, "district", load_settings(), start=date(2026, 5, 1), end=date(2026, 5, 31)))
     assert expected.height >= 1 and expected["area"][0] == "丰台区"

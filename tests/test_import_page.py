@@ -52,7 +52,7 @@ def test_import_page_before_upload(tmp_path, monkeypatch):
     monkeypatch.setenv("HOTLINE_DB", str(build_db(tmp_path / "hotline.duckdb")))
     at = AppTest.from_file(DASHBOARD, default_timeout=60)
     at.run()
-    at.switch_page("pages/data_import.py").run()
+    at.switch_page("app_pages/data_import.py").run()
     assert not at.exception, at.exception
     kind = at.selectbox(key="imp_kind")
     assert kind.options == ["工单（12345 工单导出）", "吹哨案件", "吹哨过程记录（呼叫、响应、到场、办结）",

@@ -56,7 +56,7 @@ def _report(result: dict) -> None:
         st.dataframe(rows.drop("load_id", "source_file"), hide_index=True, width="stretch",
                      column_config={"line_no": "行号", "reason": "原因", "raw": "原始行(JSON)"})
         download_buttons(rows, f"隔离行_{result['load_id']}", key="dl_import_quarantine")
-    st.page_link("pages/overview.py", label="到“总览”查看", icon=":material/dashboard:")
+    st.page_link("app_pages/overview.py", label="到“总览”查看", icon=":material/dashboard:")
 
 
 settings = data.settings()

@@ -92,6 +92,6 @@ with right:
 
 st.header("四、需要关注")
 st.markdown("\n".join(f"{i}. {item}" for i, item in enumerate(r.actions, 1)))
-st.page_link("pages/orders.py", label=f"查看{scope}本月 {orders:,} 条工单明细", icon=":material/table_rows:",
+st.page_link("app_pages/orders.py", label=f"查看{scope}本月 {orders:,} 条工单明细", icon=":material/table_rows:",
              query_params={"from": f"{month:%Y-%m}", "to": f"{month:%Y-%m}",
                            **({"district": scope} if scope != report.CITY else {})})

@@ -77,5 +77,5 @@ st.dataframe(
     },
 )
 download_buttons(table, "各区排名")
-st.page_link("pages/orders.py", label=f"查看这 {current.height:,} 条工单的明细", icon=":material/table_rows:",
+st.page_link("app_pages/orders.py", label=f"查看这 {current.height:,} 条工单的明细", icon=":material/table_rows:",
              query_params=filters.link_params())

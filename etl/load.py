@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +26,7 @@ from etl.schema import TABLES
 from etl.transform import Transformed, transform
 
 Progress = Callable[[str, float], None]
-TOKENIZE_PARALLEL_MIN = 200_000  # below this a process pool costs more than it saves
+SEP = "\x1f"  # joins a row's tokens: one string per row builds the list column far faster than lists do
 
 
 class LoadError(Exception):
@@ -111,14 +110,18 @@ def load_file(path: str | os.PathLike, db: str | os.PathLike | None = None, kind
     started = datetime.now()
     source = source_name or path.name
     progress("read", 0.0)
-    try:
-        ex, resolved, missing = _prepare(path, kind, mapping)
-    except (ValueError, FileNotFoundError) as e:
-        raise LoadError(str(e)) from None
-    if missing:
-        raise LoadError(_missing_message(path, kind, ex, missing))
+    # The file's fingerprint is hashed alongside the read (hashlib releases the GIL).
+    with ThreadPoolExecutor(1) as pool:
+        digest = pool.submit(_sha256, path) if path.is_file() else None
+        try:
+            ex, resolved, missing = _prepare(path, kind, mapping)
+        except (ValueError, FileNotFoundError) as e:
+            raise LoadError(str(e)) from None
+        if missing:
+            raise LoadError(_missing_message(path, kind, ex, missing))
+        sha256 = digest.result() if digest else ""
     result = LoadResult(load_id=started.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8], source_file=source,
-                        kind=kind, encoding=ex.encoding, sha256=_sha256(path), mapping=resolved,
+                        kind=kind, encoding=ex.encoding, sha256=sha256, mapping=resolved,
                         unmapped=mapping_mod.unmapped(ex.headers, resolved))
     result.rows_read = ex.frame.height + len(ex.rejects)
     progress("read", 1.0)
@@ -155,25 +158,18 @@ def _write(con, spec: kinds.KindSpec, tr: Transformed, result: LoadResult, progr
     key = list(spec.key)
     compare = [c for c in cols if c not in key]
     new = tr.frame.select(cols)
-    con.register("_new", new.with_row_index("_i").to_arrow())
-    on = " AND ".join(f"o.{k} IS NOT DISTINCT FROM n.{k}" for k in key)
-    changed = " OR ".join(f"n.{c} IS DISTINCT FROM o.{c}" for c in compare) or "false"
-    flags = con.sql(
-        f"SELECT n._i, CASE WHEN o._present IS NULL THEN 'i' WHEN {changed} THEN 'u' ELSE 's' END AS _op "
-        f"FROM _new n LEFT JOIN (SELECT *, true AS _present FROM {table}) o ON {on} ORDER BY n._i"
-    ).pl()
-    con.unregister("_new")
-    op = flags["_op"]
-    result.rows_inserted = int((op == "i").sum())
-    result.rows_updated = int((op == "u").sum())
-    result.rows_unchanged = int((op == "s").sum())
     result.rows_quarantined = tr.quarantine.height
-    todo = new.filter((op != "s").to_numpy())
+    if con.execute(f"SELECT count(*) FROM {table}").fetchall() == [(0,)]:
+        todo = new  # into an empty table every row is new: no diff to run
+        result.rows_inserted = new.height
+    else:
+        todo = _changes(con, table, key, compare, new, result)
     if todo.height:
         todo = todo.with_columns(pl.lit(result.source_file).alias("source_file"), pl.lit(result.load_id).alias("load_id"))
         if table == "work_orders":
             progress("tokenize", 0.0)
-            todo = todo.with_columns(tokenize(todo["content"].to_list(), tuple(data_terms(todo))))
+            places = todo.select(c for c in ("community", "address") if c in todo.columns).unique()
+            todo = todo.with_columns(tokenize(todo["content"].to_list(), tuple(data_terms(places))))
             progress("tokenize", 1.0)
         progress("write", 0.0)
         con.register("_todo", todo.to_arrow())
@@ -191,24 +187,30 @@ def _write(con, spec: kinds.KindSpec, tr: Transformed, result: LoadResult, progr
         con.unregister("_q")
 
 
-def _segment_joined(texts: list[str | None], extra: tuple[str, ...]) -> list[str]:
-    # Joined tokens pickle far cheaper than lists of strings on the way back from a worker.
-    return ["\x1f".join(toks) for toks in segment(texts, extra)]
+def _changes(con, table: str, key: list[str], compare: list[str], new: pl.DataFrame, result: LoadResult) -> pl.DataFrame:
+    """The rows of `new` to insert or update; counts them into `result`. Only those rows come back."""
+    con.register("_new", new.with_row_index("_i").to_arrow())
+    on = " AND ".join(f"o.{k} IS NOT DISTINCT FROM n.{k}" for k in key)
+    changed = " OR ".join(f"n.{c} IS DISTINCT FROM o.{c}" for c in compare) or "false"
+    flags = con.sql(
+        f"SELECT _i, _op FROM (SELECT n._i, CASE WHEN o._present IS NULL THEN 'i' WHEN {changed} THEN 'u' ELSE 's' END AS _op "
+        f"FROM _new n LEFT JOIN (SELECT *, true AS _present FROM {table}) o ON {on}) WHERE _op <> 's' ORDER BY _i"
+    ).pl()
+    con.unregister("_new")
+    result.rows_inserted = int((flags["_op"] == "i").sum())
+    result.rows_updated = int((flags["_op"] == "u").sum())
+    result.rows_unchanged = new.height - flags.height
+    return new.select(pl.all().gather(flags["_i"]))
 
 
 def tokenize(texts: list[str | None], extra_words: tuple[str, ...] = ()) -> pl.Series:
-    """analytics.text.segment as a List[String] column, split over processes for big batches (rjieba
-    holds the GIL, so threads do not help)."""
-    workers = min(os.cpu_count() or 1, 8)
-    if len(texts) < TOKENIZE_PARALLEL_MIN or workers < 2:
-        joined = _segment_joined(texts, extra_words)
-    else:
-        size = -(-len(texts) // (workers * 4))
-        chunks = [texts[i:i + size] for i in range(0, len(texts), size)]
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
-            joined = [t for part in pool.map(_segment_joined, chunks, [extra_words] * len(chunks)) for t in part]
-    s = pl.Series("tokens", joined, pl.String)
-    return pl.select(pl.when(s == "").then(pl.lit([], pl.List(pl.String))).otherwise(s.str.split("\x1f"))).to_series().alias("tokens")
+    """analytics.text.segment as a List[String] column, in this thread: rjieba holds the GIL, and a process
+    pool spent more on pickling than the second CPU saved (bench/RESULTS-load.md)."""
+    tokens = segment(texts, extra_words)
+    if any(SEP in t for t in texts if t):
+        return pl.Series("tokens", tokens, pl.List(pl.String))
+    s = pl.Series("tokens", [SEP.join(t) for t in tokens], pl.String)
+    return pl.select(pl.when(s == "").then(pl.lit([], pl.List(pl.String))).otherwise(s.str.split(SEP))).to_series().alias("tokens")
 
 
 def _record(con, r: LoadResult, started: datetime) -> None:

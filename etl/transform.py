@@ -21,6 +21,10 @@ from etl.schema import CASE_EVENTS, TABLES
 from etl.store import ROOT
 
 LINEAGE = ("source_file", "load_id", "tokens")
+# _per_distinct: columns with at most this many distinct values (or this share of rows) go through a lookup.
+DISTINCT_MIN = 64
+DISTINCT_SHARE = 0.05
+DISTINCT_SAMPLE = 20_000
 QUARANTINE_SCHEMA = {"line_no": pl.Int64, "reason": pl.String, "raw": pl.String}
 FIX = "请修正该单元格后重新导入。"
 
@@ -210,9 +214,11 @@ def transform(ex: Extracted, kind: str, mapping: dict[str, str], phone_key: str 
         raw = raw.with_columns(hash_phones(raw[h], key) for h in phone_cols)
     columns = [c for c in TABLES[spec.table] if c not in LINEAGE]
     dates = {t: parse_datetime_series(raw[src[t]]).alias(f"__dt_{t}") for t in spec.dates if src.get(t) in raw.columns}
-    exprs = _column_exprs(spec, src, raw.columns)
-    frame = (raw.with_columns(dates.values()).lazy()
+    raw_dated = raw.with_columns(dates.values())
+    raw_dated, exprs = _per_distinct(raw_dated, _column_exprs(spec, src, raw.columns))
+    frame = (raw_dated.lazy()
              .select(pl.col("_line"), *[exprs.get(c, _default(spec, c)).alias(c) for c in columns]).collect())
+    del raw_dated
     frame = _normalise_areas(frame)
 
     reasons, nulled = _checks(spec, src, raw, frame)
@@ -287,6 +293,34 @@ def _column_exprs(spec: KindSpec, src: dict[str, str], present: list[str]) -> di
     return out
 
 
+def _per_distinct(raw: pl.DataFrame, exprs: dict[str, pl.Expr]) -> tuple[pl.DataFrame, dict[str, pl.Expr]]:
+    """Expressions over one low-cardinality column (channel, status, category path…) run once per distinct
+    value and are joined back: their regex chains then cost per value, not per row. Every expression here
+    is elementwise, so the result is the same."""
+    by_root: dict[str, list[str]] = {}
+    for t, e in exprs.items():
+        roots = set(e.meta.root_names())
+        if len(roots) == 1 and not e.meta.is_column() and (h := roots.pop()) in raw.columns and raw.schema[h] == pl.String:
+            by_root.setdefault(h, []).append(t)
+    if not by_root:
+        return raw, exprs
+    limit = max(DISTINCT_MIN, raw.height * DISTINCT_SHARE)
+    # A sample rules out the near-unique columns (ids, texts, phones) before counting the rest in full.
+    head = raw.head(DISTINCT_SAMPLE)
+    sample = head.select(pl.col(list(by_root)).n_unique()).row(0, named=True)
+    maybe = [h for h in by_root if sample[h] <= max(DISTINCT_MIN, head.height // 2)]
+    distinct = raw.select(pl.col(maybe).n_unique()).row(0, named=True) if maybe else {}
+    out, looked_up = dict(exprs), []
+    for h, targets in by_root.items():
+        if distinct.get(h, limit + 1) > limit:
+            continue
+        lut = raw.select(pl.col(h).unique()).with_columns(exprs[t].alias(f"__lut_{t}") for t in targets)
+        mapped = raw.select(h).join(lut, on=h, how="left", nulls_equal=True, maintain_order="left")
+        looked_up += [mapped[f"__lut_{t}"] for t in targets]
+        out.update({t: pl.col(f"__lut_{t}") for t in targets})
+    return raw.with_columns(looked_up), out
+
+
 def _default(spec: KindSpec, column: str) -> pl.Expr:
     decl = TABLES[spec.table][column][0]
     if column == "redispatch_count":
@@ -299,6 +333,18 @@ def _default(spec: KindSpec, column: str) -> pl.Expr:
 
 
 def _normalise_areas(frame: pl.DataFrame) -> pl.DataFrame:
+    """Official district/street names, worked out once per distinct (district, street) pair."""
+    cols = [c for c in ("district", "street") if c in frame.columns]
+    if not cols:
+        return frame
+    pairs = frame.select(cols).unique()
+    official = _normalise_pairs(pairs).rename({c: f"__n_{c}" for c in cols})
+    lut = pl.concat([pairs, official], how="horizontal")
+    mapped = frame.select(cols).join(lut, on=cols, how="left", nulls_equal=True, maintain_order="left")
+    return frame.with_columns(mapped[f"__n_{c}"].alias(c) for c in cols)
+
+
+def _normalise_pairs(frame: pl.DataFrame) -> pl.DataFrame:
     if "district" in frame.columns:
         frame = frame.with_columns(reference.normalise_district(frame["district"]))
     if "street" in frame.columns and frame["street"].null_count() < frame.height:

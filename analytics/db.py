@@ -34,7 +34,7 @@ def data_extent(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     row = query(
         con,
         "SELECT count(*) AS orders, min(received_at) AS first_at, max(received_at) AS last_at, "
-        "(SELECT max(finished_at) FROM loads WHERE status = 'ok') AS loaded_at, "
-        "(SELECT count(*) FROM loads WHERE status = 'ok') AS loads FROM work_orders",
+        "(SELECT max(finished_at) FROM loads WHERE status IN ('ok', 'partial')) AS loaded_at, "
+        "(SELECT count(*) FROM loads WHERE status IN ('ok', 'partial')) AS loads FROM work_orders",
     )
     return row.to_dicts()[0]

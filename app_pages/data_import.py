@@ -175,8 +175,4 @@ if st.button(f"开始导入 {ok:,} 行", type="primary", icon=":material/upload:
     for key in ("imp_path", "imp_file_id"):
         st.session_state.pop(key, None)
     st.session_state["import_result"] = result.as_dict()
-    # DuckDB hands a new connection to a path the database instance still open on that path (the file
-    # replaced by the load) while any old connection lives: close the cached ones so every page reads
-    # the newly published file on its next run.
-    data._connection.clear()
     st.rerun()

@@ -1,10 +1,12 @@
 """Read a CSV / TSV / XLSX export into a frame of strings, whatever its encoding, with source line numbers."""
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import polars as pl
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
 BOM = b"\xef\xbb\xbf"
+HEAD_BYTES = 65536  # enough to guess encoding and delimiter
 
 
 @dataclass
@@ -37,6 +40,14 @@ def detect_encoding(data: bytes) -> tuple[str, str]:
         return "utf-8", "UTF-8"
     except UnicodeDecodeError:
         return "gb18030", "GBK/GB18030"
+
+
+def _utf8_prefix(data: bytes) -> bool:
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def detect_delimiter(first_line: str, suffix: str) -> str:
@@ -70,27 +81,53 @@ def _read_excel(path: Path) -> Extracted:
     return Extracted(frame.select(*headers, "_line"), "XLSX", None, headers)
 
 
+def _is_utf8(path: Path) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 24):
+                decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _read_csv(path: Path, encoding: str | None) -> Extracted:
-    data = path.read_bytes()
+    with open(path, "rb") as f:
+        head = f.read(HEAD_BYTES)
     if encoding:
         codec, label = encoding, encoding.upper()
     else:
-        codec, label = detect_encoding(data)
-    text_head = data[:65536].decode(codec, errors="ignore")
+        # A head cut inside a character is still UTF-8; an incremental decoder allows for that.
+        codec, label = detect_encoding(head)
+        if codec == "gb18030" and _utf8_prefix(head):
+            codec, label = "utf-8", "UTF-8"
+    text_head = head.decode(codec, errors="ignore")
     delim = detect_delimiter(text_head.lstrip("\ufeff").split("\n", 1)[0], path.suffix.lower())
-    tmpdir = None
-    source = path
+    if codec == "utf-8" and not encoding:
+        # DuckDB reads while the rest of the file is checked (the check needs the GIL, the read does not);
+        # a non-UTF-8 byte past the head means GBK after all, and the file is read again transcoded.
+        with ThreadPoolExecutor(1) as pool:
+            utf8 = pool.submit(_is_utf8, path)
+            try:
+                ex = _duck_read(path, label, delim)
+            except ValueError:
+                if utf8.result():
+                    raise
+            if utf8.result():
+                return ex
+        codec, label = "gb18030", "GBK/GB18030"
+    if codec in ("utf-8", "utf-8-sig"):
+        return _duck_read(path, label, delim)
+    tmpdir = tempfile.mkdtemp(prefix="whistle-")
+    source = Path(tmpdir) / "utf8.csv"
     try:
-        if codec not in ("utf-8", "utf-8-sig"):
-            tmpdir = tempfile.mkdtemp(prefix="whistle-")
-            source = Path(tmpdir) / "utf8.csv"
-            source.write_text(data.decode(codec, errors="replace"), encoding="utf-8")
-        del data
+        source.write_text(path.read_bytes().decode(codec, errors="replace"), encoding="utf-8")
         return _duck_read(source, label, delim)
     finally:
-        if tmpdir:
-            (Path(tmpdir) / "utf8.csv").unlink(missing_ok=True)
-            os.rmdir(tmpdir)
+        source.unlink(missing_ok=True)
+        os.rmdir(tmpdir)
 
 
 def _duck_read(source: Path, label: str, delim: str) -> Extracted:

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import date
 from functools import cache
 from typing import Any, Literal
 
 import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
 import polars as pl
 
 from analytics.db import query
@@ -205,30 +207,55 @@ def district_geojson() -> dict[str, Any]:
     return json.loads((DATA / "beijing_districts.geojson").read_text(encoding="utf-8"))
 
 
-def _geo_layout(fig: go.Figure, height: int) -> go.Figure:
-    # No base map and no tiles: the district outlines are the map, so it works offline.
-    fig.update_geos(fitbounds="locations", visible=False)
-    fig.update_layout(margin=dict(t=10, b=10, l=10, r=10), height=height, dragmode=False)
+# Plotly's geo and map traces fetch a base map (world topojson, tiles) from the internet and draw nothing
+# without it; these maps are plain SVG shapes on lon/lat axes, so they render offline and in print.
+_LAT_SCALE = 1 / math.cos(math.radians(40.2))  # keeps Beijing's proportions on equal-unit axes
+
+
+def _map_layout(fig: go.Figure, height: int) -> go.Figure:
+    fig.update_xaxes(visible=False, fixedrange=True)
+    fig.update_yaxes(visible=False, fixedrange=True, scaleanchor="x", scaleratio=_LAT_SCALE)
+    fig.update_layout(margin=dict(t=10, b=10, l=10, r=10), height=height, plot_bgcolor="white", showlegend=False,
+                      hovermode="closest", dragmode=False)
     return fig
 
 
 def district_map(values: pl.DataFrame, column: str = "orders", title: str = "工单量", fmt: str = ",.0f") -> go.Figure:
-    """Choropleth of the 16 districts from the bundled GeoJSON; districts without data are drawn grey."""
+    """The 16 districts from the bundled GeoJSON, shaded by `column`; districts without data are grey.
+
+    Each district's label is a selectable point (customdata = district name), so a click can narrow the view.
+    """
     geo = district_geojson()
-    names = [f["properties"]["name"] for f in geo["features"]]
-    vals = dict(zip(values["district"].to_list(), values[column].to_list()))
-    fig = go.Figure(go.Choropleth(
-        geojson=geo, featureidkey="properties.name", locations=names, z=[vals.get(n) for n in names],
-        colorscale="OrRd", marker_line_color="white", marker_line_width=1, colorbar=dict(title=title),
-        hovertemplate=f"%{{location}}：%{{z:{fmt}}}<extra>{title}</extra>",
+    vals = {d: v for d, v in zip(values["district"].to_list(), values[column].to_list()) if v is not None}
+    low, high = (min(vals.values()), max(vals.values())) if vals else (0, 1)
+    span = (high - low) or 1
+    fig = go.Figure()
+    names, label_x, label_y, texts = [], [], [], []
+    for feature in geo["features"]:
+        name = feature["properties"]["name"]
+        value = vals.get(name)
+        color = "#e5e5e5" if value is None else sample_colorscale("OrRd", [0.1 + 0.9 * (value - low) / span])[0]
+        hover = f"{name}：无数据" if value is None else f"{name}：{value:{fmt}}"
+        for polygon in feature["geometry"]["coordinates"]:
+            ring = polygon[0]
+            fig.add_trace(go.Scatter(
+                x=[p[0] for p in ring], y=[p[1] for p in ring], mode="lines", fill="toself", fillcolor=color,
+                line=dict(color="white", width=1), hoveron="fills", text=hover, hoverinfo="text", name=name,
+            ))
+        cx, cy = feature["properties"].get("centroid") or feature["properties"]["center"]
+        names.append(name), label_x.append(cx), label_y.append(cy)
+        texts.append(f"{name}<br>{'—' if value is None else format(value, fmt)}")
+    fig.add_trace(go.Scatter(
+        x=label_x, y=label_y, mode="markers+text", text=[n.removesuffix("区") for n in names], customdata=names,
+        textfont=dict(size=11, color="#333"), marker=dict(size=6, color="#333", opacity=0.35),
+        hovertext=texts, hoverinfo="text", name="区",
     ))
-    missing = [n for n in names if vals.get(n) is None]
-    if missing:
-        fig.add_trace(go.Choropleth(
-            geojson=geo, featureidkey="properties.name", locations=missing, z=[0] * len(missing), showscale=False,
-            colorscale=[[0, "#e5e5e5"], [1, "#e5e5e5"]], marker_line_color="white", hovertemplate="%{location}：无数据<extra></extra>",
-        ))
-    return _geo_layout(fig, 460)
+    fig.add_trace(go.Scatter(
+        x=[None], y=[None], mode="markers", hoverinfo="skip", name=title,
+        marker=dict(colorscale=[[i / 10, sample_colorscale("OrRd", [0.1 + 0.09 * i])[0]] for i in range(11)],
+                    cmin=low, cmax=high, color=[low], showscale=True, colorbar=dict(title=title, tickformat=fmt)),
+    ))
+    return _map_layout(fig, 460)
 
 
 def add_points(fig: go.Figure, points: pl.DataFrame, text_column: str = "category_l1", max_points: int = 3000) -> go.Figure:
@@ -236,8 +263,8 @@ def add_points(fig: go.Figure, points: pl.DataFrame, text_column: str = "categor
     pts = points.drop_nulls(["lat", "lon"])
     if pts.height > max_points:
         pts = pts.sample(max_points, seed=0)
-    fig.add_trace(go.Scattergeo(
-        lon=pts["lon"], lat=pts["lat"], mode="markers", marker=dict(size=4, color="#1f4e79", opacity=0.5),
+    fig.add_trace(go.Scatter(
+        x=pts["lon"], y=pts["lat"], mode="markers", marker=dict(size=4, color="#1f4e79", opacity=0.5),
         text=pts[text_column] if text_column in pts.columns else None, hovertemplate="%{text}<extra></extra>", name="工单位置",
     ))
     return fig

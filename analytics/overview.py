@@ -1,6 +1,7 @@
 """总览: volume, the 三率 and on-time rate against the previous period, trend, categories, districts."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import plotly.graph_objects as go
@@ -59,8 +60,11 @@ def trend_figure(trend: pl.DataFrame) -> go.Figure:
     for metric, color in (("response_rate", "#1f77b4"), ("resolution_rate", "#2ca02c"), ("satisfaction_rate", "#d62728"),
                           ("on_time_rate", "#9467bd")):
         fig.add_scatter(x=trend["month"], y=trend[metric], name=LABELS[metric], mode="lines+markers", line_color=color)
+    # Rates live near the top of the scale; a floor a little under the lowest keeps month-to-month moves visible.
+    lows = [v for m in ("response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate") for v in trend[m] if v is not None]
+    floor = max(0.0, math.floor((min(lows, default=0.0) - 0.02) * 20) / 20)
     fig.update_layout(
-        yaxis=dict(title="比率", tickformat=".0%", rangemode="tozero"),
+        yaxis=dict(title="比率", tickformat=".0%", range=[floor, 1.005]),
         yaxis2=dict(title="工单量", overlaying="y", side="right", showgrid=False),
         legend=dict(orientation="h", y=-0.2), margin=dict(t=10, b=10, l=10, r=10), height=360,
         xaxis=dict(tickformat="%Y年%m月"), hovermode="x unified",

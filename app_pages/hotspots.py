@@ -35,9 +35,12 @@ with left:
     show_points = points.height > 0 and st.toggle(f"在地图上显示工单位置（{points.height:,} 件有经纬度，最多抽样 3,000 件）", key="hs_points")
     if show_points:
         hs.add_points(fig, points)
-    st.plotly_chart(fig, width="stretch", key="hs_map")
+    picked = st.plotly_chart(fig, width="stretch", key=filters.chart_key("hs_map"), on_select="rerun", selection_mode="points")
+    chosen = sorted({p["customdata"] for p in picked.selection.points if isinstance(p.get("customdata"), str)})
+    if chosen:
+        filters.narrow(district=chosen)
     definition("按受理时间落在所选时段内的工单计数，归属到工单的“区”。每万常住人口工单量 = 工单量 ÷ 常住人口 × 10,000"
-               "（人口为第七次全国人口普查区级数据）。灰色表示该区没有工单或不在筛选范围内。")
+               "（人口为第七次全国人口普查区级数据）。灰色表示该区没有工单或不在筛选范围内。点击区名可只看该区。")
 with right:
     st.subheader("街乡工单量排名")
     streets = hs.per_10k(current.drop_nulls("street").group_by("district", "street").agg(pl.len().alias("orders")), areas, "street")

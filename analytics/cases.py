@@ -190,9 +190,11 @@ def dept_league(events: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     league = league.with_columns(
         within_share=pl.when(pl.col("called") > 0).then(pl.col("within") / pl.col("called")),
         reported_in_share=pl.when(pl.col("called") > 0).then(pl.col("reported_in") / pl.col("called")),
+        within_lower=wilson_lower(pl.col("within"), pl.col("called"), settings.cases.rank_confidence_z),
     )
+    # Ranked by the Wilson lower bound, so 2 of 2 calls does not outrank 95 of 100.
     return league.sort(
-        ["within_share", "called", "dept"], descending=[True, True, False], nulls_last=True
+        ["within_lower", "called", "dept"], descending=[True, True, False], nulls_last=True
     ).with_row_index("rank", offset=1).select(
         "rank", "dept", "called", "cases", "answered", "arrived", "within", "within_share", "median_arrival_minutes",
         "p90_arrival_minutes", "no_show", "no_show_declared", "arrived_uncalled", "reported_in", "reported_in_share",
@@ -305,6 +307,15 @@ def summary(cases: pl.DataFrame, events: pl.DataFrame, settings: Settings) -> di
     }
 
 
+def wilson_lower(successes: pl.Expr, trials: pl.Expr, z: float) -> pl.Expr:
+    """Lower bound of the Wilson score interval for successes / trials (NULL when there are no trials)."""
+    n = trials.cast(pl.Float64)
+    p = successes / n
+    centre = p + z * z / (2 * n)
+    spread = z * (p * (1 - p) / n + z * z / (4 * n * n)).sqrt()
+    return pl.when(trials > 0).then((centre - spread) / (1 + z * z / n))
+
+
 def explain(metric: str, settings: Settings) -> str:
     """The definition (口径) of a figure on the 吹哨报到 page, with the settings in force."""
     m = settings.cases.arrival_minutes
@@ -319,6 +330,8 @@ def explain(metric: str, settings: Settings) -> str:
             "是明确登记了“未到”的部分，其余为无任何到场记录。\n\n"
             "**报到率** = 呼叫后到场或登记“办结”的呼叫次数 ÷ 被呼叫次数。\n\n"
             "**未经呼叫的到场**：之前没有该部门呼叫记录的到场，单独计数提示，不计入到场率。\n\n"
+            f"**排名**按限时到场率的 Wilson 置信下限（z = {settings.cases.rank_confidence_z:g}）从高到低："
+            "被呼叫次数少的部门不会因 2 次中 2 次到场而排在 100 次中 95 次之前。\n\n"
             f"到场时限 {m} 分钟来自设置 [cases] arrival_minutes（平谷金海湖镇“30 分钟到场”模式）。"
         ),
         "streets": (

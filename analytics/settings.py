@@ -82,6 +82,7 @@ class Topics:
 @dataclass(frozen=True)
 class Cases:
     arrival_minutes: int = 30
+    rank_confidence_z: float = 1.96
 
 
 @dataclass(frozen=True)

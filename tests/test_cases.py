@@ -224,3 +224,21 @@ def test_timeline_figure_marks_every_call():
     c2 = CASES.filter(pl.col("case_id") == "C2").row(0, named=True)
     start, end = cases.timeline_figure(c2, EVENTS, load_settings()).layout.xaxis.range
     assert t(12, 13, 55) < start < t(12, 14) and t(12, 14, 40) < end < t(12, 15)   # a 24-hour case opens on its calls
+
+
+def test_league_ranks_by_confidence_not_raw_share():
+    from datetime import datetime, timedelta
+    rows = []
+    t0 = datetime(2026, 10, 1, 9)
+    for dept, calls, late in (("小部门", 2, 0), ("大部门", 20, 1)):
+        for i in range(calls):
+            case = f"{dept}{i}"
+            rows += [
+                {"case_id": case, "dept": dept, "event": "呼叫", "occurred_at": t0},
+                {"case_id": case, "dept": dept, "event": "到场", "occurred_at": t0 + timedelta(minutes=50 if i < late else 20)},
+            ]
+    events = pl.DataFrame(rows).with_columns(note=pl.lit(None, pl.String))
+    league = cases.dept_league(events, load_settings())
+    assert league["dept"].to_list() == ["大部门", "小部门"]          # 19/20 outranks 2/2
+    assert league["within_share"].to_list() == [0.95, 1.0]
+    assert league.filter(pl.col("dept") == "小部门")["rank"][0] == 2

@@ -10,7 +10,7 @@ Nothing is quadratic in the number of orders:
    and the two orders are not at two different structured places;
 4. union-find over kept pairs; then groups at one place whose centroids are similar are merged (one issue
    told in different words); components of at least settings.hot_issues.min_size orders are hot issues.
-Two orders at the same place get PLACE_BONUS added to their similarity.
+Two orders at the same place get settings.hot_issues.place_bonus added to their similarity.
 """
 from __future__ import annotations
 
@@ -32,13 +32,9 @@ RARE_DF_SHARE = 0.01    # tokens rarer than this (or than RARE_DF_MIN orders) al
 RARE_DF_MIN = 60
 HEAD_BOOST = 3.0        # tokens in the head of the text weigh this much more
 HEAD_CHARS = 40
-PLACE_BONUS = 0.3       # added to the text similarity of two orders at the same place
 GRID_DEG = 0.005        # lat/lon cell (~500 m) used as the place when no community or address is given
 LABEL_SAMPLE = 40       # orders read to name a cluster
 RECENT_DAYS = 14        # growth: orders in the last RECENT_DAYS of the period vs the RECENT_DAYS before
-
-# heat = W_CALLERS·ln(1+callers) + W_LIKES·ln(1+likes) + W_PEAK·peak_share + W_GROWTH·growth
-W_CALLERS, W_LIKES, W_PEAK, W_GROWTH = 2.0, 0.5, 2.0, 1.0
 
 INPUT_COLUMNS = (
     "order_id", "received_at", "content", "tokens", "channel", "street", "community", "address",
@@ -267,17 +263,18 @@ def cluster(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     pairs = _candidates(docs, sig := _signatures(docs)) if docs.height >= 2 else pl.DataFrame()
     if pairs.height:
         place = _place_match(docs, pairs)
-        sim = _cosines(sig, docs.height, pairs) + PLACE_BONUS * (place == 1)
+        sim = _cosines(sig, docs.height, pairs) + settings.hot_issues.place_bonus * (place == 1)
         kept = pairs.filter(pl.Series((sim >= settings.hot_issues.text_similarity) & (place >= 0)))
         labels = components(docs.height, kept["a"].to_numpy(), kept["b"].to_numpy())
-        labels = _merge_at_place(docs, sig, labels, settings.hot_issues.text_similarity)
+        labels = _merge_at_place(docs, sig, labels, settings.hot_issues.text_similarity, settings.hot_issues.place_bonus)
     else:
         labels = np.arange(docs.height)
     docs = docs.with_columns(cluster=pl.Series(labels.astype(np.uint32)))
     return docs.filter(pl.len().over("cluster") >= settings.hot_issues.min_size)
 
 
-def _merge_at_place(docs: pl.DataFrame, sig: pl.DataFrame, labels: np.ndarray, threshold: float) -> np.ndarray:
+def _merge_at_place(docs: pl.DataFrame, sig: pl.DataFrame, labels: np.ndarray, threshold: float,
+                    place_bonus: float) -> np.ndarray:
     """Second pass: groups (≥ 2 orders) at the same place whose centroids are similar are one issue told
     in different words (pairs of single orders only meet their time neighbours in the first pass)."""
     lab = pl.Series("c", labels)
@@ -295,7 +292,7 @@ def _merge_at_place(docs: pl.DataFrame, sig: pl.DataFrame, labels: np.ndarray, t
     dots = (pairs.join(cent.rename({"c": "a", "w": "wa"}), on="a")
             .join(cent.rename({"c": "b", "w": "wb"}), on=["b", "tok_id"])
             .group_by("a", "b").agg(cos=(pl.col("wa") * pl.col("wb")).sum()))
-    merge = dots.filter(pl.col("cos") + PLACE_BONUS >= threshold)
+    merge = dots.filter(pl.col("cos") + place_bonus >= threshold)
     if merge.is_empty():
         return labels
     roots = components(len(labels), merge["a"].to_numpy().astype(np.int64), merge["b"].to_numpy().astype(np.int64))
@@ -379,6 +376,7 @@ def _overlaps(token: str, place: str) -> bool:
 def hot_issues(orders: pl.DataFrame, settings: Settings, period_end: datetime | None = None) -> pl.DataFrame:
     """One row per hot issue, hottest first: label, place, problem, size, callers, channels, first_at, last_at,
     likes, peak_share, growth, heat, order_ids. `period_end` (default: the last order) anchors growth."""
+    h = settings.hot_issues
     members = cluster(orders, settings)
     schema = {"label": pl.String, "place": pl.String, "problem": pl.String, "size": pl.UInt32, "callers": pl.UInt32,
               "channels": pl.UInt32, "first_at": pl.Datetime("us"), "last_at": pl.Datetime("us"), "likes": pl.Int64,
@@ -405,8 +403,8 @@ def hot_issues(orders: pl.DataFrame, settings: Settings, period_end: datetime | 
         peak_share=pl.col("peak") / pl.col("size"),
         growth=((pl.col("recent") + 1) / (pl.col("prior") + 1)).log().clip(lower_bound=0.0),
     ).with_columns(
-        heat=W_CALLERS * (1 + pl.col("callers").cast(pl.Float64)).log() + W_LIKES * (1 + pl.col("likes")).log()
-        + W_PEAK * pl.col("peak_share") + W_GROWTH * pl.col("growth"),
+        heat=h.w_callers * (1 + pl.col("callers").cast(pl.Float64)).log() + h.w_likes * (1 + pl.col("likes")).log()
+        + h.w_peak * pl.col("peak_share") + h.w_growth * pl.col("growth"),
     ).sort(["heat", "size", "first_at"], descending=[True, True, False])
     idf = _idf(members)
     labels = []
@@ -436,10 +434,10 @@ def explain(settings: Settings) -> str:
         "**热点问题**：同一地点、同一具体问题、来自不同来电人的一组工单。做法：每条工单取 TF-IDF 最高的 "
         f"{TOP_K} 个词（去掉通用词）和文中点名的地点（小区、苑、路等）作为特征；同一社区/地址（或约 500 米网格）内"
         f"共享特征词、或共享少见词的工单按时间相邻比较，余弦相似度 ≥ {h.text_similarity:g} 且不在两个不同地点的"
-        f"连成一组（并查集；同一地点的两条工单相似度另加 {PLACE_BONUS:g}，同一地点中心相近的组再合并），"
+        f"连成一组（并查集；同一地点的两条工单相似度另加 {h.place_bonus:g}，同一地点中心相近的组再合并），"
         f"至少 {h.min_size} 条成为热点问题。\n\n"
-        f"**热度** = {W_CALLERS:g}×ln(1+来电人数) + {W_LIKES:g}×ln(1+点赞数) + {W_PEAK:g}×高峰周占比 + "
-        f"{W_GROWTH:g}×增长，其中高峰周占比 = 工单最多的一周的工单数 ÷ 总数（时间越集中越高），"
+        f"**热度** = {h.w_callers:g}×ln(1+来电人数) + {h.w_likes:g}×ln(1+点赞数) + {h.w_peak:g}×高峰周占比 + "
+        f"{h.w_growth:g}×增长，其中高峰周占比 = 工单最多的一周的工单数 ÷ 总数（时间越集中越高），"
         f"增长 = max(0, ln((近 {RECENT_DAYS} 天工单+1) ÷ (此前 {RECENT_DAYS} 天工单+1)))，以所选时段末为准。"
         "无点赞数据的来源该项为 0。"
     )

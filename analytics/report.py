@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import duckdb
 import polars as pl
 
-from analytics import hotspots, overview
+from analytics import hot_issues, hotspots, overview
 from analytics.db import orders as fetch_orders
 from analytics.filters import Filters, _add_months, month_bounds
 from analytics.rates import LABELS, rate_table
@@ -29,6 +29,7 @@ class MonthReport:
     ranking: pl.DataFrame           # rank, unit, orders, rates, composite
     categories: pl.DataFrame        # category_l1, orders, previous, change, share
     surges: pl.DataFrame            # area, category, count, expected, lift, z
+    issues: pl.DataFrame            # hot issues: label, size, callers, first_at, last_at, heat
     actions: list[str]
 
 
@@ -51,7 +52,8 @@ def category_changes(current: pl.DataFrame, previous: pl.DataFrame, n: int = 10)
 
 
 def action_items(kpis: list[dict[str, Any]], ranking: pl.DataFrame, categories: pl.DataFrame,
-                 surges: pl.DataFrame, unit_label: str) -> list[str]:
+                 surges: pl.DataFrame, unit_label: str, issues: pl.DataFrame | None = None,
+                 alert_callers: int = 5) -> list[str]:
     """Plain sentences on what needs attention, each traceable to a number in the report."""
     items = []
     for k in kpis:
@@ -65,6 +67,10 @@ def action_items(kpis: list[dict[str, Any]], ranking: pl.DataFrame, categories: 
     for row in surges.head(3).iter_rows(named=True):
         items.append(f"{row['area']}“{row['category']}”类工单 {row['count']} 件，约为期望值 {row['expected']:.1f} 件的 "
                      f"{row['lift']:.1f} 倍，属激增，建议提前研判、源头治理。")
+    if issues is not None:
+        for row in issues.filter(pl.col("callers") >= alert_callers).head(3).iter_rows(named=True):
+            items.append(f"热点问题“{row['label']}”：{row['callers']} 位来电人反映 {row['size']} 件"
+                         f"（{row['first_at']:%m月%d日}至{row['last_at']:%m月%d日}），建议到现场一次性解决。")
     rising = categories.filter(pl.col("previous") > 0, pl.col("change") > 0).sort("change", descending=True).head(2)
     for row in rising.iter_rows(named=True):
         items.append(f"“{row['category_l1']}”类工单 {row['orders']:,} 件，比上月增加 {row['change']:,} 件"
@@ -86,9 +92,10 @@ def month_report(con: duckdb.DuckDBPyConnection, month: date, district: str | No
     hot = hotspots.hotspots(history, unit, settings, start=first, end=first)
     surge = hotspots.surges(hot).select("area", "category", "count", "expected", "lift", "z")
     kpis = overview.kpis(current, previous, settings)
+    issues = hot_issues.hot_issues(fetch_orders(con, scope, hot_issues.INPUT_COLUMNS), settings, period_end=datetime.combine(last, time.max))
     unit_label = "街乡" if district else "区"
-    return MonthReport(first, district or CITY, unit, kpis, ranking, categories, surge,
-                       action_items(kpis, ranking, categories, surge, unit_label))
+    return MonthReport(first, district or CITY, unit, kpis, ranking, categories, surge, issues,
+                       action_items(kpis, ranking, categories, surge, unit_label, issues, settings.hot_issues.alert_callers))
 
 
 def kpi_table(report: MonthReport) -> pl.DataFrame:

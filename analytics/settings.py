@@ -65,6 +65,7 @@ class Repeats:
 class HotIssues:
     text_similarity: float = 0.5
     min_size: int = 3
+    alert_callers: int = 5
     place_bonus: float = 0.3
     w_callers: float = 2.0
     w_likes: float = 0.5

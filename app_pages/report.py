@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import polars as pl
 import streamlit as st
 
-from analytics import hotspots, report
+from analytics import hot_issues, hotspots, report
 from analytics.rates import explain
 from ui import data, filters
 from ui.export import download_buttons
@@ -89,6 +90,19 @@ with right:
                   "z": "显著性 z"}))
     with st.popover("口径", icon=":material/info:"):
         st.markdown(hotspots.formula(settings))
+
+st.subheader("热点问题（同一地点、同一具体问题、多位来电人）")
+if r.issues.is_empty():
+    st.write("本月没有识别出热点问题。")
+else:
+    top_issues = r.issues.head(8)
+    st.table(top_issues.select(
+        pl.col("label").alias("热点问题"), pl.col("size").alias("工单数"), pl.col("callers").alias("来电人数"),
+        pl.col("first_at").dt.strftime("%m-%d").alias("首次"), pl.col("last_at").dt.strftime("%m-%d").alias("最近"),
+        pl.col("heat").round(1).alias("热度"),
+    ))
+with st.popover("热点问题口径", icon=":material/info:"):
+    st.markdown(hot_issues.explain(settings))
 
 st.header("四、需要关注")
 st.markdown("\n".join(f"{i}. {item}" for i, item in enumerate(r.actions, 1)))

@@ -76,11 +76,14 @@ def monthly_scores(orders: pl.DataFrame, by: str, settings: Settings) -> pl.Data
     return table.with_columns(unit=pl.col(keys[-1])).sort(["period", *keys])
 
 
-def rank_units(table: pl.DataFrame, by: str, value: str = "composite", name: str = "rank") -> pl.DataFrame:
+def rank_units(
+    table: pl.DataFrame, by: str, value: str = "composite", name: str = "rank", min_orders: int = 0
+) -> pl.DataFrame:
     """Rank per month by `value` (higher first; ties: more orders first, then name) and the change against
-    the previous calendar month (positive = moved up). Units without a value get no rank."""
+    the previous calendar month (positive = moved up). Units without a value, or with fewer than
+    `min_orders` orders that month, get no rank."""
     keys = list(UNIT_KEYS[by])
-    tie_value = pl.col(value).round(_TIE_DECIMALS)
+    tie_value = pl.when(pl.col("orders") >= min_orders).then(pl.col(value).round(_TIE_DECIMALS))
     ordered = table.with_columns(_v=tie_value).sort(
         ["period", "_v", "orders", *keys[::-1]], descending=[False, True, True, *[False] * len(keys)], nulls_last=True
     )
@@ -228,14 +231,15 @@ def score_table(
     if by == "dept" and functional_only:
         orders = orders.filter(~pl.col("dept").str.contains(STREET_OFFICE).fill_null(False))
     table = monthly_scores(orders, by, settings)
+    minimum = settings.rankings.min_orders
     if by == "dept":
         quality = dispatch_quality(
             orders.with_columns(period=pl.col("received_at").dt.truncate("1mo").dt.date()), duties, ["dept", "period"]
         )
         table = with_dept_score(table, ratings, settings).join(quality, on=["dept", "period"], how="left")
-        table = rank_units(table, by, "composite", "composite_rank").drop("composite_rank_change")
-        return rank_units(table, by, "dept_score", "rank")
-    table = rank_units(with_per_capita(table, areas, by), by)
+        table = rank_units(table, by, "composite", "composite_rank", minimum).drop("composite_rank_change")
+        return rank_units(table, by, "dept_score", "rank", minimum)
+    table = rank_units(with_per_capita(table, areas, by), by, min_orders=minimum)
     return governance(table, settings) if by == "street" else table
 
 
@@ -272,6 +276,7 @@ def explain(metric: str, settings: Settings) -> str:
     texts = {
         "rank": (
             "**排名**：每月按综合得分从高到低排名；得分相同时工单量多者在前，再按名称排序。"
+            f"当月工单不足 {g.min_orders} 件的单位照常显示各项比率，但不参与排名（样本太小，一两件工单就能让比率大起大落）。"
             "**名次变化**为与上一个自然月名次之差（↑ 表示上升；“新”表示上月未参与排名）。"
             "区、街乡排名为全市排名，侧栏的区/街乡筛选只影响显示哪些单位。"
         ),

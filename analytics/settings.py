@@ -38,6 +38,7 @@ class Departments:
 @dataclass(frozen=True)
 class Rankings:
     top_n: int = 5
+    min_orders: int = 20
     governance_top_share: float = 0.10
     governance_months_hit: int = 2
     governance_window_months: int = 3

@@ -12,10 +12,15 @@ from analytics import scores
 from analytics.db import query
 from analytics.filters import Filters
 from analytics.settings import load_settings
-from tests.test_scores import build_db
+from tests.test_scores import SMALL_UNITS, build_db
 
 DASHBOARD = str(Path(__file__).resolve().parents[1] / "dashboard.py")
 OCT = date(2026, 10, 1)
+
+
+@pytest.fixture(autouse=True)
+def small_units(monkeypatch):
+    monkeypatch.setenv("WHISTLE_SETTINGS", str(SMALL_UNITS))
 
 
 @pytest.fixture(scope="module")

@@ -127,7 +127,14 @@ def con(db):
     c.close()
 
 
-SETTINGS = load_settings()
+SMALL_UNITS = Path(__file__).resolve().parent / "fixtures" / "settings_small_units.toml"
+SETTINGS = load_settings(SMALL_UNITS)
+
+
+@pytest.fixture(autouse=True)
+def small_units(monkeypatch):
+    """The CLI and pages read settings themselves: point them at the fixture settings too."""
+    monkeypatch.setenv("WHISTLE_SETTINGS", str(SMALL_UNITS))
 
 
 def independent(con, keys: str) -> pl.DataFrame:
@@ -321,3 +328,14 @@ def test_cli_json_shape(db):
     ).stdout)
     assert {"dept_score", "street_rating", "mismatch_share", "redispatch_share"} <= set(dept[0])
     assert {r["period"] for r in dept} == {"2026-08", "2026-09", "2026-10"}
+
+
+def test_units_below_the_minimum_volume_are_shown_but_not_ranked(con):
+    strict = SETTINGS.with_overrides("rankings", min_orders=3)
+    t = scores.score_table(query(con, *scores.orders_query(Filters())), "street", strict)
+    oct_ = t.filter(pl.col("period") == date(2026, 10, 1))
+    small = oct_.filter(pl.col("orders") < 3)
+    assert small.height > 0 and small["rank"].null_count() == small.height
+    assert small["composite"].null_count() < small.height            # their rates are still there
+    ranked = oct_.drop_nulls("rank")
+    assert (ranked["orders"] >= 3).all() and ranked["rank"].sort().to_list() == list(range(1, ranked.height + 1))

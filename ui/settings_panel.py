@@ -24,6 +24,7 @@ FIELDS: list[tuple[str, str, str, str, float, float, float, str]] = [
     ("rates", "exclude_invalid", "排除无效工单", "bool", 0, 0, 0, "不计入标记为无效（如无新情况的重复诉求）的工单"),
     ("departments", "w_street_rating", "部门得分中街乡评分权重", "float", 0.0, 1.0, 0.05, "部门得分 = (1 − 权重) × 综合得分 + 权重 × 街乡评分均值"),
     ("rankings", "top_n", "前/后几名", "int", 1, 50, 1, "排名页列出的前几名与后几名个数"),
+    ("rankings", "min_orders", "参与排名的最少工单量", "int", 0, 1000, 1, "当月工单少于此数的单位显示比率但不排名"),
     ("rankings", "governance_top_share", "治理类：每万人工单量前多少", "float", 0.01, 0.5, 0.01, "以比例表示，0.10 即前 10%"),
     ("rankings", "governance_window_months", "治理类：考察最近几个月", "int", 1, 12, 1, "截至排名月份的最近几个月"),
     ("rankings", "governance_months_hit", "治理类：至少命中几个月", "int", 1, 12, 1, "考察期内同时满足两个条件的月数下限"),

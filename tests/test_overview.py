@@ -83,3 +83,27 @@ def test_kpis_compare_with_previous_period(db):
     assert ranking["rank"].to_list() == [1, 2, 3]
     assert sorted(ranking["district"].to_list()) == ["延庆区", "朝阳区", "海淀区"]
     assert ranking["composite"].is_sorted(descending=True)
+
+
+def test_open_dashboard_sees_a_load_published_by_another_writer(db, tmp_path):
+    """The app keeps running while a load publishes a new file; its next run shows the new orders."""
+    from etl.load import load_file
+
+    at = AppTest.from_file(DASHBOARD, default_timeout=60)
+    at.query_params["from"] = "2026-10"
+    at.query_params["to"] = "2026-10"
+    at.run()
+    assert {m.label: m.value for m in at.metric}["工单量"] == "18"
+    export = tmp_path / "october.csv"
+    export.write_text(
+        "工单编号,来电时间,区,街道,问题分类,诉求内容\n"
+        "N1,2026-10-20 10:00:00,朝阳,望京,住房->物业管理,小区电梯停运\n"
+        "N2,2026/10/21 9:30,海淀区,中关村街道,城乡建设,路灯不亮\n",
+        encoding="utf-8",
+    )
+    result = load_file(export, db)
+    assert (result.rows_inserted, result.rows_quarantined) == (2, 0)
+    at.run()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["工单量"] == "20"
+    assert any("已载入 38 条工单" in c.value for c in at.sidebar.caption)

@@ -26,6 +26,7 @@ from etl.schema import TABLES
 from etl.transform import Transformed, transform
 
 Progress = Callable[[str, float], None]
+TOKENIZE_CHUNK = 100_000  # rows tokenised while the previous chunk is being inserted
 SEP = "\x1f"  # joins a row's tokens: one string per row builds the list column far faster than lists do
 
 
@@ -166,25 +167,53 @@ def _write(con, spec: kinds.KindSpec, tr: Transformed, result: LoadResult, progr
         todo = _changes(con, table, key, compare, new, result)
     if todo.height:
         todo = todo.with_columns(pl.lit(result.source_file).alias("source_file"), pl.lit(result.load_id).alias("load_id"))
-        if table == "work_orders":
-            progress("tokenize", 0.0)
-            places = todo.select(c for c in ("community", "address") if c in todo.columns).unique()
-            todo = todo.with_columns(tokenize(todo["content"].to_list(), tuple(data_terms(places))))
-            progress("tokenize", 1.0)
-        progress("write", 0.0)
-        con.register("_todo", todo.to_arrow())
-        names = ", ".join(todo.columns)
         if result.rows_updated:
+            con.register("_keys", todo.select(key).to_arrow())
             on_t = " AND ".join(f"{table}.{k} IS NOT DISTINCT FROM n.{k}" for k in key)
-            con.execute(f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM _todo n WHERE {on_t})")
-        con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM _todo")
-        con.unregister("_todo")
+            con.execute(f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM _keys n WHERE {on_t})")
+            con.unregister("_keys")
+        if table == "work_orders":
+            _tokenize_and_insert(con, table, todo, progress)
+        else:
+            progress("write", 0.0)
+            _insert(con, table, todo)
     if tr.quarantine.height:
         q = tr.quarantine.with_columns(pl.lit(result.load_id).alias("load_id"), pl.lit(result.source_file).alias("source_file"))
         con.register("_q", q.to_arrow())
         con.execute("INSERT INTO quarantine (load_id, source_file, line_no, reason, raw) "
                     "SELECT load_id, source_file, line_no, reason, raw FROM _q")
         con.unregister("_q")
+
+
+def _insert(con, table: str, rows: pl.DataFrame) -> None:
+    con.register("_todo", rows.to_arrow())
+    names = ", ".join(rows.columns)
+    con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM _todo")
+    con.unregister("_todo")
+
+
+def _tokenize_and_insert(con, table: str, todo: pl.DataFrame, progress: Progress) -> None:
+    """Tokenise in chunks; each chunk is inserted by a writer thread (its own cursor) while the next one is
+    tokenised, so DuckDB's insert (GIL released) overlaps rjieba (GIL held). Rows keep their order."""
+    progress("tokenize", 0.0)
+    places = todo.select(c for c in ("community", "address") if c in todo.columns).unique()
+    extra = tuple(data_terms(places))
+    cur = con.cursor()
+    try:
+        with ThreadPoolExecutor(1) as writer:
+            pending = []
+            for start in range(0, todo.height, TOKENIZE_CHUNK):
+                part = todo.slice(start, TOKENIZE_CHUNK)
+                part = part.with_columns(tokenize(part["content"].to_list(), extra))
+                pending.append(writer.submit(_insert, cur, table, part))
+                progress("tokenize", min(start + TOKENIZE_CHUNK, todo.height) / todo.height)
+                while pending and pending[0].done():  # a failed insert stops the load now, not at the end
+                    pending.pop(0).result()
+            progress("write", 0.0)
+            for f in pending:
+                f.result()
+    finally:
+        cur.close()
 
 
 def _changes(con, table: str, key: list[str], compare: list[str], new: pl.DataFrame, result: LoadResult) -> pl.DataFrame:

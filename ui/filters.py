@@ -106,11 +106,19 @@ def sidebar() -> Filters:
     return filters
 
 
-def _write_url(f: Filters) -> None:
-    wanted = {"from": f.date_from.isoformat()[:7], "to": f.date_to.isoformat()[:7]}
+def _params(f: Filters) -> dict[str, str | list[str]]:
+    """The filters as URL query parameters (months as YYYY-MM)."""
+    params: dict[str, str | list[str]] = {}
+    if f.date_from and f.date_to:
+        params.update({"from": f.date_from.isoformat()[:7], "to": f.date_to.isoformat()[:7]})
     for key, values in (("district", f.districts), ("street", f.streets), ("category", f.categories)):
         if values:
-            wanted[key] = list(values)
+            params[key] = list(values)
+    return params
+
+
+def _write_url(f: Filters) -> None:
+    wanted = _params(f)
     for key in URL_KEYS:
         if key in wanted and st.query_params.get_all(key) != (wanted[key] if isinstance(wanted[key], list) else [wanted[key]]):
             st.query_params[key] = wanted[key]
@@ -123,15 +131,7 @@ def _write_url(f: Filters) -> None:
 def link_params(**extra: str | list[str]) -> dict[str, str | list[str]]:
     """The current filters as URL query parameters (plus page-specific ones), for st.page_link: the
     linked page opens on the same view."""
-    f = current()
-    params: dict[str, str | list[str]] = {}
-    if f.date_from and f.date_to:
-        params.update({"from": f.date_from.isoformat()[:7], "to": f.date_to.isoformat()[:7]})
-    for key, values in (("district", f.districts), ("street", f.streets), ("category", f.categories)):
-        if values:
-            params[key] = list(values)
-    params.update({k: v for k, v in extra.items() if v})
-    return params
+    return _params(current()) | {k: v for k, v in extra.items() if v}
 
 
 def chart_key(name: str) -> str:

@@ -1,16 +1,19 @@
 """热点问题: clusters of orders about the same concrete problem at the same place, across callers.
 
 Nothing is quadratic in the number of orders:
-1. each order gets a signature, its TOP_K tokens by TF-IDF (jieba tokens from work_orders.tokens, generic
-   words and anonymised admin codes dropped) plus the named place found in its text (小区, 苑, 路 …);
-2. blocking: orders sharing a signature token at the same structured place (community / address / ~500 m
-   grid cell), or sharing a rare token anywhere, are sorted by time and each is paired with its WINDOW
-   next neighbours in that block;
+1. each order gets a specific place, its spot: the estate, road, school, shop or site its text is about, else
+   the one its address names (a community or street is an area, not a place: a real export always has one);
+   and a signature, its TOP_K problem tokens by TF-IDF (jieba tokens from work_orders.tokens; generic and
+   hotline boilerplate words, district/street names and the words of the order's own place dropped, so that
+   亚运村 or 北路 never make two orders look alike);
+2. blocking: orders sharing a signature token at the same spot (else the same area), or sharing a rare token
+   anywhere, are sorted by time and each is paired with its WINDOW next neighbours in that block;
 3. a candidate pair is kept when the cosine of the two signatures reaches settings.hot_issues.text_similarity
-   and the two orders are not at two different structured places;
-4. union-find over kept pairs; then groups at one place whose centroids are similar are merged (one issue
-   told in different words); components of at least settings.hot_issues.min_size orders are hot issues.
-Two orders at the same place get settings.hot_issues.place_bonus added to their similarity.
+   and the two orders are not at two different places; two orders at the same spot get
+   settings.hot_issues.place_bonus added to their similarity;
+4. union-find over kept pairs; then groups at one place that are one issue told in different words are merged
+   (similar centroids, or at one spot mostly filed under the same category); components of at least
+   settings.hot_issues.min_size orders are hot issues.
 """
 from __future__ import annotations
 
@@ -22,8 +25,8 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 
-from analytics.settings import Settings
-from analytics.text import segment, stopwords
+from analytics.settings import HotIssues, Settings
+from analytics.text import place_terms, segment, stopwords
 
 TOP_K = 12              # signature tokens per order
 WINDOW = 4              # neighbours in time each order is compared with inside a block
@@ -49,77 +52,123 @@ STOPWORDS = frozenset("""
 之前 以后 今年 去年 同时 经常 非常 特别 根本 仍然 依然 不能 不是 就是 可能 应该 需要 能够 已经 还有 这样
 这种 那么 其他 情况 帮助 帮忙 回复 答复 关注 重视 关心 来电 来电人 市民 表示 诉求 联系 电话 人员 方面 一下
 一些 很多 许多 所有 任何 知道 看到 发现 出现 发生 生活 正常 工作日 日常 地区 我家 家里 我市 本市 全市 省市
+网友 网络平台 通过 留言 诉求人 市民来电 来电人称 人称 核实 说法 给个 协调 处理结果 给予 解答 再次 来电反映
 """.split())
 
-PLACE_SUFFIX = (
-    "小区|花园|家园|公寓|新城|新村|嘉园|家属院|宿舍|大院|苑|园|城|湾|府|里|大厦|广场|村|"
-    "路|大道|大街|街|巷|胡同|桥|学院|大学|中学|小学|幼儿园|学校|医院|院|市场|公园|车贷"
-)
 ESTATE_SUFFIX = "小区|花园|家园|公寓|新城|新村|嘉园|家属院|宿舍|大院|号院|苑|园|城|湾|府|里|大厦|广场|村|庄|滩"
-# A name: 2–10 characters that are not function words, then a place suffix; estate parts chain (伊景园滨河苑).
+ROAD_SUFFIX = "[东西南北中]?(?:大街|大道|路|街)|胡同|巷"
+FACILITY_SUFFIX = "小学|中学|幼儿园|学校|学院|大学|医院|保健院|卫生服务中心|市场|公园|工地|(?:垃圾|搅拌|地铁|公交|车|加油|充电)站|店|超市|商场|馆|车贷"
+# A name: 2–10 characters that are not function words, then a place suffix. Estate parts chain (伊景园滨河苑,
+# 望京西园三区), and a road or school named after an estate or area stays one name (亚运村北路, 亚运村实验小学):
+# otherwise the area would pass for the place and the road for a problem word.
 _NAME_CHAR = r"[^\s的了在与及对把被是从向于们我你他她它这那哪啥么每该此就都也还又再很更最不没无请要让给说问]"
-_PLACE_RE = re.compile(
-    rf"({_NAME_CHAR}{{2,10}}?(?:{ESTATE_SUFFIX})(?:{_NAME_CHAR}{{0,4}}?(?:{ESTATE_SUFFIX}))*|{_NAME_CHAR}{{2,10}}?(?:{PLACE_SUFFIX}))"
+_PART = r"(?:[东西南北中一二三四五六七八九十]区)"
+_PLACE_RE = (
+    rf"{_NAME_CHAR}{{2,10}}?(?:{ESTATE_SUFFIX})(?:{_NAME_CHAR}{{0,4}}?(?:{ESTATE_SUFFIX}))*{_PART}?"
+    rf"(?:{ROAD_SUFFIX}|{_NAME_CHAR}{{0,2}}?(?:小学|中学|幼儿园|医院))?"
+    rf"|{_NAME_CHAR}{{2,10}}?(?:{ROAD_SUFFIX}|{FACILITY_SUFFIX})"
 )
 # Anonymised or administrative prefixes ("A市A5区", "西地省", "A7县") end a name.
 _ADMIN_RE = re.compile(r"[A-Z]\d*[市区县省]|西地省|北京市|[\u4e00-\u9fa5]{2,4}(?:街道|镇|乡)|(?:东城|西城|朝阳|海淀|丰台|石景山|门头沟|房山|通州|顺义|昌平|大兴|怀柔|平谷|密云|延庆)区|[，。！？、；：,.!?;:（）()“”\"'《》\s]")
 _ADMIN_UNIT = re.compile(r"[\u4e00-\u9fa5]{2,4}(?:街道|镇|乡)")
-_GENERIC_PLACE = re.compile(
-    r"^(我们|咱们|你们|他们|本|该|这个|整个|周边|附近|所在|现在|目前|安置|老旧|其他|各个|一些|相关|多条|因)|(铁路|道路|马路|公路|城市)$")
-_SPECIFIC = re.compile(rf"({ESTATE_SUFFIX}|车贷)$")
+# Who speaks and how ("市民来电咨询", "反映") is not part of the place that follows.
+_LEAD = r"^.*(?:投诉|举报|反映|关于|建议|咨询|请问|位于|地处|家住|住在|表示|来电人|来电|网友|市民)|^(?:小区|社区)"
+_GENERIC_PLACE = (
+    r"^(我们|咱们|你们|他们|本|该|这个|整个|周边|附近|所在|现在|目前|安置|老旧|其他|各个|一些|相关|多条|因|居民)"
+    r"|(铁路|道路|马路|公路|城市|夜里|家里|这里|那里|哪里|心里|手里|屋里|楼里|跑路|出路|走路|上路)$"
+    r"|旁边|附近|对面|门口|周边|楼下|卡里$"
+    rf"|^(?:{ESTATE_SUFFIX}|{ROAD_SUFFIX}|{FACILITY_SUFFIX})$")
+_SPECIFIC = re.compile(rf"({ESTATE_SUFFIX}|车贷|{_PART})$")
+_ROAD_END = rf"(?:{ROAD_SUFFIX})$"
 _CJK2 = r"^[\u4e00-\u9fff]{2,}$"
 
 
-def places_in(text: str | None) -> list[str]:
-    """Named places in a text, in order: estates, roads, schools… (admin prefixes and generic words removed)."""
-    if not text:
-        return []
-    found = []
-    for part in _ADMIN_RE.split(text[:400]):
-        for m in _PLACE_RE.findall(part):
-            name = re.sub(r"^(投诉|举报|反映|关于|建议|咨询|请问|位于|地处|家住|住在|小区|社区)", "", m)
-            road = re.match(r"^.+?(?:路|大道|大街)(?=.{3,}$)", name) if _SPECIFIC.search(name) else None
-            if road:
-                found.append(road.group(0))
-                name = name[road.end():]
-            if len(name) >= 5 and name.endswith("小区"):
-                name = name[:-2]
-            if len(name) >= 3 and not _GENERIC_PLACE.match(name):
-                found.append(name)
-    return found
+def place_names(texts: pl.Series) -> pl.Series:
+    """Per text, the named places in it, in order: estates, roads, schools, shops, sites … (admin prefixes,
+    speakers and generic words removed). Vectorised: every order is read, so this must not loop in Python."""
+    names = (
+        pl.DataFrame({"t": texts.cast(pl.String)}).with_row_index("row")
+        .select("row", name=pl.col("t").str.slice(0, 400).str.replace_all(_ADMIN_RE.pattern, " ")
+                .str.extract_all(_PLACE_RE)).explode("name").drop_nulls("name")
+        .with_columns(pl.col("name").str.replace(_LEAD, ""), k=pl.int_range(pl.len()).over("row"))
+    )
+    # A road in front of an estate is a second place (万家丽南路丽发新城).
+    split = pl.col("name").str.extract(rf"^(.+?(?:路|大道|大街))(.{{3,}})$", 1)
+    rest = pl.col("name").str.extract(rf"^(.+?(?:路|大道|大街))(.{{3,}})$", 2)
+    estate = pl.col("name").str.contains(_SPECIFIC.pattern)
+    parts = pl.concat([
+        names.filter(estate & split.is_not_null()).select("row", "k", j=pl.lit(0), name=split),
+        names.select("row", "k", j=pl.lit(1), name=pl.when(estate & split.is_not_null()).then(rest).otherwise("name")),
+    ]).with_columns(name=pl.when((pl.col("name").str.len_chars() >= 5) & pl.col("name").str.ends_with("小区"))
+                    .then(pl.col("name").str.slice(0, pl.col("name").str.len_chars() - 2)).otherwise("name"))
+    kept = parts.filter((pl.col("name").str.len_chars() >= 3) & ~pl.col("name").str.contains(_GENERIC_PLACE))
+    out = kept.sort("row", "k", "j").group_by("row", maintain_order=True).agg("name")
+    full = pl.DataFrame({"row": pl.int_range(texts.len(), eager=True).cast(pl.UInt32)})
+    return full.join(out, on="row", how="left")["name"].fill_null([]).alias("places")
 
 
-def _main_place(text: str | None) -> str | None:
-    """The place an order is about: the first estate-like name in its head (first line), else any name
+def _main_place(head: pl.Series, whole: pl.Series) -> pl.Series:
+    """The place each order is about: the first estate-like name in its head (first line), else any name
     there, else the first estate-like name in the rest of the text, else any."""
-    if not text:
-        return None
-    for names in (places_in(text.split("\n", 1)[0][:HEAD_CHARS * 2]), places_in(text)):
-        for p in names:
-            if _SPECIFIC.search(p):
-                return p
-        if names:
-            return names[0]
-    return None
+    specific = pl.element().str.contains(_SPECIFIC.pattern)
+    frame = pl.DataFrame({"h": place_names(head), "w": place_names(whole)})
+    return frame.select(pl.coalesce(
+        pl.col("h").list.eval(pl.element().filter(specific)).list.first(), pl.col("h").list.first(),
+        pl.col("w").list.eval(pl.element().filter(specific)).list.first(), pl.col("w").list.first(),
+    ))["h"]
+
+
+def _address_place(address: pl.Expr) -> pl.Expr:
+    """The place an export's address names, without admin prefixes and house numbers
+    (北京市朝阳区望京西园三区212号楼3单元 → 望京西园三区, 亚运村北路12号附近 → 亚运村北路)."""
+    stem = address.str.replace_all(_ADMIN_RE.pattern, " ").str.replace(r"(?:\d|与|附近|交叉口).*$", "") \
+        .str.strip_chars().str.extract(r"(\S+)$", 1)
+    return pl.when(stem.str.len_chars() >= 3).then(stem)
 
 
 def _place_stem(name: str | None) -> str | None:
-    """A named place without its kind (丽发新城 → 丽发), so that 丽发小区 and 丽发新城 meet in one block."""
+    """A named place without its kind (丽发新城 → 丽发), so that 丽发小区 and 丽发新城 meet. Roads and
+    facilities keep their full name (亚运村北路 and 亚运村东路 are two places)."""
     if not name:
         return None
-    stem = re.sub(rf"(?:{ESTATE_SUFFIX}|{PLACE_SUFFIX})+$", "", name)
+    if not _SPECIFIC.search(name):
+        return name
+    stem = re.sub(rf"(?:{ESTATE_SUFFIX})+$", "", name)
     return stem if len(stem) >= 2 else name
 
 
-def compatible(a: str, b: str) -> bool:
-    """Two place stems name the same place when one holds a two-character piece of the other."""
-    return any(a[k:k + 2] in b for k in range(len(a) - 1))
+def _place_kind(name: str) -> str:
+    """R road, E estate (or village, 车贷 …), F facility (school, shop, site …)."""
+    return "R" if re.search(_ROAD_END, name) else "E" if _SPECIFIC.search(name) else "F"
+
+
+def spot_keys(spots: pl.Series) -> pl.Series:
+    """Per order, a key for its specific place: kind and stem, so that one place written in several ways
+    gets one key (丽发新城小区, 丽发小区 → E:丽发; an estate is mapped to the commonest estate stem it holds:
+    商品房伊景园滨河苑 → 伊景园滨河) while two roads, or a road and the estate it is named after, never share
+    one (亚运村北路 ≠ 亚运村东路 ≠ 亚运村). Linear in distinct names: only each stem's substrings are looked up."""
+    counts = dict(spots.drop_nulls().value_counts().iter_rows())
+    key = {n: f"{_place_kind(n)}:{_place_stem(n)}" for n in counts}
+    estates = Counter()
+    for n, c in counts.items():
+        if key[n][0] == "E":
+            estates[key[n][2:]] += c
+    target = {}
+    for stem in estates:
+        inside = (stem[i:j] for i in range(len(stem)) for j in range(i + 2, len(stem) + 1))
+        target[stem] = max((x for x in inside if x in estates), key=lambda x: (estates[x], len(x), x))
+    for stem in target:
+        while target[target[stem]] != target[stem]:
+            target[stem] = target[target[stem]]
+    canonical = {n: f"E:{target[k[2:]]}" if k[0] == "E" else k for n, k in key.items()}
+    return spots.replace_strict(canonical, default=None, return_dtype=pl.String)
 
 
 def prepare(orders: pl.DataFrame) -> pl.DataFrame:
-    """The columns clustering needs (defaults for those the source lacks), row index `i`, and the place:
-    place_key (street + community / address / lat-lon cell) where the export has one, else the place named
-    in the text (text_place, and its stem text_key for blocking)."""
+    """The columns clustering needs (defaults for those the source lacks), row index `i`, and the places:
+    place_key, the area the export gives (street + community / address / lat-lon cell), and spot, the specific
+    place the order is about (the estate, road, school, shop … its text names, else its address), with
+    spot_key to compare and block on."""
     defaults = {"tokens": pl.List(pl.String), "likes": pl.Int64, "lat": pl.Float64, "lon": pl.Float64,
                 "received_at": pl.Datetime("us")}
     frame = orders.with_columns(
@@ -133,17 +182,19 @@ def prepare(orders: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.col("lat").is_not_null() & pl.col("lon").is_not_null()).then(pl.format(
             "grid|{}|{}", (pl.col("lat") / GRID_DEG).floor().cast(pl.Int64), (pl.col("lon") / GRID_DEG).floor().cast(pl.Int64))),
     )
-    docs = frame.select(*INPUT_COLUMNS).with_row_index("i").with_columns(place_key=structured)
-    # Regexes in Python are the slow part: only for orders the export gives no place for.
-    unplaced = docs.filter(pl.col("place_key").is_null())
-    texts = unplaced["content"].to_list()
-    found = pl.DataFrame({
-        "i": unplaced["i"],
-        "text_place": pl.Series([_main_place(t) for t in texts], dtype=pl.String),
-        "text_places": pl.Series(["|".join(places_in(t)) or None for t in texts], dtype=pl.String),
-    }).with_columns(text_key=pl.col("text_place").map_elements(_place_stem, return_dtype=pl.String))
-    return docs.join(found, on="i", how="left").with_columns(
-        place_name=pl.coalesce("community", "address", "text_places")).drop("text_places")
+    docs = frame.select(*INPUT_COLUMNS).with_row_index("i").with_columns(
+        pl.col("content", "street", "community", "address").cast(pl.String)).with_columns(place_key=structured)
+    text = docs["content"].fill_null("")
+    head = text.str.split("\n").list.first().str.slice(0, HEAD_CHARS * 2)
+    places = place_names(text)
+    docs = docs.with_columns(text_place=_main_place(head, text)).with_columns(
+        spot=pl.coalesce("text_place", _address_place(pl.col("address"))),
+        place_name=pl.coalesce("community", "address", places.list.join("|").replace("", None)),
+        # The words of the place an order is about say where, not what (亚运村, 北路, 实验小学).
+        place_words=pl.concat_str([pl.col(c).fill_null("") for c in ("community", "address", "text_place")],
+                                  separator="|"),
+    )
+    return docs.with_columns(spot_key=spot_keys(docs["spot"]))
 
 
 def _signatures(docs: pl.DataFrame) -> pl.DataFrame:
@@ -154,11 +205,14 @@ def _signatures(docs: pl.DataFrame) -> pl.DataFrame:
     # what it is about; the rest is circumstance.
     head = pl.when(pl.col("content").str.contains("\n")).then(
         pl.col("content").str.split("\n").list.first().str.len_chars()).otherwise(HEAD_CHARS)
-    place = pl.col("place_name").fill_null("\x00")
+    place = pl.col("place_words")
+    generic = list(STOPWORDS | stopwords())
     rows = (
-        docs.select("i", "place_name", head=head, tok=pl.col("tokens")).explode("tok").drop_nulls("tok")
+        docs.select("i", "place_words", head=head, tok=pl.col("tokens")).explode("tok").drop_nulls("tok")
         .with_columns(start=pl.col("tok").str.len_chars().cum_sum().over("i") - pl.col("tok").str.len_chars())
-        .filter(pl.col("tok").str.contains(_CJK2) & ~pl.col("tok").is_in(list(STOPWORDS | stopwords()))
+        .filter(pl.col("tok").str.contains(_CJK2) & ~pl.col("tok").is_in(generic)
+                # Districts, streets and their short forms (朝阳, 亚运村, 双井) say where, not what.
+                & ~pl.col("tok").is_in(list(place_terms()))
                 & ~place.str.contains(pl.col("tok").str.slice(0, 2), literal=True)
                 & ~place.str.contains(pl.col("tok").str.slice(-2, 2), literal=True))
         .group_by("i", "tok").agg(tf=pl.len(), in_head=(pl.col("start") < pl.col("head")).any())
@@ -184,7 +238,7 @@ def _candidates(docs: pl.DataFrame, sig: pl.DataFrame) -> pl.DataFrame:
     rare = max(RARE_DF_SHARE * n, RARE_DF_MIN)
     vocab = int(sig["tok_id"].max()) + 2 if sig.height else 2
     # Integer keys: (block, token), (block, none) and (no block, rare token) never collide.
-    meta = docs.select("i", "received_at", block=pl.coalesce("place_key", "text_key").rank("dense").cast(pl.Int64))
+    meta = docs.select("i", "received_at", block=_block().rank("dense").cast(pl.Int64))
     s = sig.select("i", "tok_id", "df").join(meta, on="i")
     keyed = pl.concat([
         s.filter(pl.col("block").is_not_null()).select("i", "received_at", key=pl.col("block") * vocab + pl.col("tok_id")),
@@ -192,6 +246,11 @@ def _candidates(docs: pl.DataFrame, sig: pl.DataFrame) -> pl.DataFrame:
         s.filter(pl.col("df") <= rare).select("i", "received_at", key=pl.col("tok_id").cast(pl.Int64)),
     ])
     return _window_pairs(keyed)
+
+
+def _block() -> pl.Expr:
+    """Where an order is compared with others: its specific place, else the export's area."""
+    return pl.coalesce(pl.format("S|{}", "spot_key"), pl.format("P|{}", "place_key"))
 
 
 def _window_pairs(keyed: pl.DataFrame) -> pl.DataFrame:
@@ -266,24 +325,30 @@ def cluster(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
         sim = _cosines(sig, docs.height, pairs) + settings.hot_issues.place_bonus * (place == 1)
         kept = pairs.filter(pl.Series((sim >= settings.hot_issues.text_similarity) & (place >= 0)))
         labels = components(docs.height, kept["a"].to_numpy(), kept["b"].to_numpy())
-        labels = _merge_at_place(docs, sig, labels, settings.hot_issues.text_similarity, settings.hot_issues.place_bonus)
+        labels = _merge_at_place(docs, sig, labels, settings.hot_issues)
     else:
         labels = np.arange(docs.height)
     docs = docs.with_columns(cluster=pl.Series(labels.astype(np.uint32)))
     return docs.filter(pl.len().over("cluster") >= settings.hot_issues.min_size)
 
 
-def _merge_at_place(docs: pl.DataFrame, sig: pl.DataFrame, labels: np.ndarray, threshold: float,
-                    place_bonus: float) -> np.ndarray:
-    """Second pass: groups (≥ 2 orders) at the same place whose centroids are similar are one issue told
-    in different words (pairs of single orders only meet their time neighbours in the first pass)."""
+def _merge_at_place(docs: pl.DataFrame, sig: pl.DataFrame, labels: np.ndarray, h: HotIssues) -> np.ndarray:
+    """Second pass: groups (≥ 2 orders) at the same place that are one issue told in different words (pairs
+    of single orders only meet their time neighbours in the first pass): their centroids are similar, or, at
+    one specific place, the export files most of both under the same category (暖气不热)."""
     lab = pl.Series("c", labels)
     sizes = lab.value_counts().filter(pl.col("count") >= 2)
-    members = docs.select("i", block=pl.coalesce("place_key", "text_key")).with_columns(c=lab).filter(
+    members = docs.select("i", block=_block(), cat=pl.coalesce("category_l3", "category_l2")).with_columns(c=lab).filter(
         pl.col("c").is_in(sizes["c"].implode()) & pl.col("block").is_not_null())
     if members.is_empty():
         return labels
-    cblock = members.group_by("c").agg(block=pl.col("block").mode().first())
+    cblock = members.group_by("c").agg(
+        block=pl.col("block").mode().first(), cat=pl.col("cat").drop_nulls().mode().first(),
+        cat_share=(pl.col("cat") == pl.col("cat").drop_nulls().mode().first()).sum() / pl.len())
+    same_cat = (cblock.filter(pl.col("block").str.starts_with("S|") & (pl.col("cat_share") >= h.merge_category_share))
+                .select("c", "block", "cat"))
+    by_cat = same_cat.join(same_cat, on=["block", "cat"], suffix="_b").filter(pl.col("c") < pl.col("c_b")) \
+        .select(a="c", b="c_b")
     cent = (sig.join(members.select("i", "c"), on="i").group_by("c", "tok_id").agg(w=pl.col("w").sum())
             .with_columns(w=pl.col("w") / (pl.col("w") ** 2).sum().over("c").sqrt()))
     pairs = cblock.join(cblock, on="block", suffix="_b").filter(pl.col("c") < pl.col("c_b")).select(a="c", b="c_b")
@@ -292,7 +357,10 @@ def _merge_at_place(docs: pl.DataFrame, sig: pl.DataFrame, labels: np.ndarray, t
     dots = (pairs.join(cent.rename({"c": "a", "w": "wa"}), on="a")
             .join(cent.rename({"c": "b", "w": "wb"}), on=["b", "tok_id"])
             .group_by("a", "b").agg(cos=(pl.col("wa") * pl.col("wb")).sum()))
-    merge = dots.filter(pl.col("cos") + place_bonus >= threshold)
+    # Only a specific place earns the bonus; groups that share just an area must say the same thing.
+    bonus = cblock.select(a="c", bonus=pl.when(pl.col("block").str.starts_with("S|")).then(h.place_bonus).otherwise(0.0))
+    merge = pl.concat([dots.join(bonus, on="a").filter(pl.col("cos") + pl.col("bonus") >= h.text_similarity)
+                       .select("a", "b"), by_cat.cast(dots.select("a", "b").schema)])
     if merge.is_empty():
         return labels
     roots = components(len(labels), merge["a"].to_numpy().astype(np.int64), merge["b"].to_numpy().astype(np.int64))
@@ -300,23 +368,16 @@ def _merge_at_place(docs: pl.DataFrame, sig: pl.DataFrame, labels: np.ndarray, t
 
 
 def _place_match(docs: pl.DataFrame, pairs: pl.DataFrame) -> np.ndarray:
-    """Per pair: 1 same place, 0 unknown (a place is missing), -1 two different places."""
+    """Per pair: 1 same specific place, 0 unknown (a specific place is missing; same or unknown area),
+    -1 two different places (two specific places, or without them two different areas)."""
     a, b = pairs["a"], pairs["b"]
     out = np.zeros(pairs.height, dtype=np.int8)
-    for col in ("place_key", "text_key"):
+    for col, same_value in (("place_key", 0), ("spot_key", 1)):
         x, y = docs[col].gather(a), docs[col].gather(b)
         both = (x.is_not_null() & y.is_not_null()).to_numpy()
         same = (x == y).fill_null(False).to_numpy()
-        out[both & same] = 1
-        differ = np.flatnonzero(both & ~same)
-        if col == "place_key":
-            out[differ] = -1
-            continue
-        memo: dict[tuple[str, str], bool] = {}
-        for k, p, q in zip(differ, x.gather(differ).to_list(), y.gather(differ).to_list()):
-            if (p, q) not in memo:
-                memo[(p, q)] = compatible(p, q) or compatible(q, p)
-            out[k] = 1 if memo[(p, q)] else -1
+        out[both & same] = same_value
+        out[both & ~same] = -1
     return out
 
 
@@ -337,16 +398,23 @@ def _span(texts: list[str], first: str, second: str | None) -> str:
 def _label(group: pl.DataFrame, idf: dict[str, float]) -> tuple[str, str]:
     """(place, problem) naming a cluster."""
     texts = [t or "" for t in group["content"].to_list()[:LABEL_SAMPLE]]
+    named_in = [set(p) for p in place_names(pl.Series(texts, dtype=pl.String)).to_list()]
     place = None
     structured = group["community"].drop_nulls()
     if structured.len() == 0:
         structured = group["address"].drop_nulls()
     if structured.len() >= group.height / 2:
-        place = structured.mode().sort()[0]
+        # The specific place where most orders name one, else the export's area.
+        spots = group["spot"].drop_nulls() if "spot" in group.columns else pl.Series([], dtype=pl.String)
+        top = spots.value_counts(sort=True)
+        if top.height and top["count"][0] >= group.height / 2:
+            place = top.filter(pl.col("count") == top["count"][0])["spot"].sort()[0]
+        else:
+            place = structured.mode().sort()[0]
     if place is None:
         counts = Counter()
-        for t in texts:
-            counts.update(set(places_in(t)))
+        for names in named_in:
+            counts.update(names)
         common = [(c, len(p), p) for p, c in counts.items() if c >= max(2, len(texts) * 0.25)]
         if common:
             best = max(c for c, _, _ in common)
@@ -358,7 +426,7 @@ def _label(group: pl.DataFrame, idf: dict[str, float]) -> tuple[str, str]:
             top = values.value_counts(sort=True)
             if top["count"][0] >= group.height * 0.6:
                 return place or "", top[col][0]
-    seen = Counter(p for t in texts for p in set(places_in(t)) | set(_ADMIN_UNIT.findall(t)))
+    seen = Counter(p for t, names in zip(texts, named_in) for p in names | set(_ADMIN_UNIT.findall(t)))
     named = "|".join([p for p, c in seen.items() if c >= max(2, len(texts) * 0.2)] + [place or ""])
     heads = [t.split("\n", 1)[0][:HEAD_CHARS * 2] if "\n" in t else t[:HEAD_CHARS] for t in texts]
     counts = Counter()
@@ -431,10 +499,12 @@ def _idf(members: pl.DataFrame) -> dict[str, float]:
 def explain(settings: Settings) -> str:
     h = settings.hot_issues
     return (
-        "**热点问题**：同一地点、同一具体问题、来自不同来电人的一组工单。做法：每条工单取 TF-IDF 最高的 "
-        f"{TOP_K} 个词（去掉通用词）和文中点名的地点（小区、苑、路等）作为特征；同一社区/地址（或约 500 米网格）内"
-        f"共享特征词、或共享少见词的工单按时间相邻比较，余弦相似度 ≥ {h.text_similarity:g} 且不在两个不同地点的"
-        f"连成一组（并查集；同一地点的两条工单相似度另加 {h.place_bonus:g}，同一地点中心相近的组再合并），"
+        "**热点问题**：同一具体地点、同一具体问题、来自不同来电人的一组工单。做法：每条工单先确定具体地点"
+        "（诉求内容点名的小区、道路、学校、商铺、工地等，没有则取地址；社区、街道只是片区，不算同一地点），"
+        f"再取 TF-IDF 最高的 {TOP_K} 个问题词（去掉通用词、话务套话、区街名称和地点本身的字）作为特征；"
+        f"同一地点内共享特征词、或共享少见词的工单按时间相邻比较，余弦相似度 ≥ {h.text_similarity:g} 且不在两个"
+        f"不同地点的连成一组（并查集；同一具体地点的两条工单相似度另加 {h.place_bonus:g}）；同一地点中心相近、"
+        f"或同一具体地点且各有 {h.merge_category_share:.0%} 以上属同一三级分类的组再合并，"
         f"至少 {h.min_size} 条成为热点问题。\n\n"
         f"**热度** = {h.w_callers:g}×ln(1+来电人数) + {h.w_likes:g}×ln(1+点赞数) + {h.w_peak:g}×高峰周占比 + "
         f"{h.w_growth:g}×增长，其中高峰周占比 = 工单最多的一周的工单数 ÷ 总数（时间越集中越高），"

@@ -56,7 +56,7 @@ def repeats(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
         return pl.DataFrame(schema=schema)
     sig = hi._signatures(docs)
     docs = docs.with_columns(
-        place_block=pl.coalesce("place_key", "text_key"),
+        place_block=pl.coalesce("place_key", "spot_key"),
         by_caller=pl.Series(hi.text_components(docs, sig, "caller_key", r.text_similarity).astype(np.int64)),
     )
     docs = docs.with_columns(

@@ -68,6 +68,7 @@ class HotIssues:
     min_size: int = 3
     alert_callers: int = 5
     place_bonus: float = 0.3
+    merge_category_share: float = 0.6
     w_callers: float = 2.0
     w_likes: float = 0.5
     w_peak: float = 2.0

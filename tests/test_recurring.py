@@ -123,6 +123,57 @@ def test_hot_issues_nothing_quadratic_blocks(planted):
     assert pairs.height <= docs.height * (hi.TOP_K + 2) * hi.WINDOW
 
 
+# One community in 亚运村街道: different problems on roads, a school and a bus stop all named after the area
+# (亚运村…), each from one or two callers, and ten callers about the same dumping on one road.
+MIXED = [
+    ("市容环境", "建筑垃圾", "亚运村北路路边有人偷倒建筑垃圾"),
+    ("教育", "入学政策", "亚运村实验小学入学审核材料要求不清楚，来回跑了6次"),
+    ("交通管理", "僵尸车", "亚运村东路有僵尸车长期停放，无人处理"),
+    ("城乡建设", "施工扰民", "亚运村南路道路施工到晚上11点还没停"),
+    ("市场管理", "无照游商", "亚运村第二小学周边有流动摊贩售卖三无食品"),
+    ("公共服务", "公交服务", "341公交车在亚运村东路站甩站不停"),
+    ("生态环境", "餐饮油烟", "亚运村北路露天烧烤油烟大，影响周边居民"),
+    ("城乡建设", "井盖", "亚运村北路井盖缺失，行人容易掉进去"),
+    ("交通管理", "乱停车", "亚运村南路晚上车辆乱停，堵塞消防通道"),
+]
+DUMPING = ["亚运村北路路边有人偷倒建筑垃圾，堆了好几车", "亚运村北路晚上有渣土车偷倒建筑垃圾",
+           "反映亚运村北路路边被偷倒大量建筑垃圾，没人清理"]
+
+
+def test_hot_issues_do_not_merge_different_problems_sharing_an_area(planted):
+    """The failure seen on the demo: one community, many problems at places that only share the area's name
+    (亚运村北路 / 亚运村东路 / 亚运村实验小学 …) came out as one hot issue. Each must stay apart, while ten
+    callers reporting one problem on one road are one hot issue named after the road."""
+    frame, _ = planted
+    rng = random.Random(11)
+    rows, problem_of = [], {}
+    i = 900_000
+    for k, (l1, l3, text) in enumerate(MIXED):
+        for _ in range(2):
+            rows.append(_row(i, datetime(2026, 10, 3 + rng.randrange(25), rng.randrange(24)), "亚运村街道",
+                             "新金园西里社区", l1, l3, l3, f"来电人反映：{text}，希望尽快协调解决。", f"M{i}"))
+            problem_of[f"O{i:06d}"] = k
+            i += 1
+    dumping = set()
+    for _ in range(10):
+        rows.append(_row(i, datetime(2026, 10, 10 + rng.randrange(10), rng.randrange(24)), "亚运村街道",
+                         "新金园西里社区", "市容环境", "建筑垃圾", "建筑垃圾",
+                         f"市民反映：{rng.choice(DUMPING)}，要求尽快处理。", f"D{i}"))
+        dumping.add(f"O{i:06d}")
+        i += 1
+    extra = pl.DataFrame(rows)
+    extra = extra.with_columns(tokens=pl.Series(segment(extra["content"].to_list())))
+    table = hi.hot_issues(pl.concat([frame, extra.select(frame.columns)]), load_settings())
+    for row in table.iter_rows(named=True):
+        problems = {problem_of[o] for o in row["order_ids"] if o in problem_of}
+        assert len(problems - {0}) <= 1 and not (problems - {0} and dumping & set(row["order_ids"])), row["label"]
+    best = max(table.iter_rows(named=True), key=lambda r: len(dumping & set(r["order_ids"])))
+    found = set(best["order_ids"])
+    assert len(dumping & found) >= 9, best["label"]
+    assert len(found - dumping - {o for o, k in problem_of.items() if k == 0}) == 0, best["label"]
+    assert best["place"] == "亚运村北路", best["label"]
+
+
 def _repeat_frame() -> pl.DataFrame:
     rows = []
     base = datetime(2026, 9, 1, 9)

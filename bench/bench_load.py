@@ -26,6 +26,7 @@ from etl.load import load_file  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 RESULTS = ROOT / "bench" / "RESULTS-load.md"
+NOTES = "## Notes"
 
 DISTRICTS = ["朝阳", "海淀区", "丰台区", "西城区", "东城", "通州区", "昌平区", "大兴区", "顺义区", "石景山区", "房山区"]
 STREETS = ["望京街道", "中关村", "新村街道", "金融街", "东华门", "北苑", "回龙观", "天通苑北", "八角", "亦庄", "三里屯"]
@@ -204,7 +205,10 @@ def main() -> None:
         f"re-load: {runs[-1]['unchanged']:,} unchanged.",
         "",
     ]
-    RESULTS.write_text("\n".join(lines), encoding="utf-8")
+    # Hand-written analysis below "## Notes" survives re-runs.
+    old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
+    notes = old[old.index(NOTES):] if NOTES in old else ""
+    RESULTS.write_text("\n".join(lines) + ("\n" + notes if notes else ""), encoding="utf-8")
     print("\n".join(lines))
 
 

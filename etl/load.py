@@ -234,7 +234,7 @@ def _changes(con, table: str, key: list[str], compare: list[str], new: pl.DataFr
 
 def tokenize(texts: list[str | None], extra_words: tuple[str, ...] = ()) -> pl.Series:
     """analytics.text.segment as a List[String] column, in this thread: rjieba holds the GIL, and a process
-    pool spent more on pickling than the second CPU saved (bench/RESULTS-load.md)."""
+    pool lost to one thread whenever the second CPU was busy (bench/RESULTS-load.md)."""
     tokens = segment(texts, extra_words)
     if any(SEP in t for t in texts if t):
         return pl.Series("tokens", tokens, pl.List(pl.String))

@@ -12,7 +12,7 @@ Nothing is quadratic in the number of orders:
    and the two orders are not at two different places; two orders at the same spot get
    settings.hot_issues.place_bonus added to their similarity;
 4. union-find over kept pairs; then groups at one place that are one issue told in different words are merged
-   (similar centroids, or at one spot mostly filed under the same category); components of at least
+   (similar centroids, or at one spot mostly filed under the same category and sharing a word); components of at least
    settings.hot_issues.min_size orders are hot issues.
 """
 from __future__ import annotations
@@ -66,7 +66,7 @@ _PART = r"(?:[东西南北中一二三四五六七八九十]区)"
 _PLACE_RE = (
     rf"{_NAME_CHAR}{{2,10}}?(?:{ESTATE_SUFFIX})(?:{_NAME_CHAR}{{0,4}}?(?:{ESTATE_SUFFIX}))*{_PART}?"
     rf"(?:{ROAD_SUFFIX}|{_NAME_CHAR}{{0,2}}?(?:小学|中学|幼儿园|医院))?"
-    rf"|{_NAME_CHAR}{{2,10}}?(?:{ROAD_SUFFIX}|{FACILITY_SUFFIX})"
+    rf"|{_NAME_CHAR}{{2,10}}?(?:{ROAD_SUFFIX})|{_NAME_CHAR}{{2,10}}?(?:{FACILITY_SUFFIX})"
 )
 # Anonymised or administrative prefixes ("A市A5区", "西地省", "A7县") end a name.
 _ADMIN_RE = re.compile(r"[A-Z]\d*[市区县省]|西地省|北京市|[\u4e00-\u9fa5]{2,4}(?:街道|镇|乡)|(?:东城|西城|朝阳|海淀|丰台|石景山|门头沟|房山|通州|顺义|昌平|大兴|怀柔|平谷|密云|延庆)区|[，。！？、；：,.!?;:（）()“”\"'《》\s]")
@@ -107,11 +107,12 @@ def place_names(texts: pl.Series) -> pl.Series:
     return full.join(out, on="row", how="left")["name"].fill_null([]).alias("places")
 
 
-def _main_place(head: pl.Series, whole: pl.Series) -> pl.Series:
-    """The place each order is about: the first estate-like name in its head (first line), else any name
-    there, else the first estate-like name in the rest of the text, else any."""
+def _main_place(head_names: pl.Series, names: pl.Series) -> pl.Series:
+    """The place each order is about, from the places named in its head (first line) and in its whole text:
+    the first estate-like name in the head, else any name there, else the first estate-like name in the
+    rest of the text, else any."""
     specific = pl.element().str.contains(_SPECIFIC.pattern)
-    frame = pl.DataFrame({"h": place_names(head), "w": place_names(whole)})
+    frame = pl.DataFrame({"h": head_names, "w": names})
     return frame.select(pl.coalesce(
         pl.col("h").list.eval(pl.element().filter(specific)).list.first(), pl.col("h").list.first(),
         pl.col("w").list.eval(pl.element().filter(specific)).list.first(), pl.col("w").list.first(),
@@ -187,9 +188,9 @@ def prepare(orders: pl.DataFrame) -> pl.DataFrame:
     text = docs["content"].fill_null("")
     head = text.str.split("\n").list.first().str.slice(0, HEAD_CHARS * 2)
     places = place_names(text)
-    docs = docs.with_columns(text_place=_main_place(head, text)).with_columns(
+    docs = docs.with_columns(places, text_place=_main_place(places if (head == text).all() else place_names(head), places)).with_columns(
         spot=pl.coalesce("text_place", _address_place(pl.col("address"))),
-        place_name=pl.coalesce("community", "address", places.list.join("|").replace("", None)),
+        place_name=pl.coalesce("community", "address", pl.col("places").list.join("|").replace("", None)),
         # The words of the place an order is about say where, not what (亚运村, 北路, 实验小学).
         place_words=pl.concat_str([pl.col(c).fill_null("") for c in ("community", "address", "text_place")],
                                   separator="|"),
@@ -349,6 +350,14 @@ def _merge_at_place(docs: pl.DataFrame, sig: pl.DataFrame, labels: np.ndarray, h
                 .select("c", "block", "cat"))
     by_cat = same_cat.join(same_cat, on=["block", "cat"], suffix="_b").filter(pl.col("c") < pl.col("c_b")) \
         .select(a="c", b="c_b")
+    # …and they share a word, or half of a four-character one (施工扰民 / 噪音扰民): one category at one place
+    # can still hold different complaints (挂号难 / 药房缺药 at one hospital).
+    toks = sig.join(members.select("i", "c"), on="i").select("c", "tok").unique()
+    four = toks.filter(pl.col("tok").str.contains(r"^[\u4e00-\u9fff]{4}$"))
+    words = pl.concat([toks, four.with_columns(pl.col("tok").str.slice(0, 2)), four.with_columns(pl.col("tok").str.slice(2, 2))]) \
+        .filter(~pl.col("tok").is_in(list(STOPWORDS | stopwords()))).unique()
+    by_cat = (by_cat.join(words.rename({"c": "a"}), on="a").join(words.rename({"c": "b"}), on=["b", "tok"])
+              .select("a", "b").unique())
     cent = (sig.join(members.select("i", "c"), on="i").group_by("c", "tok_id").agg(w=pl.col("w").sum())
             .with_columns(w=pl.col("w") / (pl.col("w") ** 2).sum().over("c").sqrt()))
     pairs = cblock.join(cblock, on="block", suffix="_b").filter(pl.col("c") < pl.col("c_b")).select(a="c", b="c_b")
@@ -398,7 +407,7 @@ def _span(texts: list[str], first: str, second: str | None) -> str:
 def _label(group: pl.DataFrame, idf: dict[str, float]) -> tuple[str, str]:
     """(place, problem) naming a cluster."""
     texts = [t or "" for t in group["content"].to_list()[:LABEL_SAMPLE]]
-    named_in = [set(p) for p in place_names(pl.Series(texts, dtype=pl.String)).to_list()]
+    named_in = [set(p) for p in group["places"].to_list()[:LABEL_SAMPLE]]
     place = None
     structured = group["community"].drop_nulls()
     if structured.len() == 0:
@@ -504,7 +513,7 @@ def explain(settings: Settings) -> str:
         f"再取 TF-IDF 最高的 {TOP_K} 个问题词（去掉通用词、话务套话、区街名称和地点本身的字）作为特征；"
         f"同一地点内共享特征词、或共享少见词的工单按时间相邻比较，余弦相似度 ≥ {h.text_similarity:g} 且不在两个"
         f"不同地点的连成一组（并查集；同一具体地点的两条工单相似度另加 {h.place_bonus:g}）；同一地点中心相近、"
-        f"或同一具体地点且各有 {h.merge_category_share:.0%} 以上属同一三级分类的组再合并，"
+        f"或同一具体地点、各有 {h.merge_category_share:.0%} 以上属同一三级分类且有共同问题词的组再合并，"
         f"至少 {h.min_size} 条成为热点问题。\n\n"
         f"**热度** = {h.w_callers:g}×ln(1+来电人数) + {h.w_likes:g}×ln(1+点赞数) + {h.w_peak:g}×高峰周占比 + "
         f"{h.w_growth:g}×增长，其中高峰周占比 = 工单最多的一周的工单数 ÷ 总数（时间越集中越高），"

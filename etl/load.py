@@ -78,11 +78,28 @@ def _prepare(path: Path, kind: str, overrides: dict[str, str] | None) -> tuple[E
     return ex, mapping, [c for c in spec.required if c not in mapping.values()]
 
 
+KIND_NAMES = {"work_orders": "工单", "cases": "吹哨案件", "case_events": "吹哨事件记录", "ratings": "街乡考核部门评分",
+              "duties": "权责清单"}
+
+
+def likely_kinds(headers: list[str], kind: str) -> list[str]:
+    """Other kinds whose required columns these headers all provide (a file loaded as the wrong kind)."""
+    found = []
+    for other, spec in kinds.KINDS.items():
+        if other != kind and set(spec.required) <= set(mapping_mod.suggest_mapping(headers, other).values()):
+            found.append(other)
+    return found
+
+
 def _missing_message(path: Path, kind: str, ex: Extracted, missing: list[str]) -> str:
     need = "、".join(f"{target_label(kind, c)}（{c}）" for c in missing)
-    return (f"{path.name} 缺少必填列：{need}。文件中的表头为：{'、'.join(ex.headers) or '（无）'}。"
-            f"本次未写入任何数据。请在导出时加上这些列，或用 --mapping 映射文件指定对应关系，"
-            f"例如 {{\"{ex.headers[0] if ex.headers else '源表头'}\": \"{missing[0]}\"}}。")
+    message = (f"{path.name} 缺少必填列：{need}。文件中的表头为：{'、'.join(ex.headers) or '（无）'}。"
+               f"本次未写入任何数据。")
+    other = likely_kinds(ex.headers, kind)
+    if other:
+        return message + "这个文件看起来是" + "或".join(f"{KIND_NAMES[k]}（--kind {k}）" for k in other) + "，请按该类型导入。"
+    return message + (f"请在导出时加上这些列，或用 --mapping 映射文件指定对应关系，"
+                      f"例如 {{\"{ex.headers[0] if ex.headers else '源表头'}\": \"{missing[0]}\"}}。")
 
 
 def preview(path: str | os.PathLike, kind: str = "work_orders", mapping: dict[str, str] | None = None,

@@ -178,3 +178,11 @@ def test_second_phone_column_is_hashed_too(tmp_path, db):
     assert (r.rows_inserted, r.rows_quarantined) == (1, 1)
     for phone in ("13122223333", "13244445555", "13166667777", "13288889999"):
         assert varchar_hits(db, phone) == [], phone
+
+
+def test_a_file_of_another_kind_says_which_kind_it_is(etl_fx, db):
+    with pytest.raises(LoadError) as err:
+        load_file(etl_fx / "ratings.csv", db)
+    assert "街乡考核部门评分（--kind ratings）" in str(err.value) and not db.exists()
+    result = load_file(etl_fx / "ratings.csv", db, kind="ratings")
+    assert result.rows_read == result.rows_inserted + result.rows_quarantined > 0

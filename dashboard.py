@@ -58,4 +58,5 @@ def main() -> None:
     page.run()
 
 
-main()
+if __name__ == "__main__":  # streamlit runs this file as __main__; importing it (tests) draws nothing
+    main()

@@ -12,8 +12,9 @@ from etl.schema import label
 from ui import data, filters
 from ui.export import download_query_buttons
 
-COLUMNS = ("order_id", "received_at", "district", "street", "community", "category_l1", "category_l2",
-           "category_l3", "request_type", "content", "address", "dept", "status", "closed_at", "resolution",
+# The caller's words come right after when and where: that is what an analyst reads first.
+COLUMNS = ("order_id", "received_at", "street", "content", "category_l1", "category_l2", "category_l3",
+           "district", "community", "request_type", "address", "dept", "status", "closed_at", "resolution",
            "satisfaction", "redispatch_count", "source_file")
 SORTS = ("received_at", "closed_at", "district", "street", "category_l1", "dept", "status", "order_id")
 EXTRA = ("dept", "status", "community")   # URL key = column name

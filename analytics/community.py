@@ -6,7 +6,7 @@ import polars as pl
 from analytics.hotspots import top_places
 from analytics.rates import LABELS, RATE_INPUT_COLUMNS, rate_table
 from analytics.settings import Settings
-from analytics.text import keyword_expr
+from analytics.text import keyword_expr, place_terms, stopwords
 
 PROFILE_COLUMNS = (
     *RATE_INPUT_COLUMNS, "order_id", "district", "street", "community", "address", "category_l2", "caller_key",
@@ -51,10 +51,13 @@ def recurring_addresses(orders: pl.DataFrame, min_orders: int = 3, n: int = 15) 
 def distinctive_words(local: pl.DataFrame, reference: pl.DataFrame, n: int = 20, min_count: int = 3) -> pl.DataFrame:
     """Keywords of `local` orders with their share, and lift against `reference` (e.g. the whole district):
     lift = (local share) ÷ (reference share), with one order added to each count so rare words stay finite."""
+    # Official place names say where, not what: they would top every area's own list.
+    stop = stopwords() | set(place_terms())
+
     def shares(frame: pl.DataFrame, prefix: str) -> pl.DataFrame:
         total = max(frame.height, 1)
         return (
-            frame.select(keyword_expr("tokens").list.unique().alias("word")).explode("word").drop_nulls()
+            frame.select(keyword_expr("tokens", stop).list.unique().alias("word")).explode("word").drop_nulls()
             .group_by("word").agg(pl.len().alias(f"{prefix}count")).with_columns((pl.col(f"{prefix}count") / total).alias(f"{prefix}share"))
         )
     loc, ref = shares(local, ""), shares(reference, "ref_")

@@ -20,8 +20,10 @@ st.markdown(
   [data-testid="stElementToolbar"], [data-testid="stDownloadButton"], [data-testid="stPopover"], .stSelectbox,
   footer { display: none !important; }
   [data-testid="stMain"] .block-container { padding: 0 !important; max-width: 100% !important; }
+  html { zoom: 0.52; }   /* one A4 page: the profile is handed out on paper */
   .element-container, .stPlotlyChart { break-inside: avoid; }
-}</style>""",
+}
+@page { size: A4 portrait; margin: 8mm; }</style>""",
     unsafe_allow_html=True,
 )
 

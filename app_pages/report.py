@@ -23,7 +23,9 @@ PRINT_CSS = """
   [data-testid="stAppViewContainer"] { position: static !important; }
   h1, h2, h3 { break-after: avoid; }
   [data-testid="stTable"], [data-testid="stDataFrame"] { break-inside: avoid; }
+  html { zoom: 0.47; }   /* the 通报 goes out as one A4 page */
 }
+@page { size: A4 portrait; margin: 8mm; }
 </style>
 """
 

@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -36,13 +37,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@contextmanager
+def streamlit_app(db: Path):
+    """`streamlit run dashboard.py` on `db`, on a free local port, until the block ends."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"浏览器测试需要 {CHROMIUM}：请运行 apt-get install -y chromium fonts-noto-cjk（scripts/test.sh 会安装）。")
-    if not NYC.exists():
-        pytest.skip(f"找不到真实数据文件 {NYC}（../shared/realdata 不在本机）")
-    db = build_db(tmp_path_factory.mktemp("browser") / "hotline.duckdb")
     port = _free_port()
     log = open(db.parent / "streamlit.log", "w")
     proc = subprocess.Popen(
@@ -61,10 +60,21 @@ def server(tmp_path_factory):
     else:
         proc.terminate()
         pytest.fail(f"streamlit 未能在 30 秒内启动，日志：{(db.parent / 'streamlit.log').read_text()[-2000:]}")
-    yield base, db
-    proc.terminate()
-    proc.wait(10)
-    log.close()
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not NYC.exists():
+        pytest.skip(f"找不到真实数据文件 {NYC}（../shared/realdata 不在本机）")
+    db = build_db(tmp_path_factory.mktemp("browser") / "hotline.duckdb")
+    with streamlit_app(db) as base:
+        yield base, db
 
 
 @pytest.fixture(scope="module")

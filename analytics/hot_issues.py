@@ -13,17 +13,21 @@ Nothing is quadratic in the number of orders:
    settings.hot_issues.place_bonus added to their similarity;
 4. union-find over kept pairs; then groups at one place that are one issue told in different words are merged
    (similar centroids, or at one spot mostly filed under the same category and sharing a word); components of at least
-   settings.hot_issues.min_size orders are hot issues.
+   settings.hot_issues.min_size orders are candidates;
+5. a candidate is a hot issue when most of its orders name one specific place in their text, or else when it is
+   bound to one address/community, concentrated in time and not consultations (see _issues).
 """
 from __future__ import annotations
 
 import math
 import re
 from collections import Counter
+from functools import cache
 from datetime import datetime, timedelta
 
 import numpy as np
 import polars as pl
+import rjieba
 
 from analytics.settings import HotIssues, Settings
 from analytics.text import place_terms, segment, stopwords
@@ -41,7 +45,7 @@ RECENT_DAYS = 14        # growth: orders in the last RECENT_DAYS of the period v
 
 INPUT_COLUMNS = (
     "order_id", "received_at", "content", "tokens", "channel", "street", "community", "address",
-    "lat", "lon", "caller_key", "likes", "category_l2", "category_l3",
+    "lat", "lon", "caller_key", "likes", "category_l2", "category_l3", "request_type",
 )
 
 STOPWORDS = frozenset("""
@@ -69,8 +73,8 @@ _PLACE_RE = (
     rf"|{_NAME_CHAR}{{2,10}}?(?:{ROAD_SUFFIX})|{_NAME_CHAR}{{2,10}}?(?:{FACILITY_SUFFIX})"
 )
 # Anonymised or administrative prefixes ("A市A5区", "西地省", "A7县") end a name.
-_ADMIN_RE = re.compile(r"[A-Z]\d*[市区县省]|西地省|北京市|[\u4e00-\u9fa5]{2,4}(?:街道|镇|乡)|(?:东城|西城|朝阳|海淀|丰台|石景山|门头沟|房山|通州|顺义|昌平|大兴|怀柔|平谷|密云|延庆)区|[，。！？、；：,.!?;:（）()“”\"'《》\s]")
-_ADMIN_UNIT = re.compile(r"[\u4e00-\u9fa5]{2,4}(?:街道|镇|乡)")
+_ADMIN_RE = re.compile(r"[A-Z]\d*[市区县省]|西地省|北京市|[\u4e00-\u9fa5]{2,4}(?:街道|镇|乡|地区)|(?:东城|西城|朝阳|海淀|丰台|石景山|门头沟|房山|通州|顺义|昌平|大兴|怀柔|平谷|密云|延庆)区|[，。！？、；：,.!?;:（）()“”\"'《》\s]")
+_ADMIN_UNIT = re.compile(r"[\u4e00-\u9fa5]{2,4}(?:街道|镇|乡|地区)")
 # Who speaks and how ("市民来电咨询", "反映") is not part of the place that follows.
 _LEAD = r"^.*(?:投诉|举报|反映|关于|建议|咨询|请问|位于|地处|家住|住在|表示|来电人|来电|网友|市民)|^(?:小区|社区)"
 _GENERIC_PLACE = (
@@ -79,6 +83,13 @@ _GENERIC_PLACE = (
     r"|旁边|附近|对面|门口|周边|楼下|卡里$"
     rf"|^(?:{ESTATE_SUFFIX}|{ROAD_SUFFIX}|{FACILITY_SUFFIX})$")
 _SPECIFIC = re.compile(rf"({ESTATE_SUFFIX}|车贷|{_PART})$")
+# 幼儿园, 公园, 保健院 end like an estate but are facilities: named in full, never folded into an estate.
+_FACILITY_END = re.compile(rf"(?:{FACILITY_SUFFIX.replace('|车贷', '')})$")
+_SUFFIXES = re.compile(rf"(?:{FACILITY_SUFFIX}|{ROAD_SUFFIX}|{ESTATE_SUFFIX}|{_PART})+$")
+# Part-of-speech tags (jieba) of words that never belong to a place name: prepositions, conjunctions,
+# particles, modal words, interjections; and verbs.
+_FUNCTION_TAGS = frozenset({"p", "c", "u", "uj", "ul", "uv", "uz", "ud", "ug", "y", "e"})
+_VERB_TAGS = frozenset({"v", "vd", "vi"})
 _ROAD_END = rf"(?:{ROAD_SUFFIX})$"
 _CJK2 = r"^[\u4e00-\u9fff]{2,}$"
 
@@ -95,16 +106,41 @@ def place_names(texts: pl.Series) -> pl.Series:
     # A road in front of an estate is a second place (万家丽南路丽发新城).
     split = pl.col("name").str.extract(rf"^(.+?(?:路|大道|大街))(.{{3,}})$", 1)
     rest = pl.col("name").str.extract(rf"^(.+?(?:路|大道|大街))(.{{3,}})$", 2)
-    estate = pl.col("name").str.contains(_SPECIFIC.pattern)
+    estate = pl.col("name").str.contains(_SPECIFIC.pattern) & ~pl.col("name").str.contains(_FACILITY_END.pattern)
     parts = pl.concat([
         names.filter(estate & split.is_not_null()).select("row", "k", j=pl.lit(0), name=split),
         names.select("row", "k", j=pl.lit(1), name=pl.when(estate & split.is_not_null()).then(rest).otherwise("name")),
     ]).with_columns(name=pl.when((pl.col("name").str.len_chars() >= 5) & pl.col("name").str.ends_with("小区"))
                     .then(pl.col("name").str.slice(0, pl.col("name").str.len_chars() - 2)).otherwise("name"))
     kept = parts.filter((pl.col("name").str.len_chars() >= 3) & ~pl.col("name").str.contains(_GENERIC_PLACE))
+    clauses = [n for n in kept["name"].unique().to_list() if not is_place_name(n)]
+    kept = kept.filter(~pl.col("name").is_in(clauses))
     out = kept.sort("row", "k", "j").group_by("row", maintain_order=True).agg("name")
     full = pl.DataFrame({"row": pl.int_range(texts.len(), eager=True).cast(pl.UInt32)})
     return full.join(out, on="row", how="left")["name"].fill_null([]).alias("places")
+
+
+def is_place_name(name: str) -> bool:
+    """Whether a would-be place name (text before a place suffix) reads as a name, not a stretch of sentence:
+    what precedes its suffix holds no function word, and no verb taking what follows as its object, at the
+    start (导致小区, 增设路, 乘坐出租车时司机绕路) or anywhere in a long stretch (廉租房漏水导致电路); and 里 after a
+    common noun is "inside" (楼道里, 冰箱里), not a 里 estate. Only dictionary words count: a name's own
+    syllables (悦享, 百善) are unknown to the dictionary and tagged at random."""
+    jb = _tagger()
+    prefix = _SUFFIXES.sub("", name) or name
+    tagged = jb.tag(prefix)
+    words = [(w, t) for w, t in tagged if len(w) >= 2 and jb.has_word(w)]
+    if any(t in _FUNCTION_TAGS for _, t in words):
+        return False
+    verbs = [w for w, t in words if t in _VERB_TAGS]
+    if verbs and (prefix.startswith(verbs[0]) or len(tagged) >= 4):
+        return False
+    return not (name.endswith("里") and len(words) == 1 and words[0][0] == prefix and words[0][1] == "n")
+
+
+@cache
+def _tagger() -> rjieba.Jieba:
+    return rjieba.Jieba()
 
 
 def _main_place(head_names: pl.Series, names: pl.Series) -> pl.Series:
@@ -132,7 +168,7 @@ def _place_stem(name: str | None) -> str | None:
     facilities keep their full name (亚运村北路 and 亚运村东路 are two places)."""
     if not name:
         return None
-    if not _SPECIFIC.search(name):
+    if not _SPECIFIC.search(name) or _FACILITY_END.search(name):
         return name
     stem = re.sub(rf"(?:{ESTATE_SUFFIX})+$", "", name)
     return stem if len(stem) >= 2 else name
@@ -140,7 +176,7 @@ def _place_stem(name: str | None) -> str | None:
 
 def _place_kind(name: str) -> str:
     """R road, E estate (or village, 车贷 …), F facility (school, shop, site …)."""
-    return "R" if re.search(_ROAD_END, name) else "E" if _SPECIFIC.search(name) else "F"
+    return "R" if re.search(_ROAD_END, name) else "F" if _FACILITY_END.search(name) else "E" if _SPECIFIC.search(name) else "F"
 
 
 def spot_keys(spots: pl.Series) -> pl.Series:
@@ -319,7 +355,8 @@ def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def cluster(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     """The orders that belong to a hot issue, with `cluster` (the `i` of its first member)."""
-    docs = prepare(orders)
+    # Praise is not a problem to act on.
+    docs = prepare(orders.filter(pl.col("request_type").ne_missing("表扬")) if "request_type" in orders.columns else orders)
     pairs = _candidates(docs, sig := _signatures(docs)) if docs.height >= 2 else pl.DataFrame()
     if pairs.height:
         place = _place_match(docs, pairs)
@@ -330,7 +367,30 @@ def cluster(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     else:
         labels = np.arange(docs.height)
     docs = docs.with_columns(cluster=pl.Series(labels.astype(np.uint32)))
-    return docs.filter(pl.len().over("cluster") >= settings.hot_issues.min_size)
+    members = docs.filter(pl.len().over("cluster") >= settings.hot_issues.min_size)
+    return members.filter(pl.col("cluster").is_in(_issues(members, settings.hot_issues).implode()))
+
+
+def _issues(members: pl.DataFrame, h: HotIssues) -> pl.Series:
+    """The groups that are hot issues: one specific place named in the text of most of their orders; or,
+    without one, bound to one place (address / community), concentrated in time and not consultations.
+    The same complaint spread over the city and the month (打车绕路) or policy questions from one community
+    are issue types, not one concrete problem at one place: 反复出现的问题类型 and 每月一题 show them."""
+    block = _block()
+    cat = pl.coalesce("category_l3", "category_l2").fill_null("")
+    burst = (members.sort("received_at").rolling("received_at", period=f"{h.burst_days}d", group_by="cluster")
+             .agg(n=pl.len()).group_by("cluster").agg(burst=pl.col("n").max()))
+    stats = members.with_columns(block=block, named=pl.col("text_place").is_not_null()).group_by("cluster").agg(
+        size=pl.len(),
+        named=(pl.col("named") & (pl.col("spot_key") == pl.col("spot_key").filter("named").mode().first())).sum(),
+        bound=(pl.col("block") == pl.col("block").drop_nulls().mode().first()).sum(),
+        consult=((pl.col("request_type") == "咨询") | cat.str.contains("政策|咨询")).sum(),
+    ).join(burst, on="cluster")
+    keep = (pl.col("named") >= h.named_place_share * pl.col("size")) | (
+        (pl.col("bound") >= h.bound_place_share * pl.col("size"))
+        & (pl.col("burst") >= h.min_burst_share * pl.col("size"))
+        & (pl.col("consult") <= h.max_consult_share * pl.col("size")))
+    return stats.filter(keep)["cluster"]
 
 
 def _merge_at_place(docs: pl.DataFrame, sig: pl.DataFrame, labels: np.ndarray, h: HotIssues) -> np.ndarray:
@@ -514,7 +574,11 @@ def explain(settings: Settings) -> str:
         f"同一地点内共享特征词、或共享少见词的工单按时间相邻比较，余弦相似度 ≥ {h.text_similarity:g} 且不在两个"
         f"不同地点的连成一组（并查集；同一具体地点的两条工单相似度另加 {h.place_bonus:g}）；同一地点中心相近、"
         f"或同一具体地点、各有 {h.merge_category_share:.0%} 以上属同一三级分类且有共同问题词的组再合并，"
-        f"至少 {h.min_size} 条成为热点问题。\n\n"
+        f"至少 {h.min_size} 条的组中，只有这样的才是热点问题：{h.named_place_share:.0%} 以上工单的诉求内容点名同一具体地点；"
+        f"或者没有点名地点时，{h.bound_place_share:.0%} 以上在同一地址或社区、{h.min_burst_share:.0%} 以上集中在最忙的 "
+        f"{h.burst_days} 天内、咨询类（诉求类型为咨询，或分类含政策、咨询）不超过 {h.max_consult_share:.0%}。"
+        "同一类诉求在全市、整月分散出现（如打车绕路）或同一社区的政策咨询是问题类型，见“反复出现的问题类型”和“每月一题候选”；"
+        "地点须像地名：地名后缀前的部分含虚词、或以动词开头带宾语（如“导致小区”“乘坐出租车时司机绕路”）的不算地点；表扬不计入。\n\n"
         f"**热度** = {h.w_callers:g}×ln(1+来电人数) + {h.w_likes:g}×ln(1+点赞数) + {h.w_peak:g}×高峰周占比 + "
         f"{h.w_growth:g}×增长，其中高峰周占比 = 工单最多的一周的工单数 ÷ 总数（时间越集中越高），"
         f"增长 = max(0, ln((近 {RECENT_DAYS} 天工单+1) ÷ (此前 {RECENT_DAYS} 天工单+1)))，以所选时段末为准。"

@@ -69,6 +69,11 @@ class HotIssues:
     alert_callers: int = 5
     place_bonus: float = 0.3
     merge_category_share: float = 0.6
+    named_place_share: float = 0.5
+    bound_place_share: float = 0.8
+    burst_days: int = 14
+    min_burst_share: float = 0.5
+    max_consult_share: float = 0.5
     w_callers: float = 2.0
     w_likes: float = 0.5
     w_peak: float = 2.0

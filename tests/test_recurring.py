@@ -332,3 +332,57 @@ def test_page_shows_hot_issues_and_topics(tmp_path, monkeypatch, planted):
     assert set(hot["label"].head(5).str.split(" · ").str[0]) == set(truth)
     assert [t.label for t in at.tabs] == ["热点问题", "重复诉求预警", "反复出现的问题类型", "每月一题候选"]
     assert any("跟踪：" in s.value for s in at.subheader)
+
+
+def test_a_clause_is_not_a_place():
+    """Text before a place suffix is a place only when it reads as a name: no function word, no verb taking an
+    object (the demo's 乘坐出租车时司机绕路, the board's 导致大量油烟排入), no common noun + 里 ("inside")."""
+    for clause in ("乘坐出租车时司机绕路", "导致大量油烟排入", "导致小区", "希望政府", "增设公交站", "楼道里"):
+        assert not hi.is_place_name(clause), clause
+    for name in ("丽发新城", "伊景园滨河苑", "魅力之城", "58车贷", "望京西园三区", "学清路", "龙泽苑东区", "三里屯路",
+                 "和平里七区", "好邻居便利店", "百善北路"):
+        assert hi.is_place_name(name), name
+    places = hi.place_names(pl.Series(["市民来电反映：乘坐出租车时司机绕路，多收了1500元。",
+                                       "反映魅力之城小区油烟扰民，导致大量油烟排入室内"]))
+    assert places.to_list() == [[], ["魅力之城"]]
+
+
+def _spread(background: pl.DataFrame, n: int, days: int, community, text: str, request_type: str = "投诉",
+            l3: str = "拒载绕路") -> pl.DataFrame:
+    """The background plus n callers with the same complaint over `days` days; community(k) gives the k-th
+    order's community (and its street: one per community)."""
+    rows = [{"order_id": f"S{k}", "received_at": datetime(2026, 10, 1, 9) + timedelta(hours=24 * days * k // n),
+             "street": None if community(k) is None else f"{community(k)}街道", "community": community(k),
+             "district": "朝阳区", "category_l1": "交通管理", "category_l2": l3, "category_l3": l3, "content": text,
+             "caller_key": f"S{k}", "channel": "电话", "status": "已办结"} for k in range(n)]
+    frame = pl.DataFrame(rows, schema={c: background.schema[c] for c in rows[0]})
+    extra = frame.with_columns(tokens=pl.Series(segment(frame["content"].to_list())), request_type=pl.lit(request_type))
+    return pl.concat([background.with_columns(request_type=pl.lit("投诉")), extra.select(*background.columns, "request_type")])
+
+
+def _issues_of(table: pl.DataFrame) -> list[pl.DataFrame]:
+    return [row for row in table.iter_rows(named=True) if any(o.startswith("S") for o in row["order_ids"])]
+
+
+def test_a_citywide_spread_without_a_place_is_not_a_hot_issue(planted):
+    """Forty callers over the whole month, each in another community, about the same taxi detour: an issue
+    type (反复出现的问题类型 / 每月一题), not a hot issue — with or without communities in the export. The same
+    forty callers from one community within a week are one."""
+    frame, _ = planted
+    text = "来电人反映：乘坐出租车时司机绕路，多收了车费，希望相关部门尽快解决。"
+    s = load_settings()
+    assert _issues_of(hi.hot_issues(_spread(frame, 40, 30, lambda k: f"社区{k}", text), s)) == []
+    assert _issues_of(hi.hot_issues(_spread(frame, 40, 30, lambda k: None, text), s)) == []
+    local = _issues_of(hi.hot_issues(_spread(frame, 40, 6, lambda k: "幸福三村社区", text), s))
+    assert len(local) == 1 and local[0]["size"] == 40, [r["label"] for r in local]
+
+
+def test_policy_questions_from_one_community_need_a_named_place(planted):
+    """Consultations grouped by community are not a hot issue; the same questions about one named school are."""
+    frame, _ = planted
+    s = load_settings()
+    vague = _spread(frame, 12, 5, lambda k: "和祥庭社区", "来电人咨询入学政策，希望给予解答。", "咨询", "入学政策")
+    assert _issues_of(hi.hot_issues(vague, s)) == []
+    named = _spread(frame, 12, 5, lambda k: "和祥庭社区", "来电人咨询西三旗中心幼儿园入学政策，希望给予解答。", "咨询", "入学政策")
+    found = _issues_of(hi.hot_issues(named, s))
+    assert len(found) == 1 and found[0]["place"] == "西三旗中心幼儿园" and found[0]["size"] == 12, found

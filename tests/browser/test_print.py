@@ -25,6 +25,8 @@ def test_prints_on_one_a4_page(demo_app, browser, path, last_section):  # noqa: 
     page.set_default_timeout(120_000)
     page.goto(f"{demo_app}/{path}")
     settle(page, last_section)             # the whole page has rendered
+    page.wait_for_function("[...document.querySelectorAll('.stPlotlyChart')].every(c => c.querySelector('.main-svg'))")
+    page.wait_for_timeout(1000)            # tables and charts settle their final height
     page.emulate_media(media="print")
     pdf = page.pdf(format="A4", print_background=True)
     pages = re.findall(rb"/Count (\d+)", pdf)

@@ -26,11 +26,12 @@ KIND_LABELS = {
 STAGES = {"read": (0.0, 0.15, "读取文件"), "transform": (0.15, 0.2, "转换与校验"),
           "tokenize": (0.35, 0.35, "诉求内容分词"), "write": (0.7, 0.3, "写入数据库")}
 IGNORE = "（不导入）"
+ENCODINGS = {"自动识别": None, "UTF-8": "utf-8", "UTF-8 带 BOM": "utf-8-sig", "GBK / GB18030": "gb18030"}
 
 
 @st.cache_data(max_entries=8, show_spinner="正在读取并校验文件…")
-def _preview(path: str, kind: str, mapping_json: str) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
-    return preview(path, kind, mapping=json.loads(mapping_json) or None, n=200)
+def _preview(path: str, kind: str, mapping_json: str, encoding: str | None) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    return preview(path, kind, mapping=json.loads(mapping_json) or None, n=200, encoding=encoding)
 
 
 def _option(kind: str, target: str) -> str:
@@ -93,8 +94,13 @@ if st.session_state.get("imp_file_id") != uploaded.file_id:
     st.session_state["imp_file_id"] = uploaded.file_id
 path = st.session_state["imp_path"]
 
+encoding = None
+if Path(path).suffix not in (".xlsx", ".xlsm", ".xls"):
+    choice = st.selectbox("文件编码", list(ENCODINGS), key="imp_encoding",
+                          help="默认自动识别；如果预览中的表头或文字是乱码，请手动指定。")
+    encoding = ENCODINGS[choice]
 try:
-    _, _, first = _preview(path, kind, "{}")
+    _, _, first = _preview(path, kind, "{}", encoding)
 except (LoadError, ValueError) as e:
     st.error(f"无法读取 {uploaded.name}：{e}")
     st.stop()
@@ -127,7 +133,7 @@ if dupes:
     st.stop()
 
 st.subheader("2. 预览与校验（尚未写入）")
-mapped, quarantined, summary = _preview(path, kind, json.dumps(chosen, ensure_ascii=False, sort_keys=True))
+mapped, quarantined, summary = _preview(path, kind, json.dumps(chosen, ensure_ascii=False, sort_keys=True), encoding)
 if summary.get("missing_required"):
     st.error(summary["message"])
     st.stop()
@@ -155,7 +161,7 @@ st.dataframe(mapped, hide_index=True, width="stretch",
 
 st.subheader("3. 导入")
 remember = st.checkbox("保存此表头映射，下次上传同样表头的文件时自动套用", value=True, key="imp_remember")
-if st.button(f"开始导入 {ok:,} 行", type="primary", icon=":material/upload:", disabled=not ok):
+if st.button(f"开始导入 {ok:,} 行", type="primary", icon=":material/upload:", disabled=not ok, key="imp_load"):
     bar = st.progress(0.0, text="准备导入…")
 
     def progress(stage: str, fraction: float) -> None:
@@ -164,7 +170,7 @@ if st.button(f"开始导入 {ok:,} 行", type="primary", icon=":material/upload:
 
     try:
         result = load_file(path, data.current_path(), kind=kind, mapping=chosen, progress=progress,
-                           source_name=uploaded.name)
+                           source_name=uploaded.name, encoding=encoding)
     except LoadError as e:
         bar.empty()
         st.error(str(e))

@@ -42,7 +42,7 @@ def _load(args: argparse.Namespace) -> int:
     for path in args.paths:
         progress, close = (None, lambda: None) if args.json else _bar(path)
         try:
-            result = load_file(path, db, kind=args.kind, mapping=mapping, progress=progress)
+            result = load_file(path, db, kind=args.kind, mapping=mapping, progress=progress, encoding=args.encoding)
         except LoadError as e:
             close()
             failed += 1
@@ -85,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--db", default=None, help="数据库文件（默认 data/hotline.duckdb，或环境变量 HOTLINE_DB）")
     p.add_argument("--kind", default="work_orders", choices=list(kinds.KINDS))
     p.add_argument("--mapping", default=None, help="表头映射文件（JSON 或 TOML）：{\"源表头\": \"标准列名\"}")
+    p.add_argument("--encoding", default=None,
+                   help="文件编码（如 utf-8、gb18030）；默认自动识别 UTF-8、UTF-8 BOM、GBK、GB18030")
     p.add_argument("--json", action="store_true", help="每个文件输出一行 JSON 摘要，不显示进度条")
     p.set_defaults(func=_load)
     d = sub.add_parser("demo", help="生成演示数据库")

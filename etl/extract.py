@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import codecs
+import codecs
 import csv
 import io
 import os
@@ -97,7 +98,12 @@ def _read_csv(path: Path, encoding: str | None) -> Extracted:
     with open(path, "rb") as f:
         head = f.read(HEAD_BYTES)
     if encoding:
-        codec, label = encoding, encoding.upper()
+        try:
+            codec, label = codecs.lookup(encoding).name, encoding.upper()
+        except LookupError:
+            raise ValueError(f"不认识的编码“{encoding}”。常用的有 utf-8、utf-8-sig（带 BOM）、gb18030（兼容 GBK）。") from None
+        if codec.startswith("utf-8") and not _utf8_prefix(head):
+            raise ValueError(f"{path.name} 不是 {label} 编码（开头部分就无法按 UTF-8 解码），请改选 gb18030，或不指定编码让系统自动识别。")
     else:
         # A head cut inside a character is still UTF-8; an incremental decoder allows for that.
         codec, label = detect_encoding(head)

@@ -68,9 +68,10 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _prepare(path: Path, kind: str, overrides: dict[str, str] | None) -> tuple[Extracted, dict[str, str], list[str]]:
+def _prepare(path: Path, kind: str, overrides: dict[str, str] | None,
+             encoding: str | None = None) -> tuple[Extracted, dict[str, str], list[str]]:
     spec = kinds.get(kind)
-    ex = read_table(path, kind)
+    ex = read_table(path, kind, encoding)
     try:
         mapping = mapping_mod.resolve(ex.headers, kind, overrides)
     except ValueError as e:
@@ -103,10 +104,11 @@ def _missing_message(path: Path, kind: str, ex: Extracted, missing: list[str]) -
 
 
 def preview(path: str | os.PathLike, kind: str = "work_orders", mapping: dict[str, str] | None = None,
-            n: int = 200) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
-    """What a load would do, writing nothing: (first n mapped rows, quarantined rows, summary)."""
+            n: int = 200, encoding: str | None = None) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    """What a load would do, writing nothing: (first n mapped rows, quarantined rows, summary).
+    `encoding` (a Python codec such as "gb18030") overrides detection for CSV/TSV."""
     path = Path(path)
-    ex, resolved, missing = _prepare(path, kind, mapping)
+    ex, resolved, missing = _prepare(path, kind, mapping, encoding)
     summary = {"source_file": path.name, "kind": kind, "encoding": ex.encoding, "headers": ex.headers,
                "mapping": resolved, "unmapped": mapping_mod.unmapped(ex.headers, resolved),
                "missing_required": missing, "rows_read": ex.frame.height + len(ex.rejects)}
@@ -120,7 +122,7 @@ def preview(path: str | os.PathLike, kind: str = "work_orders", mapping: dict[st
 
 def load_file(path: str | os.PathLike, db: str | os.PathLike | None = None, kind: str = "work_orders",
               mapping: dict[str, str] | None = None, progress: Progress | None = None,
-              source_name: str | None = None) -> LoadResult:
+              source_name: str | None = None, encoding: str | None = None) -> LoadResult:
     """Load one file into `db` atomically. Raises LoadError (nothing written) when it cannot."""
     progress = progress or _noop
     path = Path(path)
@@ -132,7 +134,7 @@ def load_file(path: str | os.PathLike, db: str | os.PathLike | None = None, kind
     with ThreadPoolExecutor(1) as pool:
         digest = pool.submit(_sha256, path) if path.is_file() else None
         try:
-            ex, resolved, missing = _prepare(path, kind, mapping)
+            ex, resolved, missing = _prepare(path, kind, mapping, encoding)
         except (ValueError, FileNotFoundError) as e:
             raise LoadError(str(e)) from None
         if missing:

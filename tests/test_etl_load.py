@@ -186,3 +186,14 @@ def test_a_file_of_another_kind_says_which_kind_it_is(etl_fx, db):
     assert "街乡考核部门评分（--kind ratings）" in str(err.value) and not db.exists()
     result = load_file(etl_fx / "ratings.csv", db, kind="ratings")
     assert result.rows_read == result.rows_inserted + result.rows_quarantined > 0
+
+
+def test_encoding_can_be_forced_and_a_wrong_choice_is_explained(etl_fx, db):
+    with pytest.raises(LoadError) as err:
+        load_file(etl_fx / "orders_gbk.csv", db, encoding="utf-8")
+    assert "不是 UTF-8 编码" in str(err.value) and "gb18030" in str(err.value) and not db.exists()
+    with pytest.raises(LoadError) as err:
+        load_file(etl_fx / "orders_gbk.csv", db, encoding="big-five-ish")
+    assert "不认识的编码" in str(err.value)
+    result = load_file(etl_fx / "orders_gbk.csv", db, encoding="gb18030")
+    assert (result.encoding, result.rows_inserted) == ("GB18030", 6)

@@ -58,3 +58,26 @@ def test_import_page_before_upload(tmp_path, monkeypatch):
     assert kind.options == ["工单（12345 工单导出）", "吹哨案件", "吹哨过程记录（呼叫、响应、到场、办结）",
                             "街乡考核部门评分", "权责清单（分类 → 责任部门）"]
     assert any("不会写入任何数据" in c.value for c in at.caption)
+
+
+def test_upload_gbk_export_pick_encoding_preview_and_load(tmp_path, monkeypatch):
+    """The analyst's path through the page: upload a GBK export, see the detected encoding, force a wrong
+    one and get told, go back to automatic, load, and see the load report."""
+    db = build_db(tmp_path / "hotline.duckdb")
+    monkeypatch.setenv("HOTLINE_DB", str(db))
+    body = (ROOT / "tests" / "fixtures" / "etl" / "orders_gbk.csv").read_bytes()
+    at = AppTest.from_file(DASHBOARD, default_timeout=60)
+    at.run()
+    at.switch_page("app_pages/data_import.py").run()
+    at.file_uploader[0].upload("十月导出.csv", body, "text/csv")
+    at.run()
+    assert not at.exception, at.exception
+    assert any("GBK/GB18030" in m.value for m in at.markdown)
+    at.selectbox(key="imp_encoding").select("UTF-8").run()
+    assert any("不是 UTF-8 编码" in e.value for e in at.error)
+    at.selectbox(key="imp_encoding").select("自动识别").run()
+    assert not at.error
+    at.button(key="imp_load").click().run()
+    assert not at.exception, at.exception
+    counts = {m.label: m.value for m in at.metric}
+    assert counts.get("新增") == "6", counts

@@ -48,9 +48,11 @@ def writing(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_name(path.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        # Holding the lock, any other private copy is what a killed writer left behind.
+        for stale in path.parent.glob(f".{path.name}.*.tmp*"):
+            stale.unlink(missing_ok=True)
         # A name never used before: DuckDB caches open instances by path.
         tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-        tmp.unlink(missing_ok=True)
         if path.exists():
             shutil.copyfile(path, tmp)
         con = duckdb.connect(str(tmp))

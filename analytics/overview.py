@@ -46,12 +46,17 @@ def top_categories(orders: pl.DataFrame, n: int = 10) -> pl.DataFrame:
     )
 
 
-def district_ranking(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
-    """Districts by composite score (ties: higher volume first, then name), with rank."""
-    table = rate_table(orders.drop_nulls("district"), ["district"], settings)
-    return table.sort(["composite", "orders", "district"], descending=[True, True, False], nulls_last=True).with_row_index(
+def ranking(orders: pl.DataFrame, unit: str, settings: Settings) -> pl.DataFrame:
+    """Units (a column such as district or street) by composite score (ties: higher volume first, then
+    name), with rank."""
+    table = rate_table(orders.drop_nulls(unit), [unit], settings)
+    return table.sort(["composite", "orders", unit], descending=[True, True, False], nulls_last=True).with_row_index(
         "rank", offset=1
     )
+
+
+def district_ranking(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    return ranking(orders, "district", settings)
 
 
 def trend_figure(trend: pl.DataFrame) -> go.Figure:

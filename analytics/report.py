@@ -11,7 +11,7 @@ import polars as pl
 from analytics import hot_issues, hotspots, overview
 from analytics.db import orders as fetch_orders
 from analytics.filters import Filters, _add_months, month_bounds
-from analytics.rates import LABELS, rate_table
+from analytics.rates import LABELS
 from analytics.settings import Settings
 
 CITY = "全市"
@@ -31,13 +31,6 @@ class MonthReport:
     surges: pl.DataFrame            # area, category, count, expected, lift, z
     issues: pl.DataFrame            # hot issues: label, size, callers, first_at, last_at, heat
     actions: list[str]
-
-
-def unit_ranking(orders: pl.DataFrame, unit: str, settings: Settings) -> pl.DataFrame:
-    """Units by composite score (ties: higher volume, then name), as in overview.district_ranking."""
-    table = rate_table(orders.drop_nulls(unit), [unit], settings)
-    return (table.sort(["composite", "orders", unit], descending=[True, True, False], nulls_last=True)
-            .with_row_index("rank", offset=1).rename({unit: "unit"}))
 
 
 def category_changes(current: pl.DataFrame, previous: pl.DataFrame, n: int = 10) -> pl.DataFrame:
@@ -86,7 +79,7 @@ def month_report(con: duckdb.DuckDBPyConnection, month: date, district: str | No
     current = fetch_orders(con, scope, REPORT_COLUMNS)
     previous = fetch_orders(con, before, REPORT_COLUMNS)
     unit = "street" if district else "district"
-    ranking = unit_ranking(current, unit, settings)
+    ranking = overview.ranking(current, unit, settings).rename({unit: "unit"})
     categories = category_changes(current, previous)
     history = hotspots.fetch(con, scope, hotspots.HOTSPOT_COLUMNS, max(12, settings.hotspots.trailing_months))
     hot = hotspots.hotspots(history, unit, settings, start=first, end=first)

@@ -10,6 +10,8 @@ import polars as pl
 from analytics.filters import Filters
 from etl.schema import WORK_ORDER_COLUMNS
 
+LOADED = ("ok", "partial")   # load statuses that wrote data (partial: some rows quarantined)
+
 
 def query(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
     """Run one statement on its own cursor (connections are not thread-safe) and fetch it as polars."""
@@ -34,7 +36,8 @@ def data_extent(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     row = query(
         con,
         "SELECT count(*) AS orders, min(received_at) AS first_at, max(received_at) AS last_at, "
-        "(SELECT max(finished_at) FROM loads WHERE status IN ('ok', 'partial')) AS loaded_at, "
-        "(SELECT count(*) FROM loads WHERE status IN ('ok', 'partial')) AS loads FROM work_orders",
+        "(SELECT max(finished_at) FROM loads WHERE list_contains($1, status)) AS loaded_at, "
+        "(SELECT count(*) FROM loads WHERE list_contains($1, status)) AS loads FROM work_orders",
+        [list(LOADED)],
     )
     return row.to_dicts()[0]

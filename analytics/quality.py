@@ -7,10 +7,9 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from analytics.db import query
+from analytics.db import LOADED, query
 from analytics.filters import Filters
 
-LOADED = ("ok", "partial")   # load statuses that wrote data (partial: some rows quarantined)
 # A street is official when the reference list has it (in the order's district, when the order names one).
 _NOT_OFFICIAL = ("NOT EXISTS (SELECT 1 FROM areas a WHERE a.street = w.street "
                  "AND (w.district IS NULL OR a.district = w.district))")

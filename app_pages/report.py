@@ -33,7 +33,7 @@ settings = data.settings()
 f = filters.current()
 st.markdown(PRINT_CSS, unsafe_allow_html=True)
 
-months = data.sql("SELECT DISTINCT date_trunc('month', received_at)::DATE AS m FROM work_orders ORDER BY m DESC")["m"].to_list()
+months = filters.loaded_months()[::-1]
 if not months:
     st.info("数据库中还没有工单。请先在“数据导入”页上传导出文件。")
     st.stop()

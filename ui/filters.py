@@ -12,7 +12,8 @@ KEY = "shared_filters"
 URL_KEYS = ("from", "to", "district", "street", "category")
 
 
-def _months() -> list[date]:
+def loaded_months() -> list[date]:
+    """The months (first days) that have orders, oldest first."""
     frame = data.sql(
         "SELECT DISTINCT date_trunc('month', received_at)::DATE AS m FROM work_orders ORDER BY m"
     )
@@ -73,7 +74,7 @@ def _apply_pending(months: list[date]) -> None:
 
 def sidebar() -> Filters:
     """Draw the shared filters in the sidebar, sync them to the URL and return them."""
-    months = _months()
+    months = loaded_months()
     if not months:
         st.session_state[KEY] = Filters()
         return st.session_state[KEY]

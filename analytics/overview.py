@@ -30,6 +30,18 @@ def kpis(current: pl.DataFrame, previous: pl.DataFrame | None, settings: Setting
     return rows
 
 
+def format_kpi(metric: str, value: float | None, change: bool = False) -> str:
+    """A headline number for the screen or paper: orders as a count (change in %), the composite in points,
+    rates in % (change in percentage points); "—" when there is no data."""
+    if value is None:
+        return "—"
+    if metric == "orders":
+        return f"{value:+.1%}" if change else f"{value:,.0f}"
+    if metric == "composite":
+        return f"{value:+.1f}" if change else f"{value:.1f}"
+    return f"{value * 100:+.1f} 个百分点" if change else f"{value:.1%}"
+
+
 def monthly_trend(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     """Per month of received_at: orders and every rate."""
     with_month = orders.with_columns(month=pl.col("received_at").dt.truncate("1mo").dt.date())

@@ -93,15 +93,7 @@ def month_report(con: duckdb.DuckDBPyConnection, month: date, district: str | No
 
 def kpi_table(report: MonthReport) -> pl.DataFrame:
     """The key numbers as a printable table: 指标, 本月, 上月, 变化 (rates as percentages)."""
-    def fmt(metric: str, v: float | None, change: bool = False) -> str:
-        if v is None:
-            return "—"
-        if metric == "orders":
-            return f"{v:+.1%}" if change else f"{v:,.0f}"
-        if metric == "composite":
-            return f"{v:+.1f}" if change else f"{v:.1f}"
-        return f"{v * 100:+.1f} 个百分点" if change else f"{v:.1%}"
-
+    fmt = overview.format_kpi
     return pl.DataFrame({
         "指标": [LABELS[k["metric"]] for k in report.kpis],
         "本月": [fmt(k["metric"], k["value"]) for k in report.kpis],

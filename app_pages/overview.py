@@ -9,7 +9,7 @@ from analytics import overview
 from analytics.rates import explain
 from ui import data, filters
 from ui.export import download_buttons
-from ui.widgets import definition, metric_with_definition, pct
+from ui.widgets import definition, metric_with_definition
 
 f = filters.current()
 settings = data.settings()
@@ -27,16 +27,11 @@ if current.is_empty():
 cols = st.columns(len(overview.KPI_METRICS))
 for col, k in zip(cols, overview.kpis(current, previous, settings)):
     with col:
-        if k["metric"] == "orders":
-            value, delta = f"{k['value']:,}", None if k["change"] is None else f"{k['change']:+.1%}"
-            color = "off"
-        elif k["metric"] == "composite":
-            value = "—" if k["value"] is None else f"{k['value']:.1f}"
-            delta, color = None if k["change"] is None else f"{k['change']:+.1f}", "normal"
-        else:
-            value = pct(k["value"])
-            delta, color = None if k["change"] is None else f"{k['change'] * 100:+.1f} 个百分点", "normal"
-        metric_with_definition(k["label"], value, explain(k["metric"], settings), delta=delta, delta_color=color)
+        metric_with_definition(
+            k["label"], overview.format_kpi(k["metric"], k["value"]), explain(k["metric"], settings),
+            delta=None if k["change"] is None else overview.format_kpi(k["metric"], k["change"], change=True),
+            delta_color="off" if k["metric"] == "orders" else "normal",
+        )
 
 trend_filters = replace(f, date_from=None, date_to=f.date_to)
 trend = overview.monthly_trend(data.orders(trend_filters, overview.OVERVIEW_COLUMNS), settings).tail(13)

@@ -22,13 +22,19 @@ def query(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None
         cur.close()
 
 
-def orders(con: duckdb.DuckDBPyConnection, filters: Filters, columns: Sequence[str]) -> pl.DataFrame:
-    """The filtered work orders with the given canonical columns (names are checked, never user input)."""
+def orders_sql(filters: Filters, columns: Sequence[str]) -> tuple[str, list[Any]]:
+    """SELECT of the filtered work orders with the given canonical columns (names are checked, never user
+    input) and its parameters."""
     unknown = [c for c in columns if c not in WORK_ORDER_COLUMNS]
     if unknown:
         raise ValueError(f"unknown work_orders columns: {unknown}")
     where, params = filters.where()
-    return query(con, f"SELECT {', '.join(columns)} FROM work_orders WHERE {where}", params)
+    return f"SELECT {', '.join(columns)} FROM work_orders WHERE {where}", params
+
+
+def orders(con: duckdb.DuckDBPyConnection, filters: Filters, columns: Sequence[str]) -> pl.DataFrame:
+    """The filtered work orders with the given canonical columns."""
+    return query(con, *orders_sql(filters, columns))
 
 
 def data_extent(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:

@@ -9,10 +9,9 @@ import duckdb
 import polars as pl
 import streamlit as st
 
-from analytics.db import query
+from analytics.db import orders_sql, query
 from analytics.filters import Filters
 from analytics.settings import Settings, load_settings
-from etl.schema import WORK_ORDER_COLUMNS
 from etl.store import connect_read, db_path, db_version
 
 
@@ -60,8 +59,4 @@ def settings() -> Settings:
 
 def orders(filters: Filters, columns: Sequence[str]) -> pl.DataFrame:
     """The filtered work orders with the given columns, cached per database version."""
-    unknown = [c for c in columns if c not in WORK_ORDER_COLUMNS]
-    if unknown:
-        raise ValueError(f"unknown work_orders columns: {unknown}")
-    where, params = filters.where()
-    return sql(f"SELECT {', '.join(columns)} FROM work_orders WHERE {where}", params)
+    return sql(*orders_sql(filters, columns))

@@ -36,9 +36,16 @@ class Filters:
         days = (self.date_to - self.date_from).days + 1
         if self.date_from.day == 1 and (self.date_to + timedelta(days=1)).day == 1:
             months = (self.date_to.year - self.date_from.year) * 12 + self.date_to.month - self.date_from.month + 1
-            start = _add_months(self.date_from, -months)
+            start = add_months(self.date_from, -months)
             return replace(self, date_from=start, date_to=self.date_from - timedelta(days=1))
         return replace(self, date_from=self.date_from - timedelta(days=days), date_to=self.date_from - timedelta(days=1))
+
+    def reaching_back(self, months: int) -> "Filters":
+        """The same filters starting `months` whole months before this period's first month, for analytics
+        that need history before it (expected counts, rank changes); unchanged when there is no start."""
+        if not self.date_from:
+            return self
+        return replace(self, date_from=add_months(self.date_from.replace(day=1), -months))
 
     def describe(self) -> str:
         """The filters in words, for headers of exports and captions."""
@@ -51,7 +58,7 @@ class Filters:
         return "；".join(parts) or "全部数据"
 
 
-def _add_months(d: date, months: int) -> date:
+def add_months(d: date, months: int) -> date:
     m = d.month - 1 + months
     return date(d.year + m // 12, m % 12 + 1, 1)
 
@@ -59,7 +66,7 @@ def _add_months(d: date, months: int) -> date:
 def month_bounds(month: date) -> tuple[date, date]:
     """First and last day of the month containing `month`."""
     first = month.replace(day=1)
-    return first, _add_months(first, 1) - timedelta(days=1)
+    return first, add_months(first, 1) - timedelta(days=1)
 
 
 def from_args(args: Any) -> Filters:

@@ -11,8 +11,8 @@ import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 import polars as pl
 
-from analytics.db import query
-from analytics.filters import Filters, _add_months, from_args
+from analytics.db import orders as fetch_orders
+from analytics.filters import Filters, add_months, from_args
 from analytics.settings import Settings, load_settings
 from analytics.text import DATA, keyword_expr
 
@@ -68,7 +68,7 @@ def hotspots(
     )
     # The last month may be partial: compare like with like.
     last_day: date = o["received_at"].max().date()
-    covered = min(1.0, ((last_day - last).days + 1) / (_add_months(last, 1) - last).days)
+    covered = min(1.0, ((last_day - last).days + 1) / (add_months(last, 1) - last).days)
     scale = pl.when(pl.col("month") == last).then(pl.lit(covered)).otherwise(1.0)
     expected = pl.coalesce(pl.col("count_ly").cast(pl.Float64), pl.col("trailing")) * scale
     basis = (pl.when(pl.col("count_ly").is_not_null()).then(pl.lit("去年同月"))
@@ -295,18 +295,9 @@ def words_bar(words: pl.DataFrame, value: str = "count", title: str = "涉及工
     return fig
 
 
-def history_filters(filters: Filters, months_back: int) -> Filters:
-    """The same filters reaching back far enough for expected counts before --from."""
-    if not filters.date_from:
-        return filters
-    return Filters(date_from=_add_months(filters.date_from.replace(day=1), -months_back), date_to=filters.date_to,
-                   districts=filters.districts, streets=filters.streets, categories=filters.categories)
-
-
 def fetch(con, filters: Filters, columns: tuple[str, ...], months_back: int) -> pl.DataFrame:
-    f = history_filters(filters, months_back)
-    where, params = f.where()
-    return query(con, f"SELECT {', '.join(columns)} FROM work_orders WHERE {where}", params)
+    """The filtered orders plus `months_back` months of history before the period, for expected counts."""
+    return fetch_orders(con, filters.reaching_back(months_back), columns)
 
 
 def run_hotspots(con, args) -> pl.DataFrame:

@@ -10,7 +10,7 @@ import polars as pl
 
 from analytics import hot_issues, hotspots, overview
 from analytics.db import orders as fetch_orders
-from analytics.filters import Filters, _add_months, month_bounds
+from analytics.filters import Filters, add_months, month_bounds
 from analytics.rates import LABELS
 from analytics.settings import Settings
 
@@ -75,7 +75,7 @@ def month_report(con: duckdb.DuckDBPyConnection, month: date, district: str | No
     """Everything the 月度通报 shows for `month` (any day in it) and a district (None: the city)."""
     first, last = month_bounds(month)
     scope = Filters(date_from=first, date_to=last, districts=(district,) if district else ())
-    before = Filters(date_from=_add_months(first, -1), date_to=first - timedelta(days=1), districts=scope.districts)
+    before = Filters(date_from=add_months(first, -1), date_to=first - timedelta(days=1), districts=scope.districts)
     current = fetch_orders(con, scope, REPORT_COLUMNS)
     previous = fetch_orders(con, before, REPORT_COLUMNS)
     unit = "street" if district else "district"

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from analytics.db import query
-from analytics.filters import Filters, _add_months, from_args
+from analytics.filters import Filters, add_months, from_args
 from analytics.rates import LABELS as RATE_LABELS
 from analytics.rates import RATE_INPUT_COLUMNS, rate_table
 from analytics.settings import Settings, load_settings
@@ -52,20 +52,12 @@ def month_start(d: date) -> date:
 
 
 def next_month(d: date) -> date:
-    return _add_months(month_start(d), 1)
-
-
-def history_start(date_from: date, settings: Settings) -> date:
-    """How far back to read so the first month has a previous rank and a full 治理类 window."""
-    back = max(1, settings.rankings.governance_window_months - 1)
-    return _add_months(month_start(date_from), -back)
+    return add_months(month_start(d), 1)
 
 
 def with_history(filters: Filters, settings: Settings) -> Filters:
     """The same filters reaching back far enough for rank changes and the 治理类 window."""
-    if filters.date_from is None:
-        return filters
-    return replace(filters, date_from=history_start(filters.date_from, settings))
+    return filters.reaching_back(max(1, settings.rankings.governance_window_months - 1))
 
 
 def monthly_scores(orders: pl.DataFrame, by: str, settings: Settings) -> pl.DataFrame:

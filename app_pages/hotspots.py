@@ -15,7 +15,7 @@ settings = data.settings()
 st.title("热点分布")
 st.caption(f"筛选：{f.describe()}。期望值和热词基线使用所选时段之前最多 12 个月的历史数据。")
 
-history = hs.history_filters(f, max(12, settings.hotspots.trailing_months))
+history = f.reaching_back(max(12, settings.hotspots.trailing_months))
 orders = data.orders(history, hs.HOTSPOT_COLUMNS)
 current = orders.filter(pl.col("received_at").dt.date() >= f.date_from) if f.date_from else orders
 if current.is_empty():
@@ -80,7 +80,7 @@ download_buttons(table, "激增列表", key="dl_surges")
 # Hot words: the selected period against the history before it.
 @st.cache_data(max_entries=32, show_spinner="正在统计热词…")
 def _words(ver: tuple | None, flt: Filters, min_count: int, min_lift: float) -> tuple[pl.DataFrame, pl.DataFrame]:
-    frame = data.orders(hs.history_filters(flt, 12), hs.WORD_COLUMNS)
+    frame = data.orders(flt.reaching_back(12), hs.WORD_COLUMNS)
     now = frame.filter(pl.col("received_at").dt.date() >= flt.date_from) if flt.date_from else frame
     words = hs.hot_words(frame, None, None, start=flt.date_from, min_count=min_count) if flt.date_from else None
     return hs.top_words(now, 30), (hs.emerging(words, 30, min_lift) if words is not None else pl.DataFrame())

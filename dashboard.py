@@ -6,6 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from analytics.db import data_extent
+from etl.tokens import PENDING_SQL
 from ui import data, filters, startup
 
 ROOT = Path(__file__).resolve().parent
@@ -46,6 +47,10 @@ def data_line() -> None:
         f"最近一次导入 {extent['loaded_at']:%Y-%m-%d %H:%M}（共 {extent['loads']} 批）。数据库：{data.current_path().name}"
         if extent["loaded_at"] else f"已载入 {extent['orders']:,} 条工单。"
     )
+    untokenized = data.sql(f"SELECT count(*) AS n FROM ({PENDING_SQL})")["n"][0]
+    if untokenized:
+        st.sidebar.info(f"{untokenized:,} 条工单的分词索引正在生成或未完成；热词、热点诉求等已对它们临时分词，结果完整。"
+                        "如长时间未完成，请运行 python -m etl tokens。")
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ import duckdb
 import polars as pl
 
 from analytics.filters import Filters
+from analytics.text import segment
 from etl.schema import WORK_ORDER_COLUMNS
 
 LOADED = ("ok", "partial")   # load statuses that wrote data (partial: some rows quarantined)
@@ -22,19 +23,40 @@ def query(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None
         cur.close()
 
 
+PENDING = "_untokenized"   # content of orders the token index does not cover yet
+
+
 def orders_sql(filters: Filters, columns: Sequence[str]) -> tuple[str, list[Any]]:
     """SELECT of the filtered work orders with the given canonical columns (names are checked, never user
-    input) and its parameters."""
-    unknown = [c for c in columns if c not in WORK_ORDER_COLUMNS]
+    input) and its parameters. `tokens` comes from the token index (order_tokens); orders it does not
+    cover yet also carry their content in PENDING, for `with_tokens`."""
+    unknown = [c for c in columns if c not in WORK_ORDER_COLUMNS and c != "tokens"]
     if unknown:
         raise ValueError(f"unknown work_orders columns: {unknown}")
     where, params = filters.where()
-    return f"SELECT {', '.join(columns)} FROM work_orders WHERE {where}", params
+    if "tokens" not in columns:
+        return f"SELECT {', '.join(columns)} FROM work_orders WHERE {where}", params
+    return (f"SELECT {', '.join(columns)}, CASE WHEN tokens IS NULL THEN coalesce(content, '') END AS {PENDING} "
+            f"FROM work_orders LEFT JOIN order_tokens USING (order_id) WHERE {where}", params)
+
+
+def with_tokens(frame: pl.DataFrame) -> pl.DataFrame:
+    """Fill in the tokens of orders the index does not cover yet (a load's index still being built, or an
+    interrupted one), segmenting them here exactly as etl.tokens would without the estate dictionary."""
+    if PENDING not in frame.columns:
+        return frame
+    if frame[PENDING].null_count() == frame.height:
+        return frame.drop(PENDING)
+    frame = frame.with_row_index("_row")
+    waiting = frame.filter(pl.col(PENDING).is_not_null())
+    done = waiting.select("_row", pl.Series("_tokens", segment(waiting[PENDING].to_list()), pl.List(pl.String)))
+    return (frame.join(done, on="_row", how="left", maintain_order="left")
+            .with_columns(tokens=pl.coalesce("tokens", "_tokens")).drop("_row", "_tokens", PENDING))
 
 
 def orders(con: duckdb.DuckDBPyConnection, filters: Filters, columns: Sequence[str]) -> pl.DataFrame:
-    """The filtered work orders with the given canonical columns."""
-    return query(con, *orders_sql(filters, columns))
+    """The filtered work orders with the given canonical columns (and `tokens`)."""
+    return with_tokens(query(con, *orders_sql(filters, columns)))
 
 
 def data_extent(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import streamlit as st
 from analytics.quality import quarantine_rows
 from etl import kinds
 from etl.load import LoadError, load_file, preview
+from etl.tokens import fill as fill_tokens
 from etl.mapping import target_label, targets
 from etl.store import connect_read
 from ui import data, upload
@@ -23,8 +24,8 @@ KIND_LABELS = {
     "duties": "权责清单（分类 → 责任部门）",
 }
 # Share of the progress bar per loader stage: (start, width).
-STAGES = {"read": (0.0, 0.15, "读取文件"), "transform": (0.15, 0.2, "转换与校验"),
-          "tokenize": (0.35, 0.35, "诉求内容分词"), "write": (0.7, 0.3, "写入数据库")}
+STAGES = {"read": (0.0, 0.15, "读取文件"), "transform": (0.15, 0.15, "转换与校验"),
+          "write": (0.3, 0.15, "写入数据库"), "tokenize": (0.45, 0.55, "诉求内容分词（工单已可查看）")}
 IGNORE = "（不导入）"
 ENCODINGS = {"自动识别": None, "UTF-8": "utf-8", "UTF-8 带 BOM": "utf-8-sig", "GBK / GB18030": "gb18030"}
 
@@ -175,6 +176,8 @@ if st.button(f"开始导入 {ok:,} 行", type="primary", icon=":material/upload:
         bar.empty()
         st.error(str(e))
         st.stop()
+    if kind == "work_orders":
+        fill_tokens(data.current_path(), progress=progress)
     if remember:
         upload.save_mapping(mapping_store, kind, headers, chosen, uploaded.name)
     Path(path).unlink(missing_ok=True)

@@ -110,8 +110,10 @@ word = st.selectbox("查看包含该词的工单（也可点击上图的柱子�
 where, params = f.where()
 samples = data.sql(
     f"SELECT order_id, received_at, district, street, category_l1, content FROM work_orders "
-    f"WHERE {where} AND list_contains(tokens, ?) ORDER BY received_at DESC LIMIT 50",
-    [*params, word],
+    f"LEFT JOIN order_tokens USING (order_id) WHERE {where} "
+    # Orders still waiting for the token index are matched on their text.
+    f"AND (list_contains(tokens, ?) OR (tokens IS NULL AND contains(content, ?))) ORDER BY received_at DESC LIMIT 50",
+    [*params, word, word],
 )
 st.caption(f"包含“{word}”的最近 {samples.height} 件工单")
 st.dataframe(samples, hide_index=True, width="stretch", column_config={

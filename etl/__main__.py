@@ -1,4 +1,5 @@
-"""`python -m etl load PATH... [--db DB] [--kind K] [--mapping FILE] [--json]` and `python -m etl demo`."""
+"""`python -m etl load PATH... [--db DB] [--kind K] [--mapping FILE] [--json]`, `python -m etl tokens` and
+`python -m etl demo`."""
 from __future__ import annotations
 
 import argparse
@@ -8,7 +9,7 @@ from collections.abc import Callable
 
 from etl import kinds, store
 
-STAGES = ("read", "transform", "tokenize", "write")
+STAGES = ("read", "transform", "write")
 
 
 def _bar(label: str) -> tuple[Callable[[str, float], None], Callable[[], None]]:
@@ -62,7 +63,31 @@ def _load(args: argparse.Namespace) -> int:
             print(f"{path}（{result.encoding}）→ {db}：{result.message}")
             if result.unmapped:
                 print(f"  未使用的表头：{'、'.join(result.unmapped)}")
+    if args.kind == "work_orders" and len(args.paths) > failed:
+        code = _tokens(args, db)
+        if code:
+            return code
     return 1 if failed else 0
+
+
+def _tokens(args: argparse.Namespace, db=None) -> int:
+    """Build the token index for every order that has none (after the loads, or on its own)."""
+    from etl.tokens import fill
+
+    db = db or store.db_path(args.db)
+    progress, close = (None, lambda: None) if args.json else _bar("分词索引")
+    try:
+        result = fill(db, progress=progress)
+    except KeyboardInterrupt:
+        close()
+        print("分词已中断：工单已导入，分词索引保持原样；运行 python -m etl tokens 可补全。", file=sys.stderr)
+        return 130
+    close()
+    if args.json:
+        print(json.dumps({"step": "tokens", **result.as_dict()}, ensure_ascii=False))
+    elif result.rows_tokenized:
+        print(f"分词索引：{result.rows_tokenized} 条工单已分词，用时 {result.seconds:.1f} 秒。")
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -89,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="文件编码（如 utf-8、gb18030）；默认自动识别 UTF-8、UTF-8 BOM、GBK、GB18030")
     p.add_argument("--json", action="store_true", help="每个文件输出一行 JSON 摘要，不显示进度条")
     p.set_defaults(func=_load)
+    t = sub.add_parser("tokens", help="为尚未分词的工单补全分词索引（导入后会自动进行）")
+    t.add_argument("--db", default=None)
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(func=_tokens)
     d = sub.add_parser("demo", help="生成演示数据库")
     d.add_argument("--db", default=None)
     d.add_argument("--orders", type=int, default=200_000)

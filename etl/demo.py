@@ -796,7 +796,7 @@ def build_demo(db_path: str | Path, orders: int = 200_000, seed: int = 12345, pr
     for i in range(0, len(texts), 20_000):  # segmentation is the longest stage: report as it goes
         tokens += segment(texts[i: i + 20_000])
         report("tokenize", 0.35 + 0.4 * len(tokens) / len(texts))
-    frame = frame.with_columns(tokens=pl.Series(tokens, dtype=pl.List(pl.String)))
+    token_index = frame.select("order_id", tokens=pl.Series(tokens, dtype=pl.List(pl.String)))
     report("cases", 0.75)
     cases, events = _cases(rng, frame, orders)
     ratings = _ratings(rng, frame)
@@ -819,6 +819,9 @@ def build_demo(db_path: str | Path, orders: int = 200_000, seed: int = 12345, pr
             con.register("_demo", df.to_arrow())
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _demo")
             con.unregister("_demo")
+        con.register("_demo", token_index.to_arrow())
+        con.execute("INSERT INTO order_tokens BY NAME SELECT * FROM _demo")
+        con.unregister("_demo")
         report("write", 0.95)
         con.execute(
             "INSERT INTO loads (load_id, source_file, sha256, kind, encoding, mapping, rows_read, rows_inserted, rows_updated,"

@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import codecs
-import codecs
 import csv
 import io
 import os
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,18 +80,6 @@ def _read_excel(path: Path) -> Extracted:
     return Extracted(frame.select(*headers, "_line"), "XLSX", None, headers)
 
 
-def _is_utf8(path: Path) -> bool:
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 24):
-                decoder.decode(chunk)
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
 def _read_csv(path: Path, encoding: str | None) -> Extracted:
     with open(path, "rb") as f:
         head = f.read(HEAD_BYTES)
@@ -112,18 +98,14 @@ def _read_csv(path: Path, encoding: str | None) -> Extracted:
     text_head = head.decode(codec, errors="ignore")
     delim = detect_delimiter(text_head.lstrip("\ufeff").split("\n", 1)[0], path.suffix.lower())
     if codec == "utf-8" and not encoding:
-        # DuckDB reads while the rest of the file is checked (the check needs the GIL, the read does not);
-        # a non-UTF-8 byte past the head means GBK after all, and the file is read again transcoded.
-        with ThreadPoolExecutor(1) as pool:
-            utf8 = pool.submit(_is_utf8, path)
-            try:
-                ex = _duck_read(path, label, delim)
-            except ValueError:
-                if utf8.result():
-                    raise
-            if utf8.result():
-                return ex
-        codec, label = "gb18030", "GBK/GB18030"
+        # DuckDB validates UTF-8 as it parses: a non-UTF-8 byte past the head rejects its row as INVALID
+        # ENCODING, and then the whole file is GBK after all and is read again transcoded.
+        try:
+            ex = _duck_read(path, label, delim)
+        except _NotUtf8:
+            codec, label = "gb18030", "GBK/GB18030"
+        else:
+            return ex
     if codec in ("utf-8", "utf-8-sig"):
         return _duck_read(path, label, delim)
     tmpdir = tempfile.mkdtemp(prefix="whistle-")
@@ -134,6 +116,10 @@ def _read_csv(path: Path, encoding: str | None) -> Extracted:
     finally:
         source.unlink(missing_ok=True)
         os.rmdir(tmpdir)
+
+
+class _NotUtf8(ValueError):
+    """The file has bytes that are not UTF-8 (DuckDB rejected rows for their encoding)."""
 
 
 def _duck_read(source: Path, label: str, delim: str) -> Extracted:
@@ -150,9 +136,14 @@ def _duck_read(source: Path, label: str, delim: str) -> Extracted:
             "FROM reject_errors GROUP BY line ORDER BY line"
         ).pl()
     except duckdb.Error as e:
+        if "unicode" in str(e).lower() or "encoding" in str(e).lower():
+            raise _NotUtf8(f"{source.name} 含有不是 UTF-8 编码的内容（{e}）。请改选 gb18030，或不指定编码让系统自动识别。") from None
         raise ValueError(f"无法解析 CSV 文件 {source.name}：{e}。请确认文件是逗号或制表符分隔、第一行是表头。") from None
     finally:
         con.close()
+    if rej.height and rej["error"].str.contains("ENCODING|UNICODE").any():
+        line = rej.filter(rej["error"].str.contains("ENCODING|UNICODE"))["line"][0]
+        raise _NotUtf8(f"{source.name} 第 {line} 行含有不是 UTF-8 编码的字节。请改选 gb18030，或不指定编码让系统自动识别。")
     headers = list(frame.columns)
     frame = frame.with_columns(pl.all().str.strip_chars().replace("", None)) if headers else frame
     rej_lines = rej["line"].to_numpy()

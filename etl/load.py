@@ -18,7 +18,6 @@ from pathlib import Path
 
 import polars as pl
 
-from analytics.text import data_terms, segment
 from etl import kinds, mapping as mapping_mod, reference, store
 from etl.extract import Extracted, read_table
 from etl.mapping import target_label
@@ -26,8 +25,6 @@ from etl.schema import TABLES
 from etl.transform import Transformed, transform
 
 Progress = Callable[[str, float], None]
-TOKENIZE_CHUNK = 100_000  # rows tokenised while the previous chunk is being inserted
-SEP = "\x1f"  # joins a row's tokens: one string per row builds the list column far faster than lists do
 
 
 class LoadError(Exception):
@@ -123,7 +120,9 @@ def preview(path: str | os.PathLike, kind: str = "work_orders", mapping: dict[st
 def load_file(path: str | os.PathLike, db: str | os.PathLike | None = None, kind: str = "work_orders",
               mapping: dict[str, str] | None = None, progress: Progress | None = None,
               source_name: str | None = None, encoding: str | None = None) -> LoadResult:
-    """Load one file into `db` atomically. Raises LoadError (nothing written) when it cannot."""
+    """Load one file into `db` atomically. Raises LoadError (nothing written) when it cannot.
+    Work orders are published without tokens; etl.tokens.fill builds them next (the CLI and the import page
+    call it after their loads)."""
     progress = progress or _noop
     path = Path(path)
     spec = kinds.get(kind)
@@ -190,12 +189,11 @@ def _write(con, spec: kinds.KindSpec, tr: Transformed, result: LoadResult, progr
             con.register("_keys", todo.select(key).to_arrow())
             on_t = " AND ".join(f"{table}.{k} IS NOT DISTINCT FROM n.{k}" for k in key)
             con.execute(f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM _keys n WHERE {on_t})")
+            if table == "work_orders":  # the content may have changed: its tokens are rebuilt by etl.tokens
+                con.execute("DELETE FROM order_tokens WHERE order_id IN (SELECT order_id FROM _keys)")
             con.unregister("_keys")
-        if table == "work_orders":
-            _tokenize_and_insert(con, table, todo, progress)
-        else:
-            progress("write", 0.0)
-            _insert(con, table, todo)
+        progress("write", 0.0)
+        _insert(con, table, todo)
     if tr.quarantine.height:
         q = tr.quarantine.with_columns(pl.lit(result.load_id).alias("load_id"), pl.lit(result.source_file).alias("source_file"))
         con.register("_q", q.to_arrow())
@@ -209,30 +207,6 @@ def _insert(con, table: str, rows: pl.DataFrame) -> None:
     names = ", ".join(rows.columns)
     con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM _todo")
     con.unregister("_todo")
-
-
-def _tokenize_and_insert(con, table: str, todo: pl.DataFrame, progress: Progress) -> None:
-    """Tokenise in chunks; each chunk is inserted by a writer thread (its own cursor) while the next one is
-    tokenised, so DuckDB's insert (GIL released) overlaps rjieba (GIL held). Rows keep their order."""
-    progress("tokenize", 0.0)
-    places = todo.select(c for c in ("community", "address") if c in todo.columns).unique()
-    extra = tuple(data_terms(places))
-    cur = con.cursor()
-    try:
-        with ThreadPoolExecutor(1) as writer:
-            pending = []
-            for start in range(0, todo.height, TOKENIZE_CHUNK):
-                part = todo.slice(start, TOKENIZE_CHUNK)
-                part = part.with_columns(tokenize(part["content"].to_list(), extra))
-                pending.append(writer.submit(_insert, cur, table, part))
-                progress("tokenize", min(start + TOKENIZE_CHUNK, todo.height) / todo.height)
-                while pending and pending[0].done():  # a failed insert stops the load now, not at the end
-                    pending.pop(0).result()
-            progress("write", 0.0)
-            for f in pending:
-                f.result()
-    finally:
-        cur.close()
 
 
 def _changes(con, table: str, key: list[str], compare: list[str], new: pl.DataFrame, result: LoadResult) -> pl.DataFrame:
@@ -249,16 +223,6 @@ def _changes(con, table: str, key: list[str], compare: list[str], new: pl.DataFr
     result.rows_updated = int((flags["_op"] == "u").sum())
     result.rows_unchanged = new.height - flags.height
     return new.select(pl.all().gather(flags["_i"]))
-
-
-def tokenize(texts: list[str | None], extra_words: tuple[str, ...] = ()) -> pl.Series:
-    """analytics.text.segment as a List[String] column, in this thread: rjieba holds the GIL, and a process
-    pool lost to one thread whenever the second CPU was busy (bench/RESULTS-load.md)."""
-    tokens = segment(texts, extra_words)
-    if any(SEP in t for t in texts if t):
-        return pl.Series("tokens", tokens, pl.List(pl.String))
-    s = pl.Series("tokens", [SEP.join(t) for t in tokens], pl.String)
-    return pl.select(pl.when(s == "").then(pl.lit([], pl.List(pl.String))).otherwise(s.str.split(SEP))).to_series().alias("tokens")
 
 
 def _record(con, r: LoadResult, started: datetime) -> None:

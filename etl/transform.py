@@ -315,8 +315,14 @@ def _per_distinct(raw: pl.DataFrame, exprs: dict[str, pl.Expr]) -> tuple[pl.Data
         if distinct.get(h, limit + 1) > limit:
             continue
         lut = raw.select(pl.col(h).unique()).with_columns(exprs[t].alias(f"__lut_{t}") for t in targets)
-        mapped = raw.select(h).join(lut, on=h, how="left", nulls_equal=True, maintain_order="left")
-        looked_up += [mapped[f"__lut_{t}"] for t in targets]
+        known, blank = lut.filter(pl.col(h).is_not_null()), lut.filter(pl.col(h).is_null())
+        for t in targets:
+            name, dtype = f"__lut_{t}", lut.schema[f"__lut_{t}"]
+            # A hash lookup per row (half the cost of a join); NULL is not a key, so its value is set apart.
+            e = pl.col(h).replace_strict(known[h], known[name], default=None, return_dtype=dtype)
+            if blank.height:
+                e = pl.when(pl.col(h).is_null()).then(pl.lit(blank[name][0], dtype)).otherwise(e)
+            looked_up.append(e.alias(name))
         out.update({t: pl.col(f"__lut_{t}") for t in targets})
     return raw.with_columns(looked_up), out
 

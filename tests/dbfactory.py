@@ -16,15 +16,19 @@ def orders_frame(rows: list[dict]) -> pl.DataFrame:
     frame = pl.DataFrame(rows, infer_schema_length=None)
     defaults = {"redispatch_count": 0, "is_invalid": False}
     return frame.with_columns(
-        [pl.lit(defaults.get(c)).alias(c) for c in WORK_ORDER_COLUMNS if c not in frame.columns and c != "tokens"]
+        [pl.lit(defaults.get(c)).alias(c) for c in WORK_ORDER_COLUMNS if c not in frame.columns]
     )
 
 
 def write_orders(path: Path, frame: pl.DataFrame) -> Path:
+    """A database holding `frame`; its `tokens` column, if any, becomes the token index."""
     with writing(path) as con:
         seed_areas(con)
-        con.register("_orders", frame.to_arrow())
+        con.register("_orders", frame.drop("tokens", strict=False).to_arrow())
         con.execute("INSERT INTO work_orders BY NAME SELECT * FROM _orders")
+        if "tokens" in frame.columns:
+            con.register("_tokens", frame.select("order_id", "tokens").drop_nulls("tokens").to_arrow())
+            con.execute("INSERT INTO order_tokens BY NAME SELECT * FROM _tokens")
         con.execute(
             "INSERT INTO loads (load_id, source_file, kind, rows_read, rows_inserted, rows_updated, rows_unchanged,"
             " rows_quarantined, started_at, finished_at, status, message)"

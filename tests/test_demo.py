@@ -115,7 +115,9 @@ def test_accepted_values_and_shares(db):
     assert 0.90 < solved < 0.97 and 0.90 < satisfied < 0.97
     assert one(db, "SELECT count(*) FROM work_orders WHERE satisfaction IS NULL") > 0.05 * N
     assert 0 < one(db, "SELECT count(*) FROM work_orders WHERE is_invalid") < 0.02 * N
-    assert one(db, "SELECT count(*) FROM work_orders WHERE len(tokens) = 0") == 0
+    assert one(db, "SELECT count(*) FROM work_orders LEFT JOIN order_tokens USING (order_id) "
+                   "WHERE tokens IS NULL OR len(tokens) = 0") == 0
+    assert one(db, "SELECT count(*) - count(DISTINCT order_id) FROM order_tokens") == 0
 
 
 def test_no_phone_numbers(db):

@@ -46,3 +46,16 @@ def test_date_formats():
     as_text = [g.strftime("%Y-%m-%d %H:%M") if g else None for g in got]
     assert as_text == ["2024-01-05 08:03"] * 4 + ["2024-01-05 20:03"] + ["2024-01-05 00:00"] * 3 + [
         "2024-01-05 08:03", "2024-01-05 08:03", "2024-01-05 00:00", None, None, None]
+
+
+def test_gbk_after_a_utf8_looking_head_is_read_as_gbk(tmp_path):
+    # The first 64 KB hold only ASCII (valid UTF-8); the Chinese rows further down are GBK.
+    head = "order_id,received_at,content\n" + "".join(f"A{i:05d},2024-01-05 08:00,noise {i}\n" for i in range(3000))
+    tail = "B00001,2024-01-06 09:00,望京西园三区暖气不热\nB00002,2024-01-06 10:00,占道停车\n"
+    path = tmp_path / "late_gbk.csv"
+    path.write_bytes(head.encode("ascii") + tail.encode("gbk"))
+    assert len(head) > 65536
+    ex = read_table(path)
+    assert ex.encoding == "GBK/GB18030" and ex.frame.height == 3002 and not len(ex.rejects)
+    assert ex.frame["content"].to_list()[-2:] == ["望京西园三区暖气不热", "占道停车"]
+    assert ex.frame["_line"].to_list()[-1] == 3003

@@ -7,7 +7,7 @@ import duckdb
 import pytest
 
 from conftest import table_counts, varchar_hits
-from etl import load as load_mod
+from etl import load as load_mod, tokens as tokens_mod
 from etl.load import LoadError, load_file, preview
 from etl.schema import CHANNELS, REQUEST_TYPES, RESOLUTIONS, SATISFACTIONS, STATUSES
 
@@ -38,7 +38,12 @@ def test_gbk_load_values(etl_fx, db):
     same = rows(db, "SELECT count(DISTINCT caller_key) FROM work_orders WHERE order_id IN ('GB0001', 'GB0006')")
     assert same == [(1,)]
     assert rows(db, "SELECT count(*) FROM areas")[0][0] > 300
-    assert rows(db, "SELECT count(*) FROM work_orders WHERE len(tokens) > 0") == [(6,)]
+    # Orders are published first; the token index follows in its own publish.
+    assert rows(db, f"SELECT count(*) FROM ({tokens_mod.PENDING_SQL})") == [(6,)]
+    assert tokens_mod.fill(db).rows_tokenized == 6
+    assert rows(db, "SELECT count(*) FROM order_tokens WHERE len(tokens) > 0") == [(6,)]
+    assert rows(db, "SELECT tokens FROM order_tokens WHERE order_id = 'GB0001'")[0][0] == ["小区", "物业", "乱收", "停车费", "要求", "退还"]
+    assert tokens_mod.fill(db).rows_tokenized == 0
 
 
 def test_all_fixture_formats_and_phone_nowhere(etl_fx, db):
@@ -71,10 +76,10 @@ def test_broken_file_quarantine(etl_fx, db):
 
 def test_reload_changes_nothing_and_is_recorded(etl_fx, db):
     a = load_file(etl_fx / "orders_broken.csv", db)
-    before = rows(db, "SELECT * EXCLUDE (tokens) FROM work_orders ORDER BY order_id")
+    before = rows(db, "SELECT * FROM work_orders ORDER BY order_id")
     b = load_file(etl_fx / "orders_broken.csv", db)
     assert (b.rows_inserted, b.rows_updated, b.rows_unchanged, b.rows_quarantined) == (0, 0, 4, 5)
-    assert rows(db, "SELECT * EXCLUDE (tokens) FROM work_orders ORDER BY order_id") == before  # lineage kept
+    assert rows(db, "SELECT * FROM work_orders ORDER BY order_id") == before  # lineage kept
     assert {r[0] for r in before} and all(r[-1] == a.load_id for r in before)
     assert rows(db, "SELECT load_id, count(*) FROM quarantine GROUP BY 1 ORDER BY 1") == sorted(
         [(a.load_id, 5), (b.load_id, 5)])
@@ -95,15 +100,43 @@ def test_failure_midway_leaves_database_untouched(etl_fx, db, monkeypatch):
     before_bytes = db.read_bytes()
     before = table_counts(db)
 
-    def boom(texts, extra=()):
-        raise RuntimeError("tokenizer crashed")
+    def boom(*args):
+        raise RuntimeError("insert crashed")
 
-    monkeypatch.setattr(load_mod, "tokenize", boom)
+    monkeypatch.setattr(load_mod, "_insert", boom)
     with pytest.raises(RuntimeError):
         load_file(etl_fx / "orders_bom_crlf.csv", db)
     assert db.read_bytes() == before_bytes
     assert table_counts(db) == before
     assert not list(db.parent.glob(".*.tmp"))
+
+
+def test_failed_token_index_keeps_orders_and_is_finished_later(etl_fx, db, monkeypatch):
+    load_file(etl_fx / "orders_gbk.csv", db)
+    before_bytes = db.read_bytes()
+
+    def boom(texts, extra=()):
+        raise RuntimeError("tokenizer crashed")
+
+    monkeypatch.setattr(tokens_mod, "tokenize", boom)
+    with pytest.raises(RuntimeError):
+        tokens_mod.fill(db)
+    assert db.read_bytes() == before_bytes  # orders stay published, the index stays as it was
+    assert rows(db, "SELECT count(*) FROM work_orders") == [(6,)]
+    monkeypatch.undo()
+    assert tokens_mod.fill(db).rows_tokenized == 6
+    assert rows(db, f"SELECT count(*) FROM ({tokens_mod.PENDING_SQL})") == [(0,)]
+
+
+def test_updated_order_is_tokenised_again(etl_fx, db):
+    load_file(etl_fx / "orders_bom_crlf.csv", db)
+    assert tokens_mod.fill(db).rows_tokenized == 3
+    stale = rows(db, "SELECT tokens FROM order_tokens WHERE order_id = 'U0002'")
+    load_file(etl_fx / "orders_bom_crlf_v2.csv", db)  # U0002 updated, U0004 new
+    assert rows(db, f"SELECT order_id FROM ({tokens_mod.PENDING_SQL}) ORDER BY 1") == [("U0002",), ("U0004",)]
+    assert tokens_mod.fill(db).rows_tokenized == 2
+    assert rows(db, "SELECT count(*), count(DISTINCT order_id) FROM order_tokens") == [(4, 4)]
+    assert rows(db, "SELECT tokens FROM order_tokens WHERE order_id = 'U0002'") == stale  # same content
 
 
 def test_missing_required_column_fails_and_writes_nothing(etl_fx, db):
@@ -158,8 +191,9 @@ def test_cli_json_and_exit_codes(etl_fx, db):
     ok = subprocess.run([sys.executable, "-m", "etl", "load", str(etl_fx / "orders_gbk.csv"),
                          str(etl_fx / "cases.csv"), "--json"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert ok.returncode == 1  # cases.csv is not a work-order file
-    first = json.loads(ok.stdout.splitlines()[0])
+    first, _, index = (json.loads(line) for line in ok.stdout.splitlines())
     assert first["rows_inserted"] == 6 and first["encoding"] == "GBK/GB18030" and first["kind"] == "work_orders"
+    assert index["step"] == "tokens" and index["rows_tokenized"] == 6
     assert "缺少必填列" in ok.stderr
     mapped = subprocess.run([sys.executable, "-m", "etl", "load", str(etl_fx / "orders_odd_headers.csv"),
                              "--mapping", str(etl_fx / "odd_mapping.json"), "--db", str(db)],

@@ -16,6 +16,7 @@ from analytics.__main__ import main as cli_main
 from analytics.settings import load_settings
 from analytics.text import segment
 from etl.load import load_file
+from etl.tokens import fill
 from tests.dbfactory import orders_frame, write_orders
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
@@ -272,9 +273,10 @@ def messages(tmp_path_factory):
         pytest.skip(f"真实数据不在 {MESSAGES}，跳过留言板测试")
     db = tmp_path_factory.mktemp("board") / "board.duckdb"
     load_file(MESSAGES, db)
+    fill(db)
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return con.sql(f"SELECT {', '.join(hi.INPUT_COLUMNS)} FROM work_orders").pl()
+        return con.sql(f"SELECT {', '.join(hi.INPUT_COLUMNS)} FROM work_orders JOIN order_tokens USING (order_id)").pl()
     finally:
         con.close()
 

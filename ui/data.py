@@ -9,7 +9,7 @@ import duckdb
 import polars as pl
 import streamlit as st
 
-from analytics.db import orders_sql, query
+from analytics.db import orders_sql, query, with_tokens
 from analytics.filters import Filters
 from analytics.settings import Settings, load_settings
 from etl.store import connect_read, db_path, db_version
@@ -57,6 +57,16 @@ def settings() -> Settings:
     return st.session_state["settings"]
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def _cached_orders(path: str, ver: tuple[int, int], sql_text: str, params: tuple[Any, ...]) -> pl.DataFrame:
+    return with_tokens(_cached(path, ver, sql_text, params))
+
+
 def orders(filters: Filters, columns: Sequence[str]) -> pl.DataFrame:
-    """The filtered work orders with the given columns, cached per database version."""
-    return sql(*orders_sql(filters, columns))
+    """The filtered work orders with the given columns (and `tokens`), cached per database version."""
+    sql_text, params = orders_sql(filters, columns)
+    if "tokens" not in columns:
+        return sql(sql_text, params)
+    connection()
+    frozen = tuple(tuple(p) if isinstance(p, list) else p for p in params)
+    return _cached_orders(str(current_path()), version(), sql_text, frozen)

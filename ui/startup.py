@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import streamlit as st
 
+from etl.schema import needs_upgrade
+from etl.store import connect_read, writing
 from ui import data
 
 STAGES = {"generate": "生成工单", "tokenize": "分词", "write": "写入数据库", "cases": "生成吹哨案件", "done": "完成"}
@@ -12,9 +15,10 @@ _BUILDING = threading.Lock()  # one build per process, however many sessions ope
 
 
 def ensure_database() -> None:
-    """Build the demo database when none exists (never overwrites a loaded one)."""
+    """Build the demo database when none exists (never overwrites a loaded one); upgrade an older layout."""
     path = data.current_path()
     if path.exists():
+        _upgrade(path)
         return
     waiting = st.info("首次启动：另一个会话正在生成演示数据库，请稍候…") if _BUILDING.locked() else None
     with _BUILDING:
@@ -31,3 +35,16 @@ def ensure_database() -> None:
 
         build_demo(path, progress=progress)
         bar.empty()
+
+
+@st.cache_resource(show_spinner="正在升级数据库结构…")
+def _upgrade(path: Path) -> None:
+    """A database written by an older version moves its tokens into the token index (once per process)."""
+    con = connect_read(path)
+    try:
+        old = needs_upgrade(con, "hotline")
+    finally:
+        con.close()
+    if old:
+        with writing(path):
+            pass

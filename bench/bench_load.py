@@ -94,19 +94,30 @@ def bare_read(path: Path, db: Path) -> float:
     return elapsed
 
 
-def timed_load(path: Path, db: Path) -> tuple[float, dict[str, float], object]:
-    marks: dict[str, float] = {}
-    t0 = time.perf_counter()
+def timed_load(path: Path, db: Path, fresh: bool) -> tuple[float, dict[str, float], object]:
+    """The faster of two loads of `path` (each into a fresh database when `fresh`, else into `db` as it is),
+    like the bare read's best of 2; then the token index once."""
+    best = None
+    for attempt in range(2):
+        if fresh:
+            for p in (db, db.with_name(db.name + ".lock")):
+                p.unlink(missing_ok=True)
+        snapshot = None if fresh else db.read_bytes()
+        marks: dict[str, float] = {}
+        t0 = time.perf_counter()
 
-    def progress(stage: str, fraction: float) -> None:
-        marks.setdefault(f"{stage}_{'end' if fraction >= 1 else 'start'}", time.perf_counter() - t0)
+        def progress(stage: str, fraction: float) -> None:
+            marks.setdefault(f"{stage}_{'end' if fraction >= 1 else 'start'}", time.perf_counter() - t0)
 
-    result = load_file(path, db, progress=progress)
-    total = time.perf_counter() - t0
-    stages = {}
-    for s in ("read", "transform", "write"):
-        if f"{s}_start" in marks and f"{s}_end" in marks:
-            stages[s] = marks[f"{s}_end"] - marks[f"{s}_start"]
+        result = load_file(path, db, progress=progress)
+        total = time.perf_counter() - t0
+        stages = {s: marks[f"{s}_end"] - marks[f"{s}_start"] for s in ("read", "transform", "write")
+                  if f"{s}_start" in marks and f"{s}_end" in marks}
+        if best is None or total < best[0]:
+            best = (total, stages, result)
+        if snapshot is not None and attempt == 0:
+            db.write_bytes(snapshot)  # the second re-load starts from the same database as the first
+    total, stages, result = best
     t1 = time.perf_counter()
     tokens = fill(db)
     stages["tokens"] = time.perf_counter() - t1
@@ -155,11 +166,9 @@ def main() -> None:
     load_before = os.getloadavg()
     runs = []
     for _ in range(args.runs):
-        for p in (db, db.with_name(db.name + ".lock")):
-            p.unlink(missing_ok=True)
         bare = min(bare_read(utf8, OUT / "bare.duckdb") for _ in range(2))
-        total, stages, result = timed_load(target, db)
-        reload_total, again_stages, again = timed_load(target, db)
+        total, stages, result = timed_load(target, db, fresh=True)
+        reload_total, again_stages, again = timed_load(target, db, fresh=False)
         runs.append({"bare": bare, "total": total, **stages, "cli": total + stages["tokens"], "reload": reload_total,
                      "reload_tokens": again_stages["tokens"], "load": os.getloadavg()[0],
                      "inserted": result.rows_inserted, "quarantined": result.rows_quarantined,
@@ -190,7 +199,7 @@ def main() -> None:
         "in the 30–80 range of real hotline orders.",
         "",
         "Bare read = DuckDB `CREATE TABLE t AS SELECT * FROM read_csv(...)` + CHECKPOINT into a fresh file (best of 2 "
-        "per run). **Load** = `etl.load.load_file`: read, map, validate, diff, write and publish the orders (the "
+        "per run); load and re-load are likewise the faster of 2 per run. **Load** = `etl.load.load_file`: read, map, validate, diff, write and publish the orders (the "
         "dashboard shows them from then on); stages come from its progress callback. **Token index** = "
         "`etl.tokens.fill`, which `python -m etl load` runs right after: segment the new orders' content and publish "
         "`order_tokens`. **CLI total** = load + token index.",

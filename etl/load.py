@@ -129,34 +129,35 @@ def load_file(path: str | os.PathLike, db: str | os.PathLike | None = None, kind
     started = datetime.now()
     source = source_name or path.name
     progress("read", 0.0)
-    # The file's fingerprint is hashed alongside the read (hashlib releases the GIL).
-    with ThreadPoolExecutor(1) as pool:
-        digest = pool.submit(_sha256, path) if path.is_file() else None
-        try:
-            ex, resolved, missing = _prepare(path, kind, mapping, encoding)
-        except (ValueError, FileNotFoundError) as e:
-            raise LoadError(str(e)) from None
-        if missing:
-            raise LoadError(_missing_message(path, kind, ex, missing))
-        sha256 = digest.result() if digest else ""
+    try:
+        ex, resolved, missing = _prepare(path, kind, mapping, encoding)
+    except (ValueError, FileNotFoundError) as e:
+        raise LoadError(str(e)) from None
+    if missing:
+        raise LoadError(_missing_message(path, kind, ex, missing))
     result = LoadResult(load_id=started.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8], source_file=source,
-                        kind=kind, encoding=ex.encoding, sha256=sha256, mapping=resolved,
+                        kind=kind, encoding=ex.encoding, mapping=resolved,
                         unmapped=mapping_mod.unmapped(ex.headers, resolved))
     result.rows_read = ex.frame.height + len(ex.rejects)
     progress("read", 1.0)
-    progress("transform", 0.0)
-    tr = transform(ex, kind, resolved)
-    del ex
-    result.nulled = tr.nulled
-    progress("transform", 1.0)
-    with store.writing(store.db_path(db)) as con:
-        reference.seed_areas(con)
-        _write(con, spec, tr, result, progress)
-        result.status = "ok" if not result.rows_quarantined else "partial"
-        result.message = _message(result)
-        if result.rows_read != result.rows_inserted + result.rows_updated + result.rows_unchanged + result.rows_quarantined:
-            raise AssertionError(f"行数不守恒：{result.as_dict()}")
-        _record(con, result, started)
+    # The file's fingerprint is hashed while it is transformed and written (hashlib releases the GIL): the
+    # read keeps both CPUs busy, the later stages leave some room.
+    with ThreadPoolExecutor(1) as pool:
+        digest = pool.submit(_sha256, path) if path.is_file() else None
+        progress("transform", 0.0)
+        tr = transform(ex, kind, resolved)
+        del ex
+        result.nulled = tr.nulled
+        progress("transform", 1.0)
+        with store.writing(store.db_path(db)) as con:
+            reference.seed_areas(con)
+            _write(con, spec, tr, result, progress)
+            result.status = "ok" if not result.rows_quarantined else "partial"
+            result.message = _message(result)
+            if result.rows_read != result.rows_inserted + result.rows_updated + result.rows_unchanged + result.rows_quarantined:
+                raise AssertionError(f"行数不守恒：{result.as_dict()}")
+            result.sha256 = digest.result() if digest else ""
+            _record(con, result, started)
     progress("write", 1.0)
     return result
 

@@ -14,7 +14,9 @@ WORK_ORDER_COLUMNS: dict[str, tuple[str, str]] = {
     "category_l1": ("VARCHAR", "一级分类"),
     "category_l2": ("VARCHAR", "二级分类"),
     "category_l3": ("VARCHAR", "三级分类"),
-    "content": ("VARCHAR", "诉求内容"),
+    # Free text compresses far better with zstd than with the default dictionary/FSST, and faster: on
+    # 1M orders the file is 60 MB instead of 103 and the insert a quarter quicker (bench/RESULTS-load.md).
+    "content": ("VARCHAR USING COMPRESSION zstd", "诉求内容"),
     "district": ("VARCHAR", "区"),
     "street": ("VARCHAR", "街道/乡镇"),
     "community": ("VARCHAR", "社区/村"),

@@ -108,18 +108,24 @@ _FAST_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y
                  "%Y-%m-%d", "%Y/%m/%d")
 
 
-def parse_datetime_series(s: pl.Series) -> pl.Series:
-    """parse_datetime, fast: the column's dominant format (guessed from a sample) parses in one pass, and
-    only the distinct values it misses go through the full chain of forms."""
-    sample = s.drop_nulls().head(2000)
-    best = max(_FAST_FORMATS, key=lambda f: sample.str.to_datetime(f, strict=False, time_unit="us").is_not_null().sum())
-    fast = s.str.to_datetime(best, strict=False, time_unit="us")
-    miss = s.filter(fast.is_null() & s.is_not_null()).unique()
-    if not miss.len():
-        return fast.alias(s.name)
-    slow = miss.to_frame("v").with_columns(parse_datetime(pl.col("v")).alias("d"))
-    filled = s.to_frame("v").join(slow, on="v", how="left", maintain_order="left")["d"]
-    return fast.fill_null(filled).alias(s.name)
+def parse_datetimes(frame: pl.DataFrame) -> pl.DataFrame:
+    """parse_datetime over every column of `frame`, fast: each column's dominant format (guessed from a
+    sample) parses in one pass, the columns side by side, and only the distinct values a column's format
+    misses go through the full chain of forms."""
+    def best(s: pl.Series) -> str:
+        sample = s.drop_nulls().head(2000)
+        return max(_FAST_FORMATS, key=lambda f: sample.str.to_datetime(f, strict=False, time_unit="us").is_not_null().sum())
+
+    fast = frame.select(pl.col(c).str.to_datetime(best(frame[c]), strict=False, time_unit="us") for c in frame.columns)
+    out = []
+    for c in frame.columns:
+        s, parsed = frame[c], fast[c]
+        miss = s.filter(parsed.is_null() & s.is_not_null()).unique()
+        if miss.len():
+            slow = miss.to_frame("v").with_columns(parse_datetime(pl.col("v")).alias("d"))
+            parsed = parsed.fill_null(s.to_frame("v").join(slow, on="v", how="left", maintain_order="left")["d"])
+        out.append(parsed.alias(c))
+    return pl.DataFrame(out)
 
 
 def parse_month(e: pl.Expr) -> pl.Expr:
@@ -213,9 +219,9 @@ def transform(ex: Extracted, kind: str, mapping: dict[str, str], phone_key: str 
     if phone_cols:
         raw = raw.with_columns(hash_phones(raw[h], key) for h in phone_cols)
     columns = [c for c in TABLES[spec.table] if c not in LINEAGE]
-    dates = {t: parse_datetime_series(raw[src[t]]).alias(f"__dt_{t}") for t in spec.dates if src.get(t) in raw.columns}
-    raw_dated = raw.with_columns(dates.values())
-    raw_dated, exprs = _per_distinct(raw_dated, _column_exprs(spec, src, raw.columns))
+    date_cols = {t: src[t] for t in spec.dates if src.get(t) in raw.columns}
+    dates = parse_datetimes(raw.select(pl.col(h).alias(f"__dt_{t}") for t, h in date_cols.items()))
+    raw_dated, exprs = _per_distinct(raw.with_columns(dates.get_columns()), _column_exprs(spec, src, raw.columns))
     frame = (raw_dated.lazy()
              .select(pl.col("_line"), *[exprs.get(c, _default(spec, c)).alias(c) for c in columns]).collect())
     del raw_dated

@@ -188,3 +188,23 @@ def test_hotspots_page_shows_the_analytics_surges(app_db, monkeypatch):
     surge_table = next(d.value for d in at.dataframe if "lift" in d.value.columns)
     assert surge_table["area"].iloc[0] == "丰台区" and int(surge_table["count"].iloc[0]) == expected["count"][0]
     assert at.selectbox[-1].value in {"停水", "管网改造", "自来水", "突然", "通知"}
+
+
+def test_hotspots_page_while_the_token_index_is_pending(app_db, tmp_path, monkeypatch):
+    """Orders published without their token index yet: the words are the same, tokenised on read, and the
+    sidebar says how many orders are waiting."""
+    from streamlit.testing.v1 import AppTest
+
+    _, orders = app_db
+    pending = write_orders(tmp_path / "pending.duckdb", orders_frame(orders.drop("tokens").to_dicts()))
+    monkeypatch.setenv("HOTLINE_DB", str(pending))
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
+    at.switch_page("app_pages/hotspots.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(f"{orders.height:,} 条工单的分词索引" in i.value for i in at.sidebar.info)
+    assert at.selectbox[-1].value in {"停水", "管网改造", "自来水", "突然", "通知"}
+    word = at.selectbox[-1].value
+    shown = [c.value for c in at.caption if c.value.startswith(f"包含“{word}”")]
+    expected = orders.filter(pl.col("content").str.contains(word) & (pl.col("received_at") >= datetime(2026, 5, 1))
+                             & (pl.col("received_at") < datetime(2026, 6, 1))).height
+    assert shown == [f"包含“{word}”的最近 {min(expected, 50)} 件工单"]

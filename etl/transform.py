@@ -197,6 +197,12 @@ def _src(mapping: dict[str, str]) -> dict[str, str]:
     return {t: h for h, t in mapping.items()}
 
 
+def _blank_to_null(e: pl.Expr) -> pl.Expr:
+    """Padding trimmed, blank as NULL. Extraction leaves values as exported: each column is trimmed by the
+    expression that reads it (per distinct value where it can), not all columns up front."""
+    return e.str.strip_chars().replace("", None)
+
+
 def _text(e: pl.Expr) -> pl.Expr:
     """Trim padding (tabs, newlines, full-width spaces) and fold blank-line runs into one newline."""
     return (
@@ -220,7 +226,7 @@ def transform(ex: Extracted, kind: str, mapping: dict[str, str], phone_key: str 
         raw = raw.with_columns(hash_phones(raw[h], key) for h in phone_cols)
     columns = [c for c in TABLES[spec.table] if c not in LINEAGE]
     date_cols = {t: src[t] for t in spec.dates if src.get(t) in raw.columns}
-    dates = parse_datetimes(raw.select(pl.col(h).alias(f"__dt_{t}") for t, h in date_cols.items()))
+    dates = parse_datetimes(raw.select(pl.col(h).str.strip_chars().alias(f"__dt_{t}") for t, h in date_cols.items()))
     raw_dated, exprs = _per_distinct(raw.with_columns(dates.get_columns()), _column_exprs(spec, src, raw.columns))
     frame = (raw_dated.lazy()
              .select(pl.col("_line"), *[exprs.get(c, _default(spec, c)).alias(c) for c in columns]).collect())
@@ -260,6 +266,8 @@ def _column_exprs(spec: KindSpec, src: dict[str, str], present: list[str]) -> di
             e = e.str.replace_all(r"[,\s]", "").cast(pl.Float64, strict=False)
         elif t in ("content", "description", "note", "comment"):
             e = _text(e)
+        else:
+            e = _blank_to_null(e)
         out[t] = e
     if spec.name == "work_orders":
         if col("title") is not None:
@@ -307,7 +315,8 @@ def _per_distinct(raw: pl.DataFrame, exprs: dict[str, pl.Expr]) -> tuple[pl.Data
     for t, e in exprs.items():
         roots = set(e.meta.root_names())
         if len(roots) == 1 and not e.meta.is_column() and (h := roots.pop()) in raw.columns and raw.schema[h] == pl.String:
-            by_root.setdefault(h, []).append(t)
+            if not e.meta.eq(_blank_to_null(pl.col(h))):  # a plain trim costs less per row than the lookup
+                by_root.setdefault(h, []).append(t)
     if not by_root:
         return raw, exprs
     limit = max(DISTINCT_MIN, raw.height * DISTINCT_SHARE)
@@ -372,8 +381,10 @@ def _checks(spec: KindSpec, src: dict[str, str], raw: pl.DataFrame, frame: pl.Da
     parts: list[pl.Expr] = []
     flags: list[pl.Expr] = []
     typed = set(spec.dates) | set(spec.months) | set(spec.ints) | set(spec.floats)
-    pairs = [(t, src[t]) for t in frame.columns if t != "_line" and src.get(t) in raw.columns]
-    joined = pl.concat([frame, raw.select(pl.col(h).alias(f"_raw_{t}") for t, h in pairs)], how="horizontal")
+    pairs = [(t, src[t]) for t in frame.columns
+             if t != "_line" and src.get(t) in raw.columns and (t in spec.required or t in typed)]
+    joined = pl.concat([frame, raw.select(_blank_to_null(pl.col(h)).alias(f"_raw_{t}") for t, h in pairs)],
+                       how="horizontal")
     for t, h in pairs:
         rv, parsed = pl.col(f"_raw_{t}"), pl.col(t)
         head = f"『{h}』({target_label(spec.name, t)})"
@@ -425,7 +436,7 @@ def _dedupe(spec: KindSpec, src: dict[str, str], good: pl.DataFrame) -> tuple[pl
 def _with_raw(q: pl.DataFrame, raw: pl.DataFrame, headers: list[str]) -> pl.DataFrame:
     if not q.height:
         return pl.DataFrame(schema=QUARANTINE_SCHEMA)
-    rows = raw.join(q, on="_line", how="inner").sort("_line")
+    rows = raw.join(q, on="_line", how="inner").sort("_line").with_columns(_blank_to_null(pl.col(headers)))
     return rows.select(
         pl.col("_line").alias("line_no"),
         pl.col("reason"),

@@ -231,3 +231,24 @@ def test_encoding_can_be_forced_and_a_wrong_choice_is_explained(etl_fx, db):
     assert "不认识的编码" in str(err.value)
     result = load_file(etl_fx / "orders_gbk.csv", db, encoding="gb18030")
     assert (result.encoding, result.rows_inserted) == ("GB18030", 6)
+
+
+def test_padded_values_load_like_clean_ones(tmp_path, db):
+    header = "工单编号,来电时间,来源渠道,问题分类,诉求内容,被反映区,被反映街乡镇,来电号码,主办单位,是否满意\n"
+    clean = ("P1,2024-01-05 08:03:00,电话,住房->物业管理,暖气不热,朝阳,望京,13812345678,朝阳区住建委,满意\n"
+             "P2,2024-01-06 09:00:00,微信,交通管理,占道停车,海淀区,中关村,,海淀区交通委,\n")
+    padded = ("  P1 , 2024-01-05 08:03:00 ,\u3000电话 , 住房->物业管理 ,\"  暖气不热 \n \",  朝阳 ,望京  , 138 1234 5678 ,"
+              "朝阳区住建委 , 满意\n"
+              "P2\t,2024-01-06 09:00:00,微信,交通管理,占道停车,海淀区,中关村,  ,海淀区交通委,   \n"
+              "P3,   ,电话,住房,空白时间,朝阳,望京,,,\n")
+    (tmp_path / "clean.csv").write_text(header + clean, encoding="utf-8")
+    (tmp_path / "padded.csv").write_text(header + padded, encoding="utf-8")
+    other = tmp_path / "other.duckdb"
+    load_file(tmp_path / "clean.csv", other)
+    r = load_file(tmp_path / "padded.csv", db)
+    assert (r.rows_inserted, r.rows_quarantined) == (2, 1)
+    cols = "* EXCLUDE (source_file, load_id)"
+    assert rows(db, f"SELECT {cols} FROM work_orders ORDER BY 1") == rows(other, f"SELECT {cols} FROM work_orders ORDER BY 1")
+    reason, raw = rows(db, "SELECT reason, raw FROM quarantine")[0]
+    assert "『来电时间』(受理时间) 为空，该列必填" in reason
+    assert json.loads(raw)["来电时间"] is None and json.loads(raw)["工单编号"] == "P3"

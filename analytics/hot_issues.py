@@ -3,7 +3,7 @@
 Nothing is quadratic in the number of orders:
 1. each order gets a specific place, its spot: the estate, road, school, shop or site its text is about, else
    the one its address names (a community or street is an area, not a place: a real export always has one);
-   and a signature, its TOP_K problem tokens by TF-IDF (jieba tokens from work_orders.tokens; generic and
+   and a signature, its TOP_K problem tokens by TF-IDF (jieba tokens from the token index; generic and
    hotline boilerplate words, district/street names and the words of the order's own place dropped, so that
    亚运村 or 北路 never make two orders look alike);
 2. blocking: orders sharing a signature token at the same spot (else the same area), or sharing a rare token

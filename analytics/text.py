@@ -1,8 +1,8 @@
 """Chinese segmentation for the text analytics: jieba's dictionary through rjieba (jieba-rs), same tokens.
 
 `cut` gives exactly what `jieba.lcut` gives (rjieba plus two fixes where jieba-rs differs: runs of ASCII
-with '.', '-', '_' … and a few rare CJK code points). `segment` is what the loader stores in
-work_orders.tokens: the same cut with a user dictionary of Beijing places, governance terms and (when
+with '.', '-', '_' … and a few rare CJK code points). `segment` is what the token index stores
+(order_tokens, etl/tokens.py): the same cut with a user dictionary of Beijing places, governance terms and (when
 given) estate names from the data, minus whitespace and punctuation. `keywords` is the separate filter for
 analytics (stopwords, single characters, numbers).
 """

@@ -4,7 +4,7 @@ Orders: 30,000 communities in 330 streets (Zipf-like sizes), each with two estat
 building, as an export does), 200 problem topics with their own words, filler words from a 20,000-word
 vocabulary, callers at random over a year; plus planted hot issues of 20–60 orders (one estate, one topic, three
 words of their own, three weeks, distinct callers). Tokens are given, as
-work_orders.tokens is filled at load time. Measures analytics.hot_issues.hot_issues end to end (clustering,
+the token index (order_tokens) is filled at load time. Measures analytics.hot_issues.hot_issues end to end (clustering,
 statistics, labels) and recall / precision on the planted issues. Writes bench/RESULTS-hot-issues.md.
 Run: .venv/bin/python bench/bench_hot_issues.py [--n 1000000] [--planted 500]
 """
@@ -160,7 +160,7 @@ def main() -> None:
         f"20,000 个填充词，5% 无社区和地址），"
         f"其中埋入 {args.planted} 个热点问题（每个 20–60 条、同一小区同一问题、三周内、来电人各不相同），"
         f"共 {sum(len(v) for v in truth.values()):,} 条；生成用时 {t_gen:.1f} 秒（不计入）",
-        "- 分词在导入时完成（work_orders.tokens），这里直接给出词表。",
+        "- 分词在导入时完成（分词索引 order_tokens），这里直接给出词表。",
         f"- 目标：≤ 60 秒。设置：text_similarity = {settings.hot_issues.text_similarity}，min_size = {settings.hot_issues.min_size}，"
         f"place_bonus = {settings.hot_issues.place_bonus}（同一具体地点），"
         f"merge_category_share = {settings.hot_issues.merge_category_share}，TOP_K = {hi.TOP_K}，WINDOW = {hi.WINDOW}；"

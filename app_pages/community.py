@@ -69,7 +69,7 @@ if local.is_empty():
 left, right = st.columns(2)
 with left:
     st.markdown("#### 居民反映最多的问题")
-    st.dataframe(issues, hide_index=True, width="stretch", column_config={
+    st.dataframe(issues, hide_index=True, placeholder="—", width="stretch", column_config={
         "issue": "问题（一级 · 二级分类）", "orders": st.column_config.NumberColumn("工单", format="localized"),
         "share": st.column_config.NumberColumn("占比", format="percent"),
         "resolution_rate": st.column_config.NumberColumn("解决率", format="percent"),
@@ -106,7 +106,7 @@ with left:
         st.write("所选时段内没有同一地址 3 件及以上的工单。")
     else:
         st.dataframe(recurring.select("address", "orders", "callers", "months", "main_category", "unsolved", "last_at"),
-                     hide_index=True, width="stretch", column_config={
+                     hide_index=True, placeholder="—", width="stretch", column_config={
             "address": "地址", "orders": "工单", "callers": "来电人数", "months": "涉及月数", "main_category": "主要问题",
             "unsolved": "未解决/部分解决", "last_at": st.column_config.DatetimeColumn("最近一次", format="YYYY-MM-DD"),
         })
@@ -115,7 +115,7 @@ with left:
 with right:
     st.markdown("#### 居民常说的词")
     words = cm.distinctive_words(local, reference)
-    st.dataframe(words, hide_index=True, width="stretch", column_config={
+    st.dataframe(words, hide_index=True, placeholder="—", width="stretch", column_config={
         "word": "词", "count": "涉及工单", "share": st.column_config.NumberColumn("占比", format="percent"),
         "lift": st.column_config.NumberColumn(f"相对{reference_name}", format="%.1f 倍"),
     })

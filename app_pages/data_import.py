@@ -55,7 +55,7 @@ def _report(result: dict) -> None:
         finally:
             con.close()
         st.markdown("**被隔离的行**（未入库，修正后可重新导入同一文件）")
-        st.dataframe(rows.drop("load_id", "source_file"), hide_index=True, width="stretch",
+        st.dataframe(rows.drop("load_id", "source_file"), hide_index=True, placeholder="—", width="stretch",
                      column_config={"line_no": "行号", "reason": "原因", "raw": "原始行(JSON)"})
         download_buttons(rows, f"隔离行_{result['load_id']}", key="dl_import_quarantine")
     st.page_link("app_pages/overview.py", label="到“总览”查看", icon=":material/dashboard:")
@@ -150,14 +150,14 @@ if bad:
     reasons = (quarantined.with_columns(pl.col("reason").str.replace(r"^第\s*\d+\s*行\s*", ""))
                .group_by("reason").len("rows").sort(["rows", "reason"], descending=[True, False]))
     st.markdown("**将被隔离的行及原因**")
-    st.dataframe(reasons, hide_index=True, width="stretch",
+    st.dataframe(reasons, hide_index=True, placeholder="—", width="stretch",
                  column_config={"reason": "原因（同类合并）", "rows": st.column_config.NumberColumn("行数")})
     with st.expander(f"查看全部 {bad:,} 个将被隔离的行"):
-        st.dataframe(quarantined, hide_index=True, width="stretch",
+        st.dataframe(quarantined, hide_index=True, placeholder="—", width="stretch",
                      column_config={"line_no": "行号", "reason": "原因", "raw": "原始行(JSON)"})
         download_buttons(quarantined, "将被隔离的行", key="dl_preview_quarantine")
 st.markdown(f"**映射后的前 {mapped.height} 行**")
-st.dataframe(mapped, hide_index=True, width="stretch",
+st.dataframe(mapped, hide_index=True, placeholder="—", width="stretch",
              column_config={c: target_label(kind, c) for c in mapped.columns})
 
 st.subheader("3. 导入")

@@ -107,7 +107,7 @@ def profile(dept: str, t: dict[str, pl.DataFrame], f: Filters, ranking_month: da
             definition(scores.explain("street_rating", settings))
         with right:
             shown = ratings.sort(["period", "score"], descending=[True, False]).select("period", "district", "street", "score", "comment")
-            st.dataframe(shown, hide_index=True, width="stretch", height=300, column_config={
+            st.dataframe(shown, hide_index=True, placeholder="—", width="stretch", height=300, column_config={
                 "period": st.column_config.DateColumn("考核月份", format="YYYY年MM月"), "district": "区", "street": "街道/乡镇",
                 "score": st.column_config.NumberColumn("评分", format="%.1f"), "comment": st.column_config.TextColumn("评语", width="large"),
             })
@@ -126,7 +126,7 @@ def profile(dept: str, t: dict[str, pl.DataFrame], f: Filters, ranking_month: da
     only_mismatch = st.toggle("只看派单不符或退单/改派的工单", key="dept_only_bad")
     if only_mismatch:
         checked = checked.filter(pl.col("mismatch").fill_null(False) | (pl.col("redispatch_count") > 0) | (pl.col("status") == "退单"))
-    st.dataframe(checked, hide_index=True, width="stretch", column_config={
+    st.dataframe(checked, hide_index=True, placeholder="—", width="stretch", column_config={
         **{c: label("work_orders", c) for c in checked.columns},
         "content": st.column_config.TextColumn("诉求内容", width="large"),
         "responsible": "权责清单责任部门", "mismatch": st.column_config.CheckboxColumn("派单不符"),
@@ -180,7 +180,7 @@ shown = month.with_columns(
     movement=pl.col("rank_change").map_elements(scores.movement, return_dtype=pl.String, skip_nulls=False)
 ).select(TABLE_COLUMNS)
 event = st.dataframe(
-    shown, hide_index=True, width="stretch", column_config=column_config(), on_select="rerun",
+    shown, hide_index=True, placeholder="—", width="stretch", column_config=column_config(), on_select="rerun",
     selection_mode="single-row", key="dept_ranking",
 )
 definition(definitions(settings))

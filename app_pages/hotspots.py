@@ -66,7 +66,7 @@ table = found.select(
     pl.col("month").dt.strftime("%Y-%m").alias("period"), "count", "expected", "basis", "lift", "z",
 )
 st.dataframe(
-    table, hide_index=True, width="stretch",
+    table, hide_index=True, placeholder="—", width="stretch",
     column_config={
         "rank": "排名", "area": level, "district": "区", "category": "一级分类", "period": "月份",
         "count": st.column_config.NumberColumn("工单量", format="localized"),
@@ -116,7 +116,7 @@ samples = data.sql(
     [*params, word, word],
 )
 st.caption(f"包含“{word}”的最近 {samples.height} 件工单")
-st.dataframe(samples, hide_index=True, width="stretch", column_config={
+st.dataframe(samples, hide_index=True, placeholder="—", width="stretch", column_config={
     "order_id": "工单编号", "received_at": st.column_config.DatetimeColumn("受理时间", format="YYYY-MM-DD HH:mm"),
     "district": "区", "street": "街乡", "category_l1": "一级分类", "content": st.column_config.TextColumn("诉求内容", width="large"),
 })

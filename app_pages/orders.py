@@ -68,7 +68,7 @@ order_by = f"{sort} {'DESC' if descending else 'ASC'} NULLS LAST, order_id"
 select = f"SELECT {', '.join(COLUMNS)} FROM work_orders WHERE {where} ORDER BY {order_by}"
 rows = data.sql(f"{select} LIMIT ? OFFSET ?", [*params, size, (page - 1) * size])
 st.dataframe(
-    rows, hide_index=True, width="stretch", height=min(38 * (rows.height + 1), 760),
+    rows, hide_index=True, placeholder="—", width="stretch", height=min(38 * (rows.height + 1), 760),
     column_config={
         **{c: label("work_orders", c) for c in COLUMNS},
         "received_at": st.column_config.DatetimeColumn("受理时间", format="YYYY-MM-DD HH:mm"),

@@ -61,7 +61,7 @@ table = ranking.select(
     "rank", "district", "orders", "response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate", "composite"
 )
 st.dataframe(
-    table, hide_index=True, width="stretch",
+    table, hide_index=True, placeholder="—", width="stretch",
     column_config={
         "rank": st.column_config.NumberColumn("排名"),
         "district": "区",

@@ -38,7 +38,7 @@ if history.is_empty():
     st.info("还没有导入记录。请在“数据导入”页上传导出文件。")
 else:
     st.dataframe(
-        history, hide_index=True, width="stretch",
+        history, hide_index=True, placeholder="—", width="stretch",
         column_config={
             "load_id": "导入批次", "source_file": "来源文件", "kind": "数据类型", "encoding": "编码",
             **{c: st.column_config.NumberColumn(lab, format="localized") for c, lab in (
@@ -67,12 +67,12 @@ else:
     with c2:
         search = st.text_input("在原因或原始行中搜索", key="q_search", placeholder="例如：受理时间、工单编号、某个值")
     reasons = quality.quarantine_reasons(con, load_id)
-    st.dataframe(reasons, hide_index=True, width="stretch",
+    st.dataframe(reasons, hide_index=True, placeholder="—", width="stretch",
                  column_config={"reason": "原因（同类合并）", "rows": st.column_config.NumberColumn("行数", format="localized")})
     rows = quality.quarantine_rows(con, load_id, search, limit=None)
     st.caption(f"符合条件的隔离行：{rows.height:,} 行（表格显示前 1,000 行，下载为全部）。")
     st.dataframe(
-        rows.head(1000), hide_index=True, width="stretch",
+        rows.head(1000), hide_index=True, placeholder="—", width="stretch",
         column_config={"load_id": "导入批次", "source_file": "来源文件", "line_no": "行号", "reason": "原因",
                        "raw": st.column_config.TextColumn("原始行(JSON)", width="large")},
     )
@@ -82,7 +82,7 @@ st.subheader("数据覆盖")
 st.caption(f"范围：{f.describe()}（左侧筛选条件）。")
 cov = quality.coverage(con, f)
 st.dataframe(
-    cov.drop("check"), hide_index=True, width="stretch",
+    cov.drop("check"), hide_index=True, placeholder="—", width="stretch",
     column_config={"label": "检查项", "orders": st.column_config.NumberColumn("工单数", format="localized"),
                    "share": st.column_config.ProgressColumn("占比", format="percent", min_value=0, max_value=1)},
 )
@@ -93,7 +93,7 @@ definition(
 unknown = quality.unknown_streets(con, f)
 if unknown.height:
     with st.expander(f"不在官方名录的街乡名称（前 {unknown.height} 个）"):
-        st.dataframe(unknown, hide_index=True, width="stretch",
+        st.dataframe(unknown, hide_index=True, placeholder="—", width="stretch",
                      column_config={"district": "区", "street": "街道/乡镇（原值）",
                                     "orders": st.column_config.NumberColumn("工单数", format="localized")})
         download_buttons(unknown, "不在官方名录的街乡", key="dl_unknown_streets")

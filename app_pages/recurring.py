@@ -56,7 +56,7 @@ def _drill(ids: list[str], title: str) -> None:
     """The orders behind a selected row, with their text."""
     st.markdown(f"**{title}** · 共 {len(ids)} 件工单")
     detail = data.sql(DETAIL_SQL, [ids])
-    st.dataframe(detail, hide_index=True, width="stretch", column_config=DETAIL_CONFIG, height=320)
+    st.dataframe(detail, hide_index=True, placeholder="—", width="stretch", column_config=DETAIL_CONFIG, height=320)
     download_buttons(detail, f"工单明细_{title[:20]}", key=f"dl_detail_{hash(title)}")
 
 
@@ -79,7 +79,7 @@ with tab_hot:
         view = hot.with_row_index("rank", offset=1).select(
             "rank", "label", "size", "callers", "channels", "first_at", "last_at", "likes", "peak_share", "growth", "heat")
         event = st.dataframe(
-            view, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="rc_hot",
+            view, hide_index=True, placeholder="—", width="stretch", on_select="rerun", selection_mode="single-row", key="rc_hot",
             column_config={
                 "rank": "排名", "label": st.column_config.TextColumn("热点问题（地点 · 问题）", width="large"),
                 "size": st.column_config.NumberColumn("工单数", format="localized"), "callers": "来电人数", "channels": "渠道数",
@@ -106,7 +106,7 @@ with tab_rep:
         kinds = st.segmented_control("类型", ["全部", "同一来电人", "同一地点"], default="全部", key="rc_rep_kind")
         shown = reps if kinds in (None, "全部") else reps.filter(pl.col("kind") == kinds)
         event = st.dataframe(
-            shown.drop("order_ids"), hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+            shown.drop("order_ids"), hide_index=True, placeholder="—", width="stretch", on_select="rerun", selection_mode="single-row",
             key="rc_rep",
             column_config={
                 "kind": "类型", "caller_key": "来电人（加盐哈希）", "place": "地点", "matter": "事项",
@@ -134,7 +134,7 @@ with tab_types:
         view = types.select("area", "issue_type", "orders", "longest_run", "run_until", "months_above", "resolution_rate",
                             "city_resolution_rate", "reason")
         event = st.dataframe(
-            view, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="rc_types",
+            view, hide_index=True, placeholder="—", width="stretch", on_select="rerun", selection_mode="single-row", key="rc_types",
             column_config={
                 "area": area, "issue_type": level_label, "orders": st.column_config.NumberColumn("工单量", format="localized"),
                 "longest_run": "最长连续高于预期（月）",
@@ -165,7 +165,7 @@ with tab_topics:
                              "resolution_rate", "satisfaction_rate", "redispatch", "c_volume", "c_breadth",
                              "c_persistence", "c_difficulty")
         event = st.dataframe(
-            view, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="rc_topics",
+            view, hide_index=True, placeholder="—", width="stretch", on_select="rerun", selection_mode="single-row", key="rc_topics",
             column_config={
                 "rank": "排名", "issue_type": level_label, "category_l1": "一级分类",
                 "score": st.column_config.ProgressColumn("得分", min_value=0, max_value=100, format="%.1f"),

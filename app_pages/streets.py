@@ -86,7 +86,7 @@ def drill_down(table: pl.DataFrame, row: dict, level: str, f: Filters, ranking_m
         f"responded_at, closed_at FROM work_orders WHERE {where} ORDER BY received_at DESC LIMIT 500", params,
     )
     st.dataframe(
-        orders, hide_index=True, width="stretch",
+        orders, hide_index=True, placeholder="—", width="stretch",
         column_config={c: label("work_orders", c) for c in orders.columns} | {
             "content": st.column_config.TextColumn("诉求内容", width="large")},
     )
@@ -148,7 +148,7 @@ tab_rank, tab_top, tab_capita, *tab_gov = st.tabs(
 with tab_rank:
     shown = view(month, level)
     event = st.dataframe(
-        shown, hide_index=True, width="stretch", column_config=column_config(level),
+        shown, hide_index=True, placeholder="—", width="stretch", column_config=column_config(level),
         on_select="rerun", selection_mode="single-row", key=f"ranking_{level}",
     )
     definition(
@@ -164,7 +164,7 @@ with tab_top:
     for col, part, title in ((left, top, "前几名"), (right, bottom, "后几名（最差在前）")):
         with col:
             st.markdown(f"**{title}**")
-            st.dataframe(view(part, level), hide_index=True, width="stretch", column_config=column_config(level))
+            st.dataframe(view(part, level), hide_index=True, placeholder="—", width="stretch", column_config=column_config(level))
     st.plotly_chart(scores.rank_history_figure(
         table.filter(pl.col("period") >= (f.date_from or date.min).replace(day=1)), top["unit"].to_list()
     ), width="stretch", key="top_history")
@@ -177,7 +177,7 @@ with tab_capita:
     capita = month.drop_nulls("per_10k").sort("per_10k", descending=True).select(
         "unit", *(["district"] if level == "street" else []), "population", "orders", "per_10k", "composite", "rank"
     )
-    st.dataframe(capita, hide_index=True, width="stretch", column_config=column_config(level))
+    st.dataframe(capita, hide_index=True, placeholder="—", width="stretch", column_config=column_config(level))
     definition(scores.explain("per_10k", settings))
     download_buttons(capita, f"每万人工单量_{ranking_month:%Y%m}", key="dl_capita")
 
@@ -191,7 +191,7 @@ if tab_gov:
         if candidates.is_empty():
             st.info(f"截至{ranking_month.year}年{ranking_month.month}月的最近 {g.governance_window_months} 个月内，没有街乡满足治理类候选条件。")
         else:
-            st.dataframe(candidates, hide_index=True, width="stretch", column_config=column_config(level))
+            st.dataframe(candidates, hide_index=True, placeholder="—", width="stretch", column_config=column_config(level))
             download_buttons(candidates, f"治理类街乡候选_{ranking_month:%Y%m}", key="dl_gov")
 
 st.divider()

@@ -77,7 +77,7 @@ with left:
 with right:
     league_view = league.drop("within")
     st.dataframe(
-        league_view, hide_index=True, width="stretch",
+        league_view, hide_index=True, placeholder="—", width="stretch",
         column_config={**{c: L[c] for c in league_view.columns}, **percent, **minutes_cols},
     )
     definition(cases.explain("league", settings))
@@ -91,7 +91,7 @@ with left:
     st.markdown("**街乡用哨**")
     st.plotly_chart(cases.street_use_figure(use), width="stretch")
     st.dataframe(
-        use, hide_index=True, width="stretch",
+        use, hide_index=True, placeholder="—", width="stretch",
         column_config={
             **{c: L[c] for c in use.columns},
             "whistles_per_month": st.column_config.NumberColumn(L["whistles_per_month"], format="%.1f"),
@@ -107,7 +107,7 @@ with right:
     st.markdown("**部门报到**")
     reporting = league.select("dept", "called", "within_share", "no_show", "reported_in_share")
     st.dataframe(
-        reporting, hide_index=True, width="stretch",
+        reporting, hide_index=True, placeholder="—", width="stretch",
         column_config={"dept": L["dept"], "called": L["called"], "no_show": L["no_show"], **percent},
     )
     definition(cases.explain("league", settings))
@@ -115,7 +115,7 @@ with right:
 with st.expander("各街乡按月吹哨与办结"):
     by_month = t["street_month"]
     st.dataframe(
-        by_month, hide_index=True, width="stretch",
+        by_month, hide_index=True, placeholder="—", width="stretch",
         column_config={
             **{c: L[c] for c in by_month.columns},
             "month": st.column_config.DateColumn(L["month"], format="YYYY年MM月"),
@@ -133,7 +133,7 @@ case_view = t["case_table"].select(
     "closure_hours", "depts_called", "depts_arrived", "no_show", "flags",
 )
 picked = st.dataframe(
-    case_view, hide_index=True, width="stretch", key="case_table", on_select="rerun", selection_mode="single-row",
+    case_view, hide_index=True, placeholder="—", width="stretch", key="case_table", on_select="rerun", selection_mode="single-row",
     column_config={
         **{c: L[c] for c in case_view.columns},
         "opened_at": st.column_config.DatetimeColumn(L["opened_at"], format="YYYY-MM-DD HH:mm"),
@@ -175,7 +175,7 @@ else:
         "dept", "called_at", "answered_at", "arrived_at", "arrival_minutes", "within", "declared_no_show", "finished_at"
     )
     st.dataframe(
-        detail, hide_index=True, width="stretch",
+        detail, hide_index=True, placeholder="—", width="stretch",
         column_config={
             "dept": "部门",
             **{c: st.column_config.DatetimeColumn(label, format="YYYY-MM-DD HH:mm") for c, label in (

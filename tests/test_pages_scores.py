@@ -97,6 +97,8 @@ def test_departments_page(app, db):
     want = expected(db, "dept")
     table = at.dataframe[0].value
     assert list(table["unit"]) == want["unit"].to_list()
+    # Departments no street rated show a dash, not "None".
+    assert table["street_rating"].isna().any() and at.dataframe[0].proto.placeholder == "—"
     zj = table[table["unit"] == "区住建委"].iloc[0]
     assert zj["street_rating"] == 85 and zj["dept_score"] == pytest.approx(
         want.filter(want["unit"] == "区住建委")["dept_score"][0])

@@ -1,5 +1,6 @@
 """The token index: built after the orders are published, filled in on read while pending, older layouts upgraded."""
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -59,3 +60,25 @@ def test_a_database_written_before_the_token_index_is_upgraded(tmp_path):
         con.close()
     assert tokens.fill(db).rows_tokenized == 1
     assert read_orders(db)["tokens"].to_list() == [["暖气", "不热"], ["占", "道", "停车"]]  # jieba's own cut
+
+
+def test_dashboard_upgrades_an_older_database_on_start(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    db = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(db))
+    old = {**WORK_ORDER_COLUMNS, "order_id": ("VARCHAR PRIMARY KEY", ""), "tokens": ("VARCHAR[]", "")}
+    con.execute(f"CREATE TABLE work_orders ({', '.join(f'{c} {d}' for c, (d, _) in old.items())})")
+    con.execute("INSERT INTO work_orders (order_id, received_at, district, content, tokens) VALUES "
+                "('A1', '2026-10-05 08:00', '朝阳区', '暖气不热', ['暖气', '不热'])")
+    con.close()
+    monkeypatch.setenv("HOTLINE_DB", str(db))
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "dashboard.py"), default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(m.label == "工单量" and m.value == "1" for m in at.metric)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert not needs_upgrade(con)
+        assert con.execute("SELECT tokens FROM order_tokens").fetchall() == [(["暖气", "不热"],)]
+    finally:
+        con.close()

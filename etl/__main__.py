@@ -10,6 +10,8 @@ from collections.abc import Callable
 from etl import kinds, store
 
 STAGES = ("read", "transform", "write")
+STAGE_NAMES = {"read": "读取", "transform": "转换与校验", "write": "写入", "tokenize": "分词",
+               "generate": "生成工单", "cases": "生成吹哨案件", "done": "完成"}
 
 
 def _bar(label: str) -> tuple[Callable[[str, float], None], Callable[[], None]]:
@@ -22,7 +24,7 @@ def _bar(label: str) -> tuple[Callable[[str, float], None], Callable[[], None]]:
     def progress(stage: str, fraction: float) -> None:
         # Load stages share one bar; other callers' stages (the demo builder) each fill it afresh.
         done = int(100 * (STAGES.index(stage) + fraction) / len(STAGES)) if stage in STAGES else int(100 * fraction)
-        bar.set_postfix_str(stage)
+        bar.set_postfix_str(STAGE_NAMES.get(stage, stage))
         bar.n = max(0, min(100, done))
         bar.refresh()
 

@@ -20,7 +20,7 @@ from etl.mapping import score_header, target_label
 from etl.schema import CASE_EVENTS, TABLES
 from etl.store import ROOT
 
-LINEAGE = ("source_file", "load_id", "tokens")
+LINEAGE = ("source_file", "load_id")
 # _per_distinct: columns with at most this many distinct values (or this share of rows) go through a lookup.
 DISTINCT_MIN = 64
 DISTINCT_SHARE = 0.05
@@ -34,7 +34,7 @@ _ISO_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m-%d %I:
 
 @dataclass
 class Transformed:
-    frame: pl.DataFrame                      # canonical columns (no lineage / tokens) + `_line`
+    frame: pl.DataFrame                      # canonical columns (no lineage) + `_line`
     quarantine: pl.DataFrame                 # line_no, reason, raw (JSON, phone hashed)
     nulled: dict[str, int] = field(default_factory=dict)  # optional values that did not parse -> NULL, by label
 

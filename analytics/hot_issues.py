@@ -527,7 +527,8 @@ def hot_issues(orders: pl.DataFrame, settings: Settings, period_end: datetime | 
     stats = members.group_by("cluster").agg(
         size=pl.len().cast(pl.UInt32),
         callers=pl.coalesce("caller_key", "order_id").n_unique().cast(pl.UInt32),
-        channels=pl.col("channel").drop_nulls().n_unique().cast(pl.UInt32),
+        # NULL, not 0, when the export says nothing about channels (message boards).
+        channels=pl.when(pl.col("channel").is_not_null().any()).then(pl.col("channel").drop_nulls().n_unique()).cast(pl.UInt32),
         first_at=pl.col("received_at").min(), last_at=pl.col("received_at").max(),
         likes=pl.col("likes").fill_null(0).sum().cast(pl.Int64),
         recent=(pl.col("received_at") > recent_from).sum(),

@@ -113,6 +113,7 @@ def test_hot_issues_find_planted_clusters(planted):
         assert precision >= 0.9, (estate, precision, best["label"])
         assert best["label"].startswith(estate)
         assert best["callers"] >= len(ids) * 0.9
+        assert best["channels"] == 1  # every planted order came by phone
     top = table.head(len(truth))["label"].to_list()
     assert {label.split(" · ")[0] for label in top} == set(truth)
 
@@ -289,6 +290,7 @@ def test_message_board_top_issues_are_the_named_problems(messages):
         row = top10.filter(pl.col("label").str.contains(place))
         assert row.height == 1, labels
         assert problem in row["label"][0], labels
+    assert table["channels"].null_count() == table.height  # the board has no channel column: unknown, not 0
     top5 = " | ".join(table.head(5)["label"].to_list())
     assert "丽发新城" in top5 and "伊景园滨河苑" in top5 and "58车贷" in top5, top5
     lifa = table.filter(pl.col("label").str.contains("丽发新城"))

@@ -18,6 +18,7 @@ import polars as pl
 
 from analytics.text import data_terms, segment
 from etl import store
+from etl.schema import needs_upgrade
 
 Progress = Callable[[str, float], None]
 CHUNK = 100_000  # rows tokenised while the previous chunk is being inserted
@@ -59,7 +60,7 @@ def fill(db: str | os.PathLike | None = None, progress: Progress | None = None) 
         return TokenResult()
     reader = store.connect_read(path)
     try:
-        waiting = pending_count(reader) if "order_tokens" in _tables(reader) else 1
+        waiting = 1 if needs_upgrade(reader, "hotline") else pending_count(reader)
     finally:
         reader.close()
     if not waiting:
@@ -70,10 +71,6 @@ def fill(db: str | os.PathLike | None = None, progress: Progress | None = None) 
         _tokenize_and_insert(con, todo, progress)
     progress("tokenize", 1.0)
     return TokenResult(todo.height, round(time.perf_counter() - started, 3))
-
-
-def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {name for (name,) in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
 
 
 def _insert(con: duckdb.DuckDBPyConnection, part: pl.DataFrame) -> None:

@@ -22,6 +22,19 @@ def read_orders(db, columns=("order_id", "content", "tokens")) -> pl.DataFrame:
         con.close()
 
 
+def old_layout(db: Path, values: str) -> Path:
+    """A database as written before the token index had its own table: tokens in work_orders, a key index."""
+    con = duckdb.connect(str(db))
+    try:
+        old = {**WORK_ORDER_COLUMNS, "order_id": ("VARCHAR PRIMARY KEY", ""), "tokens": ("VARCHAR[]", "")}
+        con.execute(f"CREATE TABLE work_orders ({', '.join(f'{c} {d}' for c, (d, _) in old.items())})")
+        con.execute(f"INSERT INTO work_orders {values}")
+        assert needs_upgrade(con)
+    finally:
+        con.close()
+    return db
+
+
 def test_pending_orders_get_their_tokens_on_read(etl_fx, db):
     load_file(etl_fx / "orders_gbk.csv", db)
     pending = read_orders(db)
@@ -41,14 +54,8 @@ def test_pending_orders_get_their_tokens_on_read(etl_fx, db):
 
 
 def test_a_database_written_before_the_token_index_is_upgraded(tmp_path):
-    db = tmp_path / "old.duckdb"
-    con = duckdb.connect(str(db))
-    old = {**WORK_ORDER_COLUMNS, "order_id": ("VARCHAR PRIMARY KEY", ""), "tokens": ("VARCHAR[]", "")}
-    con.execute(f"CREATE TABLE work_orders ({', '.join(f'{c} {d}' for c, (d, _) in old.items())})")
-    con.execute("INSERT INTO work_orders (order_id, received_at, content, tokens) VALUES "
-                "('A1', '2024-01-05 08:00', '暖气不热', ['暖气', '不热']), ('A2', '2024-01-06 08:00', '占道停车', NULL)")
-    assert needs_upgrade(con)
-    con.close()
+    db = old_layout(tmp_path / "old.duckdb", "(order_id, received_at, content, tokens) VALUES "
+                    "('A1', '2024-01-05 08:00', '暖气不热', ['暖气', '不热']), ('A2', '2024-01-06 08:00', '占道停车', NULL)")
     with writing(db):
         pass
     con = duckdb.connect(str(db), read_only=True)
@@ -65,13 +72,8 @@ def test_a_database_written_before_the_token_index_is_upgraded(tmp_path):
 def test_dashboard_upgrades_an_older_database_on_start(tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    db = tmp_path / "old.duckdb"
-    con = duckdb.connect(str(db))
-    old = {**WORK_ORDER_COLUMNS, "order_id": ("VARCHAR PRIMARY KEY", ""), "tokens": ("VARCHAR[]", "")}
-    con.execute(f"CREATE TABLE work_orders ({', '.join(f'{c} {d}' for c, (d, _) in old.items())})")
-    con.execute("INSERT INTO work_orders (order_id, received_at, district, content, tokens) VALUES "
-                "('A1', '2026-10-05 08:00', '朝阳区', '暖气不热', ['暖气', '不热'])")
-    con.close()
+    db = old_layout(tmp_path / "old.duckdb", "(order_id, received_at, district, content, tokens) VALUES "
+                    "('A1', '2026-10-05 08:00', '朝阳区', '暖气不热', ['暖气', '不热'])")
     monkeypatch.setenv("HOTLINE_DB", str(db))
     at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "dashboard.py"), default_timeout=60).run()
     assert not at.exception, [e.value for e in at.exception]
@@ -82,3 +84,11 @@ def test_dashboard_upgrades_an_older_database_on_start(tmp_path, monkeypatch):
         assert con.execute("SELECT tokens FROM order_tokens").fetchall() == [(["暖气", "不热"],)]
     finally:
         con.close()
+
+
+def test_fill_upgrades_an_older_database_first(tmp_path):
+    db = old_layout(tmp_path / "old.duckdb", "(order_id, received_at, content, tokens) VALUES "
+                    "('A1', '2024-01-05 08:00', '暖气不热', ['暖气', '不热']), ('A2', '2024-01-06 08:00', '占道停车', NULL)")
+    assert tokens.fill(db).rows_tokenized == 1
+    assert [t for (t,) in duckdb.connect(str(db), read_only=True).execute(
+        "SELECT tokens FROM order_tokens ORDER BY order_id").fetchall()] == [["暖气", "不热"], ["占", "道", "停车"]]

@@ -43,11 +43,15 @@ def _cached(path: str, ver: tuple[int, int], sql_text: str, params: tuple[Any, .
     return query(_connection(path, ver), sql_text, [list(p) if isinstance(p, tuple) else p for p in params])
 
 
+def _cache_key(sql_text: str, params: Sequence[Any]) -> tuple[str, tuple[int, int], str, tuple[Any, ...]]:
+    """(database, version, statement, hashable parameters) for the cached readers below."""
+    connection()
+    return str(current_path()), version(), sql_text, tuple(tuple(p) if isinstance(p, list) else p for p in params)
+
+
 def sql(sql_text: str, params: Sequence[Any] = ()) -> pl.DataFrame:
     """A query result, cached until the database is replaced by a load."""
-    connection()
-    frozen = tuple(tuple(p) if isinstance(p, list) else p for p in params)
-    return _cached(str(current_path()), version(), sql_text, frozen)
+    return _cached(*_cache_key(sql_text, params))
 
 
 def settings() -> Settings:
@@ -67,6 +71,4 @@ def orders(filters: Filters, columns: Sequence[str]) -> pl.DataFrame:
     sql_text, params = orders_sql(filters, columns)
     if "tokens" not in columns:
         return sql(sql_text, params)
-    connection()
-    frozen = tuple(tuple(p) if isinstance(p, list) else p for p in params)
-    return _cached_orders(str(current_path()), version(), sql_text, frozen)
+    return _cached_orders(*_cache_key(sql_text, params))

@@ -8,22 +8,23 @@ import streamlit as st
 from analytics.db import data_extent
 from etl.tokens import PENDING_SQL
 from ui import data, filters, startup
+from ui.page import run_inside_entry
 
 ROOT = Path(__file__).resolve().parent
 
 # (section, file, title, icon, url path); a page appears once its file exists.
 PAGES = [
-    ("概览", "app_pages/overview.py", "总览", ":material/dashboard:", "overview"),
-    ("概览", "app_pages/report.py", "月度通报", ":material/summarize:", "report"),
-    ("热点与源头治理", "app_pages/hotspots.py", "热点分布", ":material/map:", "hotspots"),
-    ("热点与源头治理", "app_pages/community.py", "社区画像", ":material/groups:", "community"),
-    ("热点与源头治理", "app_pages/recurring.py", "重复诉求与源头治理", ":material/repeat:", "recurring"),
-    ("考评", "app_pages/streets.py", "街乡考评", ":material/leaderboard:", "streets"),
-    ("考评", "app_pages/departments.py", "部门考评", ":material/apartment:", "departments"),
-    ("考评", "app_pages/whistle.py", "吹哨报到", ":material/campaign:", "whistle"),
-    ("数据", "app_pages/orders.py", "工单明细", ":material/table_rows:", "orders"),
-    ("数据", "app_pages/data_import.py", "数据导入", ":material/upload_file:", "import"),
-    ("数据", "app_pages/quality.py", "数据质量", ":material/fact_check:", "quality"),
+    ("概览", "pages/overview.py", "总览", ":material/dashboard:", "overview"),
+    ("概览", "pages/report.py", "月度通报", ":material/summarize:", "report"),
+    ("热点与源头治理", "pages/hotspots.py", "热点分布", ":material/map:", "hotspots"),
+    ("热点与源头治理", "pages/community.py", "社区画像", ":material/groups:", "community"),
+    ("热点与源头治理", "pages/recurring.py", "重复诉求与源头治理", ":material/repeat:", "recurring"),
+    ("考评", "pages/streets.py", "街乡考评", ":material/leaderboard:", "streets"),
+    ("考评", "pages/departments.py", "部门考评", ":material/apartment:", "departments"),
+    ("考评", "pages/whistle.py", "吹哨报到", ":material/campaign:", "whistle"),
+    ("数据", "pages/orders.py", "工单明细", ":material/table_rows:", "orders"),
+    ("数据", "pages/data_import.py", "数据导入", ":material/upload_file:", "import"),
+    ("数据", "pages/quality.py", "数据质量", ":material/fact_check:", "quality"),
 ]
 
 
@@ -32,7 +33,7 @@ def navigation() -> st.navigation:
     for section, file, title, icon, url in PAGES:
         if (ROOT / file).exists():
             sections.setdefault(section, []).append(
-                st.Page(file, title=title, icon=icon, url_path=url, default=url == "overview")
+                st.Page(ROOT / file, title=title, icon=icon, url_path=url, default=url == "overview")
             )
     return st.navigation(sections)
 
@@ -60,7 +61,7 @@ def main() -> None:
     st.sidebar.title("哨声 Whistle")
     filters.sidebar()
     data_line()
-    page.run()
+    run_inside_entry(page)
 
 
 if __name__ == "__main__":  # streamlit runs this file as __main__; importing it (tests) draws nothing

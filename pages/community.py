@@ -12,6 +12,9 @@ from analytics.rates import explain
 from ui import data, filters
 from ui.export import download_buttons
 from ui.widgets import definition, pct
+from ui.page import setup
+
+setup()
 
 # Printing from the browser gives a clean one-page profile: no sidebar, header, toolbars or buttons.
 st.markdown(

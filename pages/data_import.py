@@ -15,6 +15,9 @@ from etl.mapping import target_label, targets
 from etl.store import connect_read
 from ui import data, upload
 from ui.export import download_buttons
+from ui.page import setup
+
+setup()
 
 KIND_LABELS = {
     "work_orders": "工单（12345 工单导出）",
@@ -58,7 +61,7 @@ def _report(result: dict) -> None:
         st.dataframe(rows.drop("load_id", "source_file"), hide_index=True, placeholder="—", width="stretch",
                      column_config={"line_no": "行号", "reason": "原因", "raw": "原始行(JSON)"})
         download_buttons(rows, f"隔离行_{result['load_id']}", key="dl_import_quarantine")
-    st.page_link("app_pages/overview.py", label="到“总览”查看", icon=":material/dashboard:")
+    st.page_link("pages/overview.py", label="到“总览”查看", icon=":material/dashboard:")
 
 
 settings = data.settings()

@@ -15,6 +15,9 @@ from etl.schema import label
 from ui import data, filters, settings_panel
 from ui.export import download_buttons
 from ui.widgets import definition, metric_with_definition, pct
+from ui.page import setup
+
+setup()
 
 L = scores.LABELS
 RATES = ("response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate")

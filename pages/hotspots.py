@@ -9,6 +9,9 @@ from analytics.filters import Filters
 from ui import data, filters
 from ui.export import download_buttons
 from ui.widgets import definition
+from ui.page import setup
+
+setup()
 
 f = filters.current()
 settings = data.settings()

@@ -11,6 +11,9 @@ from analytics.db import query
 from etl.schema import label
 from ui import data, filters
 from ui.export import download_query_buttons
+from ui.page import setup
+
+setup()
 
 # The caller's words come right after when and where: that is what an analyst reads first.
 COLUMNS = ("order_id", "received_at", "street", "content", "category_l1", "category_l2", "category_l3",

@@ -10,6 +10,9 @@ from analytics.rates import explain
 from ui import data, filters
 from ui.export import download_buttons
 from ui.widgets import definition, metric_with_definition
+from ui.page import setup
+
+setup()
 
 f = filters.current()
 settings = data.settings()
@@ -72,5 +75,5 @@ st.dataframe(
     },
 )
 download_buttons(table, "各区排名")
-st.page_link("app_pages/orders.py", label=f"查看这 {current.height:,} 条工单的明细", icon=":material/table_rows:",
+st.page_link("pages/orders.py", label=f"查看这 {current.height:,} 条工单的明细", icon=":material/table_rows:",
              query_params=filters.link_params())

@@ -9,6 +9,9 @@ from analytics import quality
 from ui import data, filters
 from ui.export import download_buttons
 from ui.widgets import definition
+from ui.page import setup
+
+setup()
 
 con = data.connection()
 f = filters.current()

@@ -14,6 +14,9 @@ from analytics.settings import Settings
 from ui import data, filters
 from ui.export import download_buttons
 from ui.widgets import definition, pct
+from ui.page import setup
+
+setup()
 
 f = filters.current()
 settings = data.settings()

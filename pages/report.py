@@ -11,6 +11,9 @@ from analytics.rates import explain
 from ui import data, filters
 from ui.export import download_buttons
 from ui.widgets import pct
+from ui.page import setup
+
+setup()
 
 # Printing: only the report. Sidebar, toolbar, header, selectors and download buttons are hidden.
 PRINT_CSS = """
@@ -108,6 +111,6 @@ with st.popover("热点问题口径", icon=":material/info:"):
 
 st.header("四、需要关注")
 st.markdown("\n".join(f"{i}. {item}" for i, item in enumerate(r.actions, 1)))
-st.page_link("app_pages/orders.py", label=f"查看{scope}本月 {orders:,} 条工单明细", icon=":material/table_rows:",
+st.page_link("pages/orders.py", label=f"查看{scope}本月 {orders:,} 条工单明细", icon=":material/table_rows:",
              query_params={"from": f"{month:%Y-%m}", "to": f"{month:%Y-%m}",
                            **({"district": scope} if scope != report.CITY else {})})

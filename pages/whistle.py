@@ -10,6 +10,9 @@ from analytics.settings import Settings
 from ui import data, filters
 from ui.export import download_buttons
 from ui.widgets import definition, metric_with_definition, pct
+from ui.page import setup
+
+setup()
 
 L = cases.LABELS
 

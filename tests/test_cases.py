@@ -187,7 +187,7 @@ def test_sql_reads_what_the_functions_expect(db):
 def test_whistle_page(db, monkeypatch):
     monkeypatch.setenv("HOTLINE_DB", str(db))
     at = AppTest.from_file(DASHBOARD, default_timeout=60).run()
-    at.switch_page("app_pages/whistle.py").run()
+    at.switch_page("pages/whistle.py").run()
     assert not at.exception
     shown = {m.label: m.value for m in at.metric}
     oct_cases, events = october()

@@ -67,7 +67,7 @@ def test_community_page_shows_the_rates(tmp_path, monkeypatch):
     path = write_orders(tmp_path / "c.duckdb", orders)
     monkeypatch.setenv("HOTLINE_DB", str(path))
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
-    at.switch_page("app_pages/community.py").run()
+    at.switch_page("pages/community.py").run()
     assert not at.exception, [e.value for e in at.exception]
     # Default period is the latest month (October); 望京街道 has most orders and comes first.
     october = orders.filter(pl.col("received_at").dt.month() == 10)

@@ -117,7 +117,7 @@ def count(db, sql, params=()):
 def test_orders_page_drills_down_and_pages(app, db):
     app.query_params["district"] = "朝阳区"     # as in a copied link
     at = app.run()
-    at.switch_page("app_pages/orders.py").run()
+    at.switch_page("pages/orders.py").run()
     assert not at.exception, at.exception
     want = count(db, "SELECT count(*) FROM work_orders WHERE district = '朝阳区' "
                      "AND received_at >= '2026-10-01' AND received_at < '2026-11-01'")
@@ -137,7 +137,7 @@ def test_orders_page_drills_down_and_pages(app, db):
 
 def test_report_page_matches_analytics(app, db):
     at = app.run()
-    at.switch_page("app_pages/report.py").run()
+    at.switch_page("pages/report.py").run()
     assert not at.exception, at.exception
     con = connect_read(db)
     try:

@@ -180,7 +180,7 @@ def test_hotspots_page_shows_the_analytics_surges(app_db, monkeypatch):
     path, orders = app_db
     monkeypatch.setenv("HOTLINE_DB", str(path))
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
-    at.switch_page("app_pages/hotspots.py").run()
+    at.switch_page("pages/hotspots.py").run()
     assert not at.exception, [e.value for e in at.exception]
     expected = hs.surges(hs.hotspots(orders, "district", load_settings(), start=date(2026, 5, 1), end=date(2026, 5, 31)))
     assert expected.height >= 1 and expected["area"][0] == "丰台区"
@@ -199,7 +199,7 @@ def test_hotspots_page_while_the_token_index_is_pending(app_db, tmp_path, monkey
     pending = write_orders(tmp_path / "pending.duckdb", orders_frame(orders.drop("tokens").to_dicts()))
     monkeypatch.setenv("HOTLINE_DB", str(pending))
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
-    at.switch_page("app_pages/hotspots.py").run()
+    at.switch_page("pages/hotspots.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert any(f"{orders.height:,} 条工单的分词索引" in i.value for i in at.sidebar.info)
     assert at.selectbox[-1].value in {"停水", "管网改造", "自来水", "突然", "通知"}

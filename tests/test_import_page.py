@@ -52,7 +52,7 @@ def test_import_page_before_upload(tmp_path, monkeypatch):
     monkeypatch.setenv("HOTLINE_DB", str(build_db(tmp_path / "hotline.duckdb")))
     at = AppTest.from_file(DASHBOARD, default_timeout=60)
     at.run()
-    at.switch_page("app_pages/data_import.py").run()
+    at.switch_page("pages/data_import.py").run()
     assert not at.exception, at.exception
     kind = at.selectbox(key="imp_kind")
     assert kind.options == ["工单（12345 工单导出）", "吹哨案件", "吹哨过程记录（呼叫、响应、到场、办结）",
@@ -68,7 +68,7 @@ def test_upload_gbk_export_pick_encoding_preview_and_load(tmp_path, monkeypatch)
     body = (ROOT / "tests" / "fixtures" / "etl" / "orders_gbk.csv").read_bytes()
     at = AppTest.from_file(DASHBOARD, default_timeout=60)
     at.run()
-    at.switch_page("app_pages/data_import.py").run()
+    at.switch_page("pages/data_import.py").run()
     at.file_uploader[0].upload("十月导出.csv", body, "text/csv")
     at.run()
     assert not at.exception, at.exception

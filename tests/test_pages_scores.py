@@ -55,7 +55,7 @@ def metrics(at) -> dict[str, str]:
 
 def test_streets_page_shows_the_ranking(app, db):
     at = app.run()
-    at.switch_page("app_pages/streets.py").run()
+    at.switch_page("pages/streets.py").run()
     assert not at.exception, at.exception
     want = expected(db, "street")
     shown = metrics(at)
@@ -74,7 +74,7 @@ def test_streets_page_shows_the_ranking(app, db):
 
 def test_settings_panel_changes_every_number(app, db):
     at = app.run()
-    at.switch_page("app_pages/streets.py").run()
+    at.switch_page("pages/streets.py").run()
     at.number_input(key="sp_rates.partial_credit").set_value(0.0)
     at.button[0].click().run()            # the form's 应用到所有页面
     assert not at.exception, at.exception
@@ -83,16 +83,16 @@ def test_settings_panel_changes_every_number(app, db):
     want = expected(db, "street", strict)
     assert metrics(at)["综合得分中位数"] == f"{want['composite'].median():.1f}"
     assert any("部分解决”计分 0.5 → 0" in c.value for c in at.caption)
-    at.switch_page("app_pages/overview.py").run()      # the change applies across pages
+    at.switch_page("pages/overview.py").run()      # the change applies across pages
     assert at.session_state["settings"] == strict
-    at.switch_page("app_pages/streets.py").run()
+    at.switch_page("pages/streets.py").run()
     at.button(key="sp_reset").click().run()
     assert at.session_state["settings"] == load_settings()
 
 
 def test_departments_page(app, db):
     at = app.run()
-    at.switch_page("app_pages/departments.py").run()
+    at.switch_page("pages/departments.py").run()
     assert not at.exception, at.exception
     want = expected(db, "dept")
     table = at.dataframe[0].value
@@ -109,7 +109,7 @@ def test_departments_page(app, db):
 
 def test_district_level_and_drill_down(app, db):
     at = app.run()
-    at.switch_page("app_pages/streets.py").run()
+    at.switch_page("pages/streets.py").run()
     at.segmented_control(key="streets_level").set_value("district").run()
     assert not at.exception, at.exception
     want = expected(db, "district")

@@ -82,7 +82,7 @@ def test_quality_page(loaded, monkeypatch):
     at.query_params["from"] = "2026-10"
     at.query_params["to"] = "2026-11"
     at.run()
-    at.switch_page("app_pages/quality.py").run()
+    at.switch_page("pages/quality.py").run()
     assert not at.exception, at.exception
     assert {m.label: m.value for m in at.metric}["最新受理时间"] == "2026-11-20 08:00"
     history, reasons, rows, coverage = (at.dataframe[i].value for i in range(4))

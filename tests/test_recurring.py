@@ -330,7 +330,7 @@ def test_page_shows_hot_issues_and_topics(tmp_path, monkeypatch, planted):
     at.query_params["from"] = "2026-01"
     at.query_params["to"] = "2026-12"
     at.run()
-    at.switch_page("app_pages/recurring.py").run()
+    at.switch_page("pages/recurring.py").run()
     assert not at.exception, at.exception
     hot = at.dataframe[0].value
     assert set(hot["label"].head(5).str.split(" · ").str[0]) == set(truth)

@@ -9,7 +9,7 @@ from analytics.settings import Settings
 
 # Columns rate_table needs from work_orders.
 RATE_INPUT_COLUMNS = (
-    "received_at", "dispatched_at", "responded_at", "due_at", "closed_at",
+    "received_at", "dispatched_at", "responded_at", "due_at", "closed_at", "dept",
     "category_l1", "resolution", "satisfaction", "is_invalid",
 )
 
@@ -32,6 +32,16 @@ def _per_category(settings_map: dict[str, float], default: float) -> pl.Expr:
     return expr
 
 
+def dispatched_expr(orders: pl.DataFrame) -> pl.Expr:
+    """Orders passed to a unit (响应率's denominator): with a dispatch time, a handling unit or a response.
+    Orders answered on the spot have none of these. An export that records neither dispatch times nor units
+    cannot tell them apart, so there every order counts as dispatched."""
+    marks = [c for c in ("dispatched_at", "dept") if c in orders.columns and orders[c].null_count() < orders.height]
+    if not marks:
+        return pl.lit(True)
+    return pl.any_horizontal([pl.col(c).is_not_null() for c in (*marks, "responded_at")])
+
+
 def order_flags(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     """Per-order 0/1 flags the rates are sums of; invalid orders dropped when the setting says so."""
     r = settings.rates
@@ -41,9 +51,11 @@ def order_flags(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     deadline_d = _per_category(r.deadline_days_by_category, r.default_deadline_days)
     start = pl.coalesce("dispatched_at", "received_at")
     due = pl.coalesce(pl.col("due_at"), pl.col("received_at") + pl.duration(hours=deadline_d * 24))
+    dispatched = dispatched_expr(orders)
     return orders.with_columns(
+        dispatched=dispatched,
         response_known=pl.col("responded_at").is_not_null(),
-        responded_in_time=(pl.col("responded_at") - start <= pl.duration(hours=window_h)).fill_null(False),
+        responded_in_time=(dispatched & (pl.col("responded_at") - start <= pl.duration(hours=window_h))).fill_null(False),
         resolution_rated=pl.col("resolution").is_not_null(),
         resolved=pl.col("resolution") == "解决",
         partially_resolved=pl.col("resolution") == "部分解决",
@@ -66,6 +78,7 @@ def rate_table(orders: pl.DataFrame, by: Sequence[str], settings: Settings) -> p
     flags = order_flags(orders, settings)
     agg = [
         pl.len().alias("orders"),
+        pl.col("dispatched").sum().alias("dispatched"),
         pl.col("response_known").sum().alias("response_known"),
         pl.col("responded_in_time").sum().alias("responded_in_time"),
         pl.col("resolution_rated").sum().alias("resolution_rated"),
@@ -84,7 +97,8 @@ def rate_table(orders: pl.DataFrame, by: Sequence[str], settings: Settings) -> p
 
     out = grouped.with_columns(
         # Orders without any response time in the whole group mean the export has no such field.
-        response_rate=pl.when(pl.col("response_known") > 0).then(pl.col("responded_in_time") / pl.col("orders")),
+        response_rate=pl.when((pl.col("response_known") > 0) & (pl.col("dispatched") > 0))
+        .then(pl.col("responded_in_time") / pl.col("dispatched")),
         resolution_rate=ratio(pl.col("resolved") + s.partial_credit * pl.col("partially_resolved"), "resolution_rated"),
         satisfaction_rate=ratio(pl.col("satisfied") + s.basic_credit * pl.col("basically_satisfied"), "satisfaction_rated"),
         on_time_rate=ratio(pl.col("closed_on_time"), "closed"),
@@ -107,7 +121,8 @@ def explain(metric: str, settings: Settings) -> str:
     texts = {
         "orders": "**工单量**：受理时间落在所选时间段内的工单数（按受理时间归属月份）。" + invalid,
         "response_rate": (
-            f"**响应率** = 按时响应的工单 ÷ 派发的工单。按时响应：响应时间 − 派单时间（无派单时间时用受理时间）"
+            f"**响应率** = 按时响应的工单 ÷ 派发的工单。派发的工单：有派单时间、承办单位或响应时间的工单（当场解答、"
+            "未派发的不计入；数据既无派单时间也无承办单位时，全部工单计入）。按时响应：响应时间 − 派单时间（无派单时间时用受理时间）"
             f"≤ {r.response_window_hours:g} 小时" + (f"（分类特例：{windows}）" if windows else "") +
             "。数据中完全没有响应时间的单位显示为“—”。" + invalid
         ),

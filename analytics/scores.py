@@ -15,9 +15,9 @@ from analytics.rates import LABELS as RATE_LABELS
 from analytics.rates import RATE_INPUT_COLUMNS, rate_table
 from analytics.settings import Settings, load_settings
 
-SCORE_INPUT_COLUMNS = (
+SCORE_INPUT_COLUMNS = tuple(dict.fromkeys((
     *RATE_INPUT_COLUMNS, "district", "street", "dept", "category_l2", "status", "redispatch_count",
-)
+)))
 # The columns that identify a unit; the last one is its display name (`unit`).
 UNIT_KEYS: dict[str, tuple[str, ...]] = {"district": ("district",), "street": ("district", "street"), "dept": ("dept",)}
 UNIT_LABELS = {"district": "区", "street": "街道/乡镇", "dept": "部门"}

@@ -75,7 +75,8 @@ def normalise_street(district: pl.Series, street: pl.Series) -> tuple[pl.Series,
     """Official (district, street) names where the street matches the list.
 
     A street name is matched within its district when the district is known; a name that is unique in
-    Beijing (most are) also matches without one, and then fills in the district.
+    Beijing (most are) also matches without one, and then fills in the district. A district that is not
+    Beijing's (another city's export) keeps its streets as they are.
     """
     ref = streets().select("district", "street", _core(pl.col("street"), STREET_SUFFIX).alias("_core"))
     unique = ref.filter(pl.len().over("_core") == 1).select("_core", pl.col("district").alias("_d1"), pl.col("street").alias("_s1"))
@@ -87,7 +88,8 @@ def normalise_street(district: pl.Series, street: pl.Series) -> tuple[pl.Series,
         frame.join(in_district, on=["_core", "district"], how="left", maintain_order="left")
         .join(unique, on="_core", how="left", maintain_order="left")
     )
-    official = pl.coalesce("_s2", "_s1", pl.col("v").str.strip_chars())
+    foreign = pl.col("district").is_not_null() & ~pl.col("district").is_in(districts()["district"].to_list())
+    official = pl.coalesce("_s2", pl.when(~foreign).then("_s1"), pl.col("v").str.strip_chars())
     dist = pl.when(pl.col("_s2").is_null() & pl.col("_s1").is_not_null() & pl.col("district").is_null()).then("_d1").otherwise("district")
     out = out.select(dist.alias(district.name or "district"), official.alias(street.name or "street"))
     return out.to_series(0), out.to_series(1)

@@ -32,48 +32,81 @@ def _month(col: str = "received_at") -> pl.Expr:
     return pl.col(col).dt.truncate("1mo").dt.date()
 
 
+def covered_months(orders: pl.DataFrame, share: float) -> pl.DataFrame:
+    """Per month from the first to the last order: orders, and whether the data covers it (`covered`): at
+    least `share` × the median month's orders (months with orders only; the last month scaled up to a
+    whole month when the data stops before its end). A sample with empty or thin stretches (a few orders
+    in 2014, none in 2015–16) is not evidence that nothing happened there."""
+    o = orders.drop_nulls("received_at")
+    if o.is_empty():
+        return pl.DataFrame(schema={"month": pl.Date, "orders": pl.UInt32, "covered": pl.Boolean})
+    per = o.group_by(_month().alias("month")).agg(pl.len().alias("orders"))
+    first, last = per["month"].min(), per["month"].max()
+    last_day: date = o["received_at"].max().date()
+    part = min(1.0, ((last_day - last).days + 1) / (add_months(last, 1) - last).days)
+    months = pl.DataFrame({"month": pl.date_range(first, last, "1mo", eager=True)})
+    full = months.join(per, on="month", how="left").with_columns(pl.col("orders").fill_null(0))
+    whole = pl.when(pl.col("month") == last).then(pl.col("orders") / part).otherwise(pl.col("orders"))
+    median = per.with_columns(o=pl.when(pl.col("month") == last).then(pl.col("orders") / part)
+                              .otherwise(pl.col("orders")))["o"].median()
+    return full.with_columns(covered=(whole >= share * median) & (pl.col("orders") > 0)).sort("month")
+
+
 def hotspots(
     orders: pl.DataFrame, by: Area, settings: Settings, start: date | None = None, end: date | None = None,
 ) -> pl.DataFrame:
     """One row per area × category_l1 × month with orders, for months in [start, end] (default: all).
 
-    expected = the cell's count in the same month last year when the data covers that month, else the
-    mean of the previous `trailing_months` months (months without orders count as 0); in the last month,
-    when the data stops before its end, expected is scaled by the share of its days covered.
-    lift = count / e and z = (count − e) / √e with e = max(expected, 1) (Poisson approximation).
-    surge = count ≥ min_count and lift ≥ surge_lift and z ≥ surge_z. Orders without area or category are
-    left out. History before `start` must be in `orders` for expected to use it.
+    Only usable baseline months count: covered by the data (covered_months) and holding at least
+    coverage_share × the judged month's orders. expected = the cell's count in the same month last year when
+    that month is usable, else the mean over the usable months among the previous `trailing_months` (a
+    usable month without orders in the cell counts as 0); in the last month, when the data stops before its
+    end, expected is scaled by the share of its days covered. A month the data does not cover, or without a
+    usable baseline, gets no expected. lift = count / e and z = (count − e) / √e with e = max(expected, 1)
+    (Poisson approximation). surge = count ≥ min_count and lift ≥ surge_lift and z ≥ surge_z. Orders without
+    area or category are left out. History before `start` must be in `orders` for expected to use it.
     """
     h = settings.hotspots
     keys = _keys(by)
     cell = [*keys, "category_l1"]
+    coverage = covered_months(orders, h.coverage_share)
     o = orders.drop_nulls([*keys, "category_l1", "received_at"])
     schema_out = {"area": pl.String, **({"district": pl.String} if by == "street" else {}), "category": pl.String,
                   "month": pl.Date, "count": pl.Int64, "expected": pl.Float64, "basis": pl.String,
                   "lift": pl.Float64, "z": pl.Float64, "surge": pl.Boolean}
     if o.is_empty():
         return pl.DataFrame(schema=schema_out)
+    last = coverage["month"].max()
+    last_day: date = orders["received_at"].drop_nulls().max().date()
+    part = min(1.0, ((last_day - last).days + 1) / (add_months(last, 1) - last).days)
+    coverage = coverage.with_columns(
+        total=pl.when(pl.col("month") == last).then(pl.col("orders") / part).otherwise(pl.col("orders")).cast(pl.Float64))
     o = o.with_columns(month=_month())
     counts = o.group_by([*cell, "month"]).agg(pl.len().cast(pl.Int64).alias("count"))
-    first, last = o["month"].min(), o["month"].max()
-    months = pl.DataFrame({"month": pl.date_range(first, last, "1mo", eager=True)})
     grid = (
-        counts.select(cell).unique().join(months, how="cross")
+        counts.select(cell).unique().join(coverage.select("month", "covered", "total"), how="cross")
         .join(counts, on=[*cell, "month"], how="left").with_columns(pl.col("count").fill_null(0))
         .sort([*cell, "month"])
     )
-    last_year = grid.select(*cell, pl.col("month").dt.offset_by("1y").alias("month"), pl.col("count").alias("count_ly"))
+    # A baseline month serves only when covered and not far thinner than the month judged (a sample that is
+    # dense in one month and sparse in another would otherwise make every cell surge).
+    usable = lambda covered, total: covered & (total >= h.coverage_share * pl.col("total"))  # noqa: E731
+    last_year = grid.select(*cell, pl.col("month").dt.offset_by("1y").alias("month"), pl.col("count").alias("count_ly"),
+                            pl.col("covered").alias("covered_ly"), pl.col("total").alias("total_ly"))
     grid = grid.join(last_year, on=[*cell, "month"], how="left").with_columns(
-        trailing=pl.col("count").shift(1).rolling_mean(h.trailing_months, min_samples=1).over(cell).cast(pl.Float64),
-    )
-    # The last month may be partial: compare like with like.
-    last_day: date = o["received_at"].max().date()
-    covered = min(1.0, ((last_day - last).days + 1) / (add_months(last, 1) - last).days)
-    scale = pl.when(pl.col("month") == last).then(pl.lit(covered)).otherwise(1.0)
-    expected = pl.coalesce(pl.col("count_ly").cast(pl.Float64), pl.col("trailing")) * scale
-    basis = (pl.when(pl.col("count_ly").is_not_null()).then(pl.lit("去年同月"))
-             .when(pl.col("trailing").is_not_null()).then(pl.lit(f"前{h.trailing_months}个月均值")))
-    # No history (the data's first month for this cell): no expected, no lift, never a surge.
+        count_ly=pl.when(usable(pl.col("covered_ly"), pl.col("total_ly"))).then(pl.col("count_ly")))
+    oks = [usable(pl.col("covered").shift(k).over(cell), pl.col("total").shift(k).over(cell)).fill_null(False)
+           for k in range(1, h.trailing_months + 1)]
+    sums = [pl.when(ok).then(pl.col("count").shift(k).over(cell)).otherwise(0) for k, ok in enumerate(oks, 1)]
+    n_ok = pl.sum_horizontal([ok.cast(pl.Int64) for ok in oks])
+    grid = grid.with_columns(trailing=pl.when(n_ok > 0).then(pl.sum_horizontal(sums) / n_ok).cast(pl.Float64))
+    scale = pl.when(pl.col("month") == last).then(pl.lit(part)).otherwise(1.0)
+    expected = pl.when("covered").then(pl.coalesce(pl.col("count_ly").cast(pl.Float64), pl.col("trailing")) * scale)
+    basis = (pl.when(~pl.col("covered")).then(pl.lit("本月数据不完整"))
+             .when(pl.col("count_ly").is_not_null()).then(pl.lit("去年同月"))
+             .when(pl.col("trailing").is_not_null()).then(pl.lit(f"前{h.trailing_months}个月均值"))
+             .otherwise(pl.lit("无可比基线")))
+    # No covered history: no expected, no lift, never a surge.
     e = pl.when(pl.col("expected").is_not_null()).then(pl.max_horizontal(pl.col("expected"), pl.lit(h.expected_floor)))
     out = grid.with_columns(expected=expected, basis=basis).with_columns(
         lift=pl.col("count") / e, z=(pl.col("count") - e) / e.sqrt(),
@@ -98,7 +131,10 @@ def formula(settings: Settings) -> str:
     h = settings.hotspots
     return (
         "**热点单元**：区域 × 一级分类 × 月份。\n\n"
-        f"**期望值** = 该单元去年同月的工单量；数据不含去年同月时，取前 {h.trailing_months} 个月的平均值（无工单的月份按 0 计）。"
+        f"**期望值** = 该单元去年同月的工单量；数据不含去年同月时，取前 {h.trailing_months} 个月中数据完整月份的平均值（该单元无工单的月份按 0 计）。"
+        f"可作基线的月份：全部工单量不少于各月工单量中位数的 {h.coverage_share:.0%}，且不少于所比较月份全部工单量的 "
+        f"{h.coverage_share:.0%}；数据缺失或过少的月份不作基线，其本身也不计算期望值（标为“本月数据不完整”），"
+        "没有可作基线的月份时也不计算（标为“无可比基线”）。"
         "数据截止日不在月末时，最后一个月的期望值按已覆盖的天数比例折算。\n\n"
         f"**提升度** = 工单量 ÷ 期望值；**显著性 z** = (工单量 − 期望值) ÷ √期望值（泊松近似；期望值不足 {h.expected_floor:g} 件按 {h.expected_floor:g} 件计）。\n\n"
         f"**激增**：工单量 ≥ {h.min_count} 件，且提升度 ≥ {h.surge_lift:g}，且 z ≥ {h.surge_z:g}。按 z 从高到低排序。"

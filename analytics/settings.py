@@ -53,6 +53,8 @@ class Hotspots:
     expected_floor: float = 1.0
     word_min_count: int = 3
     word_min_lift: float = 1.5
+    word_min_baseline: int = 200
+    coverage_share: float = 0.25
 
 
 @dataclass(frozen=True)

@@ -50,9 +50,9 @@ def _repeats(ver: tuple | None, flt: Filters, s: Settings) -> pl.DataFrame:
 
 
 @st.cache_data(max_entries=16, show_spinner="正在统计问题类型…")
-def _types(ver: tuple | None, flt: Filters, s: Settings, area: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _types(ver: tuple | None, flt: Filters, s: Settings, area: str) -> tuple[pl.DataFrame, pl.DataFrame, str | None, str]:
     orders = data.orders(flt, rc.TYPE_COLUMNS)
-    return rc.recurring_types(orders, s, area), rc.topic_candidates(orders, s)
+    return rc.recurring_types(orders, s, area), rc.topic_candidates(orders, s), *rc.topic_level(orders, s.topics.level)
 
 
 def _drill(ids: list[str], title: str) -> None:
@@ -124,11 +124,14 @@ with tab_rep:
             pick = shown.row(row, named=True)
             _drill(pick["order_ids"], f"{pick['kind']}：{pick['place'] or pick['caller_key'] or ''} · {pick['matter'] or ''}")
 
-level_label = rc.LEVEL_LABELS.get(settings.topics.level, settings.topics.level)
 with tab_types:
     area = st.radio("区域层级", ["街乡", "区"], horizontal=True, key="rc_area")
     area_col = "street" if area == "街乡" else "district"
-    types, topics = _types(ver, f, settings, area_col)
+    types, topics, type_level, level_note = _types(ver, f, settings, area_col)
+    type_level = type_level or settings.topics.level
+    level_label = rc.LEVEL_LABELS.get(type_level, type_level)
+    if level_note:
+        st.caption(level_note)
     st.markdown(f"共 **{types.height}** 个 区域 × {level_label} 组合连续高于预期或解决率持续偏低，是源头治理的候选。点选一行查看其工单。")
     definition(rc.explain(settings, "recurring"))
     if types.is_empty():
@@ -153,7 +156,7 @@ with tab_types:
             pick = view.row(row, named=True)
             where, params = f.where()
             ids = data.sql(
-                f"SELECT order_id FROM work_orders WHERE {where} AND {area_col} = ? AND {settings.topics.level} = ? "
+                f"SELECT order_id FROM work_orders WHERE {where} AND {area_col} = ? AND {type_level} = ? "
                 "ORDER BY received_at DESC LIMIT 2000", [*params, pick["area"], pick["issue_type"]],
             )["order_id"].to_list()
             _drill(ids, f"{pick['area']} · {pick['issue_type']}")
@@ -162,7 +165,7 @@ with tab_topics:
     st.markdown(f"按{level_label}排序的每月一题候选。点选一行查看该类型的月度跟踪。")
     definition(rc.explain(settings, "topics"))
     if topics.is_empty():
-        st.info("所选条件下没有带分类的工单。")
+        st.info(level_note or "所选条件下没有带分类的工单。")
     else:
         view = topics.select("rank", "issue_type", "category_l1", "score", "orders", "streets", "months_above", "months",
                              "resolution_rate", "satisfaction_rate", "redispatch", "c_volume", "c_breadth",
@@ -188,12 +191,12 @@ with tab_topics:
         chosen = topics["issue_type"][row if row is not None else 0]
         st.subheader(f"跟踪：{chosen}")
         history = replace(f, date_from=None, date_to=None)
-        all_orders = data.orders(history, ("received_at", settings.topics.level))
+        all_orders = data.orders(history, ("received_at", type_level))
         months = sorted(all_orders["received_at"].dt.truncate("1mo").dt.date().unique().to_list())
         default = f.date_from.replace(day=1) if f.date_from and f.date_from.replace(day=1) in months else months[0]
         pick_month = st.selectbox("选题月份", months, index=months.index(default), format_func=lambda m: f"{m.year}年{m.month}月",
                                   key="rc_pick")
-        track = rc.topic_tracking(all_orders, settings.topics.level, chosen, pick_month)
+        track = rc.topic_tracking(all_orders, type_level, chosen, pick_month)
         st.plotly_chart(rc.tracking_figure(track, pick_month, f"{chosen}：每月工单量（橙色为选题之后）"), width="stretch",
                         key="rc_track")
         after = track.filter(pl.col("after_pick"))

@@ -3,9 +3,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import duckdb
 import polars as pl
 
+from analytics.db import query
+from analytics.filters import Filters
 from analytics.settings import Settings
+from core.counts import COUNT_COLUMNS, aggregates, valid_only
+from etl.schema import WORK_ORDER_COLUMNS
 
 # Columns rate_table needs from work_orders.
 RATE_INPUT_COLUMNS = (
@@ -32,16 +37,6 @@ def _per_category(settings_map: dict[str, float], default: float) -> pl.Expr:
     return expr
 
 
-def dispatched_expr(orders: pl.DataFrame) -> pl.Expr:
-    """Orders passed to a unit (响应率's denominator): with a dispatch time, a handling unit or a response.
-    Orders answered on the spot have none of these. An export that records neither dispatch times nor units
-    cannot tell them apart, so there every order counts as dispatched."""
-    marks = [c for c in ("dispatched_at", "dept") if c in orders.columns and orders[c].null_count() < orders.height]
-    if not marks:
-        return pl.lit(True)
-    return pl.any_horizontal([pl.col(c).is_not_null() for c in (*marks, "responded_at")])
-
-
 def order_flags(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     """Per-order 0/1 flags the rates are sums of; invalid orders dropped when the setting says so."""
     r = settings.rates
@@ -51,11 +46,13 @@ def order_flags(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     deadline_d = _per_category(r.deadline_days_by_category, r.default_deadline_days)
     start = pl.coalesce("dispatched_at", "received_at")
     due = pl.coalesce(pl.col("due_at"), pl.col("received_at") + pl.duration(hours=deadline_d * 24))
-    dispatched = dispatched_expr(orders)
+    dept = pl.col("dept").is_not_null() if "dept" in orders.columns else pl.lit(False)
+    marked = pl.col("dispatched_at").is_not_null() | dept
     return orders.with_columns(
-        dispatched=dispatched,
+        dispatched=marked | pl.col("responded_at").is_not_null(),
+        dispatch_marked=marked,
         response_known=pl.col("responded_at").is_not_null(),
-        responded_in_time=(dispatched & (pl.col("responded_at") - start <= pl.duration(hours=window_h))).fill_null(False),
+        responded_in_time=(pl.col("responded_at") - start <= pl.duration(hours=window_h)).fill_null(False),
         resolution_rated=pl.col("resolution").is_not_null(),
         resolved=pl.col("resolution") == "解决",
         partially_resolved=pl.col("resolution") == "部分解决",
@@ -74,31 +71,44 @@ def rate_table(orders: pl.DataFrame, by: Sequence[str], settings: Settings) -> p
     rated, nothing closed); the composite then re-weights the rates that exist, and says so via
     `composite_parts` (how many of the three rates it was computed from).
     """
-    s, w = settings.rates, settings.composite
     flags = order_flags(orders, settings)
-    agg = [
-        pl.len().alias("orders"),
-        pl.col("dispatched").sum().alias("dispatched"),
-        pl.col("response_known").sum().alias("response_known"),
-        pl.col("responded_in_time").sum().alias("responded_in_time"),
-        pl.col("resolution_rated").sum().alias("resolution_rated"),
-        pl.col("resolved").sum().alias("resolved"),
-        pl.col("partially_resolved").sum().alias("partially_resolved"),
-        pl.col("satisfaction_rated").sum().alias("satisfaction_rated"),
-        pl.col("satisfied").sum().alias("satisfied"),
-        pl.col("basically_satisfied").sum().alias("basically_satisfied"),
-        pl.col("closed").sum().alias("closed"),
-        pl.col("closed_on_time").sum().alias("closed_on_time"),
-    ]
+    agg = [pl.len().alias("orders"), *(pl.col(c).sum().alias(c) for c in COUNT_COLUMNS[1:])]
     grouped = flags.group_by(list(by), maintain_order=True).agg(agg) if by else flags.select(agg)
+    return with_rates(grouped, settings)
+
+
+# Groupings beyond plain columns: the month an order belongs to (METRICS.md: by received_at).
+DERIVED_KEYS = {"month": "date_trunc('month', received_at)::DATE"}
+
+
+def read_rate_table(con: duckdb.DuckDBPyConnection, filters: Filters, by: Sequence[str], settings: Settings) -> pl.DataFrame:
+    """rate_table of the filtered orders, counted in DuckDB: only one row per group leaves the database.
+    `by`: work_orders columns and/or "month"; rows ordered by the keys."""
+    unknown = [k for k in by if k not in WORK_ORDER_COLUMNS and k not in DERIVED_KEYS]
+    if unknown:
+        raise ValueError(f"unknown grouping columns: {unknown}")
+    keys = [f"{DERIVED_KEYS.get(k, k)} AS {k}" for k in by]
+    select, params = aggregates(settings.rates)
+    where, where_params = filters.where()
+    sql = f"SELECT {', '.join([*keys, select])} FROM work_orders WHERE {where} AND {valid_only(settings.rates)}"
+    if by:
+        sql += f" GROUP BY ALL ORDER BY {', '.join(f'{k} NULLS LAST' for k in by)}"
+    return with_rates(query(con, sql, [*params, *where_params]), settings)
+
+
+def with_rates(grouped: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    """The rates (0–1) and the composite (0–100) from the counts of COUNT_COLUMNS, per row."""
+    s, w = settings.rates, settings.composite
 
     def ratio(num: pl.Expr, den: str) -> pl.Expr:
         return pl.when(pl.col(den) > 0).then(num / pl.col(den)).otherwise(None)
 
     out = grouped.with_columns(
-        # Orders without any response time in the whole group mean the export has no such field.
-        response_rate=pl.when((pl.col("response_known") > 0) & (pl.col("dispatched") > 0))
-        .then(pl.col("responded_in_time") / pl.col("dispatched")),
+        # Orders without any response time in the whole group mean the export has no such field. The
+        # denominator is the dispatched orders (orders answered on the spot are not); a group where no
+        # order records a dispatch time or a unit cannot tell them apart and counts every order.
+        response_rate=pl.when(pl.col("response_known") > 0).then(pl.col("responded_in_time") / pl.when(
+            pl.col("dispatch_marked") > 0).then(pl.col("dispatched")).otherwise(pl.col("orders"))),
         resolution_rate=ratio(pl.col("resolved") + s.partial_credit * pl.col("partially_resolved"), "resolution_rated"),
         satisfaction_rate=ratio(pl.col("satisfied") + s.basic_credit * pl.col("basically_satisfied"), "satisfaction_rated"),
         on_time_rate=ratio(pl.col("closed_on_time"), "closed"),
@@ -121,8 +131,9 @@ def explain(metric: str, settings: Settings) -> str:
     texts = {
         "orders": "**工单量**：受理时间落在所选时间段内的工单数（按受理时间归属月份）。" + invalid,
         "response_rate": (
-            f"**响应率** = 按时响应的工单 ÷ 派发的工单。派发的工单：有派单时间、承办单位或响应时间的工单（当场解答、"
-            "未派发的不计入；数据既无派单时间也无承办单位时，全部工单计入）。按时响应：响应时间 − 派单时间（无派单时间时用受理时间）"
+            "**响应率** = 按时响应的工单 ÷ 派发的工单。派发的工单：有派单时间、承办单位或响应时间的工单（当场解答、"
+            "未派发的不计入；所统计的工单既无派单时间也无承办单位时，全部计入）。"
+            f"按时响应：响应时间 − 派单时间（无派单时间时用受理时间）"
             f"≤ {r.response_window_hours:g} 小时" + (f"（分类特例：{windows}）" if windows else "") +
             "。数据中完全没有响应时间的单位显示为“—”。" + invalid
         ),

@@ -6,7 +6,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from analytics.rates import explain, rate_table
+from analytics.filters import Filters
+from analytics.rates import explain, rate_table, read_rate_table
 from analytics.settings import load_settings
 from bench.synthcity import generate
 from etl.load import load_file
@@ -43,7 +44,7 @@ def test_export_without_dispatch_fields_counts_every_order():
     rows = [{"received_at": t0, "responded_at": t0 + timedelta(hours=h), "street": "丙街道"} for h in (1, 5)]
     rows.append({"received_at": t0, "street": "丙街道"})
     table = rate_table(_frame(rows), ["street"], load_settings())
-    assert table["dispatched"][0] == 3 and table["response_rate"][0] == pytest.approx(2 / 3)
+    assert table["dispatch_marked"][0] == 0 and table["response_rate"][0] == pytest.approx(2 / 3)
 
 
 def test_synthetic_city_street_rates_match_an_independent_count(tmp_path):
@@ -62,6 +63,7 @@ def test_synthetic_city_street_rates_match_an_independent_count(tmp_path):
             num[r["所属街道"]] += 1
     con = duckdb.connect(str(db), read_only=True)
     try:
+        in_db = read_rate_table(con, Filters(), ["street"], load_settings())
         orders = con.sql("SELECT received_at, dispatched_at, responded_at, due_at, closed_at, dept, street, category_l1,"
                          " resolution, satisfaction, is_invalid FROM work_orders").pl()
     finally:
@@ -69,7 +71,9 @@ def test_synthetic_city_street_rates_match_an_independent_count(tmp_path):
     table = rate_table(orders, ["street"], load_settings())
     got = dict(zip(table["street"], table["response_rate"]))
     assert set(got) == set(den)
+    in_db = dict(zip(in_db["street"], in_db["response_rate"]))
     for street in den:
         assert got[street] == pytest.approx(num[street] / den[street])
+        assert in_db[street] == pytest.approx(num[street] / den[street])
     # Dividing by every order would be wrong in every street, since each has orders answered on the spot.
     assert all(abs(got[s] - num[s] / everyone[s]) > 1e-9 for s in den)

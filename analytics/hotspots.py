@@ -20,6 +20,7 @@ Area = Literal["district", "street"]
 HOTSPOT_COLUMNS = ("received_at", "district", "street", "category_l1")
 WORD_COLUMNS = ("received_at", "district", "street", "tokens")
 CITY = "全市"
+BASELINE_SHORT = "基线不足"
 
 
 def _keys(by: Area) -> list[str]:
@@ -145,6 +146,7 @@ def formula(settings: Settings) -> str:
 def hot_words(
     orders: pl.DataFrame, by: Area | None = "district", period: str | None = "1mo", start: date | None = None,
     baseline: Literal["history", "city"] = "history", min_count: int = 3, stop: frozenset[str] | None = None,
+    min_baseline: int = 1,
 ) -> pl.DataFrame:
     """Words per area and period: in how many orders each keyword occurs, against a baseline.
 
@@ -153,7 +155,9 @@ def hot_words(
     all orders in the same period. expected = baseline share × orders of the area in the period;
     lift = (count + 1) / (expected + 1) (smoothed, so new words get a finite lift);
     z = (count − expected) / √(expected + 1). Only periods from `start` and words with count ≥ min_count
-    are returned; areas or periods without history have expected NULL.
+    are returned. A baseline of fewer than `min_baseline` orders gives no expected, lift or z (basis
+    "基线不足"): a handful of earlier orders says nothing about what is usual. Words are content words
+    (analytics.text.keyword_expr).
     """
     area = pl.col(by) if by else pl.lit(CITY)
     if period:
@@ -171,24 +175,39 @@ def hot_words(
         docs = docs.sort("period").with_columns(base_orders=pl.col("orders").cum_sum().over("area") - pl.col("orders"))
         words = words.sort("period").with_columns(base_count=pl.col("count").cum_sum().over("area", "word") - pl.col("count"))
         words = words.join(docs, on=["area", "period"])
-        share = pl.when(pl.col("base_orders") > 0).then(pl.col("base_count") / pl.col("base_orders"))
+        base = pl.col("base_orders")
+        share = pl.when(base >= max(min_baseline, 1)).then(pl.col("base_count") / pl.col("base_orders"))
     elif baseline == "city":
         city_docs = docs.group_by("period").agg(pl.col("orders").sum().alias("city_orders"))
         city_words = words.group_by("period", "word").agg(pl.col("count").sum().alias("city_count"))
         words = words.join(docs, on=["area", "period"]).join(city_docs, on="period").join(city_words, on=["period", "word"])
-        share = pl.col("city_count") / pl.col("city_orders")
+        base = pl.col("city_orders")
+        share = pl.when(base >= max(min_baseline, 1)).then(pl.col("city_count") / pl.col("city_orders"))
     else:
         raise ValueError(f"baseline 只能是 history 或 city，收到 {baseline!r}")
-    out = words.with_columns(share=pl.col("count") / pl.col("orders"), expected=share * pl.col("orders")).with_columns(
+    out = words.with_columns(share=pl.col("count") / pl.col("orders"), expected=share * pl.col("orders"),
+                             baseline_orders=base.cast(pl.Int64)).with_columns(
         lift=(pl.col("count") + 1) / (pl.col("expected") + 1),
         z=(pl.col("count") - pl.col("expected")) / (pl.col("expected") + 1).sqrt(),
+        basis=pl.when(pl.col("expected").is_null()).then(pl.lit(BASELINE_SHORT))
+        .otherwise(pl.lit("历史占比" if baseline == "history" else "全市占比")),
     )
     out = out.filter(pl.col("count") >= min_count)
     if start:
         out = out.filter(pl.col("period") >= (start if not period else pl.lit(start).dt.truncate(period)))
-    return out.select("area", "period", "word", "count", "orders", "share", "expected", "lift", "z").sort(
+    return out.select("area", "period", "word", "count", "orders", "share", "expected", "lift", "z", "basis",
+                      "baseline_orders").sort(
         ["area", "period", "z", "count", "word"], descending=[False, False, True, True, False], nulls_last=True
     )
+
+
+def baseline_note(words: pl.DataFrame, min_baseline: int) -> str:
+    """Why no word is rising: a Chinese sentence when every baseline is short of `min_baseline` orders, else ""."""
+    if words.is_empty() or words["expected"].null_count() < words.height:
+        return ""
+    have = int(words["baseline_orders"].fill_null(0).max() or 0)
+    return (f"{BASELINE_SHORT}：可比较的历史只有 {have:,} 件工单，少于 {min_baseline:,} 件，不计算提升度，"
+            "只列出现最多的词。可在 settings.toml 的 [hotspots] word_min_baseline 中调整。")
 
 
 def emerging(words: pl.DataFrame, n: int = 20, min_lift: float = 1.5) -> pl.DataFrame:
@@ -351,14 +370,16 @@ def run_hotspots(con, args) -> pl.DataFrame:
 
 def run_words(con, args) -> pl.DataFrame:
     """CLI: per area (--by; whole city by default) and month of --from/--to, the 20 most emerging keywords
-    against the same area's previous 12 months."""
+    against the same area's previous 12 months (the most frequent, without lift, where that baseline has
+    fewer than word_min_baseline orders: basis 基线不足)."""
     filters = from_args(args)
     by = args.by if getattr(args, "by", None) in ("district", "street") else None
     orders = fetch(con, filters, WORD_COLUMNS, 12)
     h = load_settings().hotspots
-    words = hot_words(orders, by, "1mo", start=filters.date_from, min_count=h.word_min_count)
+    words = hot_words(orders, by, "1mo", start=filters.date_from, min_count=h.word_min_count,
+                      min_baseline=h.word_min_baseline)
     top = words.sort(["z", "count"], descending=True, nulls_last=True).group_by("area", "period", maintain_order=True).head(20)
-    return top.sort(["period", "area", "z"], descending=[False, False, True], nulls_last=True).select(
+    return top.sort(["period", "area", "z", "count"], descending=[False, False, True, True], nulls_last=True).select(
         "area", pl.col("period").dt.strftime("%Y-%m").alias("period"), "word", "count", "orders",
-        pl.col("expected").round(2), pl.col("lift").round(3), pl.col("z").round(2),
+        pl.col("expected").round(2), pl.col("lift").round(3), pl.col("z").round(2), "basis", "baseline_orders",
     )

@@ -4,7 +4,9 @@
 with '.', '-', '_' … and a few rare CJK code points). `segment` is what the token index stores
 (order_tokens, etl/tokens.py): the same cut with a user dictionary of Beijing places, governance terms and (when
 given) estate names from the data, minus whitespace and punctuation. `keywords` is the separate filter for
-analytics (stopwords, single characters, numbers).
+analytics: content words only — no stopwords (letters' and calls' boilerplate included), no function words
+by jieba's dictionary part of speech, no single characters, numbers, anonymisation codes (A7) or placeholder
+province names; English case-folded, without English stopwords.
 """
 from __future__ import annotations
 
@@ -19,6 +21,17 @@ import rjieba
 DATA = Path(__file__).resolve().parent.parent / "data"
 GOVERNANCE_TERMS = DATA / "governance_terms.txt"
 STOPWORDS = DATA / "stopwords.txt"
+STOPWORDS_EN = DATA / "stopwords_en.txt"
+PROVINCES = DATA / "china_provinces.txt"
+# Parts of speech (jieba's dictionary) that carry no matter: conjunctions, adverbs, prepositions, particles,
+# pronouns, numerals, measure words, modal particles, interjections, onomatopoeia, direction and time words,
+# affixes, adverbial adjectives, state and distinguishing words.
+FUNCTION_POS = frozenset({
+    "c", "d", "dg", "df", "p", "u", "uj", "ul", "uv", "ud", "uz", "ug", "r", "rr", "rz", "rg", "m", "mq", "mg",
+    "q", "y", "e", "o", "f", "t", "tg", "k", "h", "x", "ad", "z", "zg", "b",
+})
+# Codes an export puts where it hides or numbers something (A7, K3, B12), after case folding.
+_CODE = r"^[a-z]{1,2}\d{1,4}[a-z]?$"
 
 # jieba (Python) 0.42.1 splits text into blocks with these; jieba-rs's Han block also takes a few more
 # code points, and its HMM step keeps ASCII runs such as "baidu.com" or "1-2-301" whole where jieba splits
@@ -96,6 +109,43 @@ def stopwords() -> frozenset[str]:
 
 
 @cache
+def english_stopwords() -> frozenset[str]:
+    return frozenset(w.lower() for w in _read_list(STOPWORDS_EN))
+
+
+@cache
+def provinces() -> frozenset[str]:
+    return frozenset(_read_list(PROVINCES))
+
+
+@cache
+def function_words() -> frozenset[str]:
+    """Words of two or more characters that jieba's dictionary tags with a FUNCTION_POS part of speech
+    (况且, 由此, 居然, 一个, 今天, 附近 …): general Chinese, not tied to any data set."""
+    import jieba  # only its dictionary file is read
+
+    path = Path(jieba.__file__).resolve().parent / "dict.txt"
+    out = set()
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3 and len(parts[0]) >= 2 and parts[2] in FUNCTION_POS:
+                out.add(parts[0])
+    return frozenset(out)
+
+
+@cache
+def _excluded() -> pl.Series:
+    return pl.Series(sorted(stopwords() | english_stopwords() | function_words()), dtype=pl.String)
+
+
+def _default_excluded(stop: frozenset[str] | None) -> pl.Series:
+    if stop is None:
+        return _excluded()
+    return pl.Series(sorted(stop | english_stopwords() | function_words()), dtype=pl.String)
+
+
+@cache
 def place_terms() -> tuple[str, ...]:
     """Official district and street/township names, and their short forms (朝阳, 望京)."""
     from etl.reference import DISTRICT_SUFFIX, STREET_SUFFIX, districts, streets
@@ -155,20 +205,32 @@ def segment(texts: Sequence[str | None], extra_words: Iterable[str] = ()) -> lis
 
 
 def is_keyword(token: str, stop: frozenset[str] | None = None) -> bool:
-    """A token worth counting: not a stopword, at least two characters, not a number or code."""
-    return len(token) >= 2 and token not in (stop if stop is not None else stopwords()) and not _NUMBER.match(token)
+    """A content word worth counting (after case folding): see keyword_expr for the rules."""
+    t = token.lower()
+    if len(t) < 2 or _NUMBER.match(t) or re.match(_CODE, t):
+        return False
+    if t in (stop if stop is not None else stopwords()) or t in english_stopwords() or t in function_words():
+        return False
+    return not (t.endswith("省") and t not in provinces())
 
 
 def keywords(tokens: Sequence[str], stop: frozenset[str] | None = None) -> list[str]:
-    """The analytic filter over stored tokens (stopwords, single characters, numbers out)."""
-    stop = stop if stop is not None else stopwords()
-    return [t for t in tokens if is_keyword(t, stop)]
+    """The analytic filter over stored tokens: content words, case-folded."""
+    return [t.lower() for t in tokens if is_keyword(t, stop)]
 
 
 def keyword_expr(column: str = "tokens", stop: frozenset[str] | None = None) -> pl.Expr:
-    """keywords() as a polars expression over a list[str] column, for whole frames."""
-    stop = stop if stop is not None else stopwords()
+    """keywords() as a polars expression over a list[str] column, for whole frames. `stop` replaces the
+    Chinese stopword list (data/stopwords.txt); English stopwords, function words (by part of speech),
+    numbers, codes such as A7 and province names that are not real provinces (西地省: an anonymised data
+    set's placeholder) are always left out."""
+    excluded = _default_excluded(stop)
+    official = pl.Series(sorted(provinces()), dtype=pl.String)
     el = pl.element()
     return pl.col(column).list.eval(
-        el.filter((el.str.len_chars() >= 2) & ~el.is_in(list(stop)) & ~el.str.contains(_NUMBER.pattern))
+        el.str.to_lowercase().filter(
+            (el.str.len_chars() >= 2) & ~el.str.to_lowercase().is_in(excluded.implode()) & ~el.str.contains(_NUMBER.pattern)
+            & ~el.str.to_lowercase().str.contains(_CODE)
+            & ~(el.str.ends_with("省") & ~el.is_in(official.implode()))
+        )
     )

@@ -402,7 +402,7 @@ def read_word_orders(con: duckdb.DuckDBPyConnection, filters: Filters, word: str
         con,
         "SELECT order_id, received_at, district, street, category_l1, content FROM work_orders "
         f"LEFT JOIN order_tokens USING (order_id) WHERE {where} "
-        "AND (list_contains(list_transform(tokens, t -> lower(t)), lower(?)) "
+        "AND (list_contains(list_transform(tokens, lambda t: lower(t)), lower(?)) "
         "OR (tokens IS NULL AND contains(lower(content), lower(?)))) ORDER BY received_at DESC LIMIT ?",
         [*params, word, word, limit],
     )

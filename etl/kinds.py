@@ -33,10 +33,12 @@ class KindSpec:
 
 
 _AREA_SYN = {
-    "district": ("区", "被反映区", "所属区", "区县", "所属区县", "行政区", "行政区划", "Borough", "district"),
+    # 311 exports: NYC Borough / Community Board / Incident Zip, LA council district (CD) / neighbourhood
+    # council (NCName) / ZipCode, as the three area levels.
+    "district": ("区", "被反映区", "所属区", "区县", "所属区县", "行政区", "行政区划", "Borough", "CD", "district"),
     "street": ("街道", "街乡", "街乡镇", "被反映街乡镇", "所属街道", "乡镇街道", "街道乡镇", "所属街乡镇",
-               "所属街道办事处", "街道办事处", "乡镇", "street", "township"),
-    "community": ("社区", "村", "村社区", "所属社区", "社区村", "村居", "居委会", "community"),
+               "所属街道办事处", "街道办事处", "乡镇", "Community Board", "NCName", "street", "township"),
+    "community": ("社区", "村", "村社区", "所属社区", "社区村", "村居", "居委会", "Incident Zip", "ZipCode", "community"),
 }
 _AREA_KW = {"street": ("街道", "街乡", "乡镇"), "community": ("社区", "居委"), "district": ("区县",)}
 
@@ -68,8 +70,9 @@ WORK_ORDERS = KindSpec(
         "lat": ("纬度", "Latitude", "lat"),
         "caller_phone": ("来电号码", "联系电话", "电话", "手机号", "手机号码", "联系方式", "来电人电话", "留言用户",
                          "caller_key", "phone"),
+        # LA: Owner is the agency; AssignTo a yard or crew code, used only without Owner (earlier header wins).
         "dept": ("承办单位", "主办单位", "承办部门", "责任单位", "处理部门", "主办部门", "办理单位", "Agency",
-                 "agency_responsible", "AssignTo", "dept"),
+                 "agency_responsible", "Owner", "AssignTo", "dept"),
         "dispatched_at": ("派单时间", "派发时间", "交办时间", "转办时间", "分派时间", "dispatched_at"),
         "responded_at": ("响应时间", "签收时间", "首次联系时间", "联系时间", "接单时间", "responded_at"),
         "due_at": ("办理时限", "截止时间", "限办时间", "办结时限", "到期时间", "Due Date", "due_at"),

@@ -9,6 +9,7 @@ from datetime import date
 
 import polars as pl
 
+from analytics import export
 from etl.store import connect_read, db_path
 
 # command -> (module:function, help). Each function is run(con, args) -> pl.DataFrame.
@@ -49,8 +50,8 @@ def render(frame: pl.DataFrame, fmt: str) -> str:
     """table for people, csv for spreadsheets, json (an array of rows; rates as 0–1 fractions) for programs."""
     if fmt == "json":
         return json.dumps(frame.to_dicts(), ensure_ascii=False, default=str, indent=1)
-    if fmt == "csv":
-        return frame.write_csv()
+    if fmt == "csv":  # opened in a spreadsheet: no cell may run as a formula
+        return export.cells(frame).write_csv()
     with pl.Config(tbl_rows=50, tbl_cols=20, fmt_str_lengths=40, tbl_width_chars=200):
         return str(frame)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
-from etl import kinds, mapping as mapping_mod, reference, store
+from etl import kinds, mapping as mapping_mod, pii, reference, store
 from etl.extract import Extracted, read_table
 from etl.mapping import target_label
 from etl.schema import TABLES
@@ -28,7 +28,10 @@ Progress = Callable[[str, float], None]
 
 
 class LoadError(Exception):
-    """A load that wrote nothing; the message is Chinese and says what to do."""
+    """A load that wrote nothing; the message is Chinese and says what to do (personal numbers masked)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(pii.mask_text(message))
 
 
 @dataclass
@@ -128,6 +131,7 @@ def load_file(path: str | os.PathLike, db: str | os.PathLike | None = None, kind
     spec = kinds.get(kind)
     started = datetime.now()
     source = source_name or path.name
+    store.sweep_scratch()
     progress("read", 0.0)
     try:
         ex, resolved, missing = _prepare(path, kind, mapping, encoding)

@@ -16,7 +16,7 @@ from analytics.db import orders as fetch_orders
 from analytics.db import query
 from analytics.filters import Filters, add_months, from_args
 from analytics.settings import Settings, load_settings
-from analytics.text import DATA, keyword_expr
+from analytics.text import DATA, keyword_lists
 
 Area = Literal["district", "street"]
 HOTSPOT_COLUMNS = ("received_at", "district", "street", "category_l1")
@@ -159,7 +159,7 @@ def hot_words(
     z = (count − expected) / √(expected + 1). Only periods from `start` and words with count ≥ min_count
     are returned. A baseline of fewer than `min_baseline` orders gives no expected, lift or z (basis
     "基线不足"): a handful of earlier orders says nothing about what is usual. Words are content words
-    (analytics.text.keyword_expr).
+    (analytics.text.keyword_lists).
     """
     area = pl.col(by) if by else pl.lit(CITY)
     if period:
@@ -168,9 +168,9 @@ def hot_words(
         if start is None:
             raise ValueError("period=None 需要给出 start（当前时段的起点）")
         per = pl.when(pl.col("received_at") >= start).then(pl.lit(start)).otherwise(pl.lit(date(1900, 1, 1)))
-    o = orders.filter(pl.col("received_at").is_not_null()).select(
-        area.alias("area"), per.alias("period"), keyword_expr("tokens", stop).list.unique().alias("word"),
-    ).drop_nulls("area")
+    o = orders.filter(pl.col("received_at").is_not_null())
+    o = o.select(area.alias("area"), per.alias("period")).with_columns(
+        keyword_lists(o["tokens"], stop).list.unique().alias("word")).drop_nulls("area")
     docs = o.group_by("area", "period").agg(pl.len().alias("orders"))
     words = o.explode("word").drop_nulls("word").group_by("area", "period", "word").agg(pl.len().alias("count"))
     if baseline == "history":
@@ -225,7 +225,7 @@ def top_words(orders: pl.DataFrame, n: int = 30, stop: frozenset[str] | None = N
     """The keywords occurring in the most orders, with their share of orders."""
     total = max(orders.height, 1)
     return (
-        orders.select(keyword_expr("tokens", stop).list.unique().alias("word")).explode("word").drop_nulls()
+        keyword_lists(orders["tokens"], stop).list.unique().alias("word").to_frame().explode("word").drop_nulls()
         .group_by("word").agg(pl.len().alias("count")).with_columns(share=pl.col("count") / total)
         .sort(["count", "word"], descending=[True, False]).head(n)
     )

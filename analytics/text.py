@@ -135,14 +135,12 @@ def function_words() -> frozenset[str]:
 
 
 @cache
-def _excluded() -> pl.Series:
-    return pl.Series(sorted(stopwords() | english_stopwords() | function_words()), dtype=pl.String)
+def _excluded() -> tuple[str, ...]:
+    return tuple(sorted(stopwords() | english_stopwords() | function_words()))
 
 
-def _default_excluded(stop: frozenset[str] | None) -> pl.Series:
-    if stop is None:
-        return _excluded()
-    return pl.Series(sorted(stop | english_stopwords() | function_words()), dtype=pl.String)
+def _default_excluded(stop: frozenset[str] | None) -> list[str]:
+    return list(_excluded() if stop is None else sorted(stop | english_stopwords() | function_words()))
 
 
 @cache
@@ -205,7 +203,7 @@ def segment(texts: Sequence[str | None], extra_words: Iterable[str] = ()) -> lis
 
 
 def is_keyword(token: str, stop: frozenset[str] | None = None) -> bool:
-    """A content word worth counting (after case folding): see keyword_expr for the rules."""
+    """A content word worth counting (after case folding): see keyword_lists for the rules."""
     t = token.lower()
     if len(t) < 2 or _NUMBER.match(t) or re.match(_CODE, t):
         return False
@@ -219,18 +217,21 @@ def keywords(tokens: Sequence[str], stop: frozenset[str] | None = None) -> list[
     return [t.lower() for t in tokens if is_keyword(t, stop)]
 
 
-def keyword_expr(column: str = "tokens", stop: frozenset[str] | None = None) -> pl.Expr:
-    """keywords() as a polars expression over a list[str] column, for whole frames. `stop` replaces the
-    Chinese stopword list (data/stopwords.txt); English stopwords, function words (by part of speech),
-    numbers, codes such as A7 and province names that are not real provinces (西地省: an anonymised data
-    set's placeholder) are always left out."""
-    excluded = _default_excluded(stop)
-    official = pl.Series(sorted(provinces()), dtype=pl.String)
+def keyword_lists(tokens: pl.Series, stop: frozenset[str] | None = None) -> pl.Series:
+    """keywords() of every row of a list[str] Series. `stop` replaces the Chinese stopword list
+    (data/stopwords.txt); English stopwords, function words (by part of speech), numbers, codes such as A7
+    and province names that are not real provinces (西地省: an anonymised data set's placeholder) are always
+    left out. The rules run once per distinct token, not per occurrence."""
+    tokens = tokens.cast(pl.List(pl.String))
+    excluded, official = _default_excluded(stop), sorted(provinces())
+    word = pl.col("word")
+    kept = (pl.DataFrame({"tok": tokens.explode().drop_nulls().unique()})
+            .with_columns(word=pl.col("tok").str.to_lowercase())
+            .filter((word.str.len_chars() >= 2) & ~word.is_in(excluded) & ~word.str.contains(_NUMBER.pattern)
+                    & ~word.str.contains(_CODE) & ~(word.str.ends_with("省") & ~word.is_in(official))))
     el = pl.element()
-    return pl.col(column).list.eval(
-        el.str.to_lowercase().filter(
-            (el.str.len_chars() >= 2) & ~el.str.to_lowercase().is_in(excluded.implode()) & ~el.str.contains(_NUMBER.pattern)
-            & ~el.str.to_lowercase().str.contains(_CODE)
-            & ~(el.str.ends_with("省") & ~el.is_in(official.implode()))
-        )
-    )
+    out = tokens.list.eval(el.filter(el.is_in(kept["tok"].to_list())))
+    fold = kept.filter(pl.col("word") != pl.col("tok"))
+    if fold.height:
+        out = out.list.eval(el.replace(fold["tok"].to_list(), fold["word"].to_list()))
+    return out

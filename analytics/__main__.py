@@ -9,7 +9,7 @@ from datetime import date
 
 import polars as pl
 
-from etl.store import connect_read, db_path
+from core.store import connect_read, db_path
 
 # command -> (module:function, help). Each function is run(con, args) -> pl.DataFrame.
 COMMANDS: dict[str, tuple[str, str]] = {

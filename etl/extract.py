@@ -13,6 +13,8 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from core.store import connect
+
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
 BOM = b"\xef\xbb\xbf"
 HEAD_BYTES = 65536  # enough to guess encoding and delimiter
@@ -128,7 +130,7 @@ NO_REJECTS = pl.DataFrame(schema={"line": pl.Int64, "error": pl.String, "csv_lin
 
 
 def _duck_read(source: Path, label: str, delim: str) -> Extracted:
-    con = duckdb.connect()
+    con = connect()
     try:
         # Most exports parse cleanly, and keeping a rejects table slows DuckDB's parse by about a fifth: a
         # clean read goes first, and only a file it fails on is read again collecting the broken rows.

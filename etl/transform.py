@@ -10,14 +10,14 @@ import os
 import secrets
 from dataclasses import dataclass, field
 
-import duckdb
 import polars as pl
 
+from core.store import connect
 from etl import kinds, reference
 from etl.extract import Extracted
 from etl.kinds import DATE_FORMATS_HINT, KindSpec
 from etl.mapping import score_header, target_label
-from etl.schema import CASE_EVENTS, TABLES
+from core.schema import CASE_EVENTS, TABLES
 from etl.store import ROOT
 
 LINEAGE = ("source_file", "load_id")
@@ -67,7 +67,7 @@ def hash_phone_values(values: list[str | None], key: str) -> list[str | None]:
 def hash_phones(series: pl.Series, key: str) -> pl.Series:
     """Salted SHA-256 (16 hex chars) of each normalised phone number, vectorised in DuckDB."""
     frame = series.to_frame("p").select(_phone_norm(pl.col("p")).alias("p"))
-    con = duckdb.connect()
+    con = connect()
     try:
         con.register("_p", frame.to_arrow())
         out = con.sql("SELECT CASE WHEN p IS NULL OR p = '' THEN NULL ELSE left(sha256(? || p), 16) END AS h FROM _p",

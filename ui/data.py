@@ -14,7 +14,7 @@ import streamlit as st
 from analytics.db import orders_sql, query, with_tokens
 from analytics.filters import Filters
 from analytics.settings import Settings, load_settings
-from etl.store import connect_read, db_path, db_version
+from core.store import connect_read, db_path, db_version
 
 T = TypeVar("T")
 

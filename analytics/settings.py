@@ -114,6 +114,12 @@ class Etl:
 
 
 @dataclass(frozen=True)
+class Security:
+    max_failed_logins: int = 5
+    lockout_minutes: int = 15
+
+
+@dataclass(frozen=True)
 class Settings:
     rates: Rates = Rates()
     composite: Composite = Composite()
@@ -125,6 +131,7 @@ class Settings:
     topics: Topics = Topics()
     cases: Cases = Cases()
     etl: Etl = Etl()
+    security: Security = Security()
     duckdb: Duckdb = Duckdb()
 
     def with_overrides(self, section: str, **values: Any) -> "Settings":

@@ -6,7 +6,8 @@ import polars as pl
 import pytest
 
 from analytics.hotspots import BASELINE_SHORT, baseline_note, emerging, hot_words, top_words
-from analytics.text import keywords, segment
+from analytics.text import keywords
+from core.segment import segment
 from bench.synthcity import generate
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "realdata"

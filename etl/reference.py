@@ -1,6 +1,8 @@
 """Beijing's official divisions (data/): the areas table and name normalisation (朝阳 → 朝阳区)."""
 from __future__ import annotations
 
+from functools import cache
+
 import duckdb
 import polars as pl
 

@@ -10,22 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import cache
-from pathlib import Path
 
 import polars as pl
 
-from core.segment import DATA, read_list
+from core.segment import DATA, function_words, read_list
 
 STOPWORDS = DATA / "stopwords.txt"
 STOPWORDS_EN = DATA / "stopwords_en.txt"
 PROVINCES = DATA / "china_provinces.txt"
-# Parts of speech (jieba's dictionary) that carry no matter: conjunctions, adverbs, prepositions, particles,
-# pronouns, numerals, measure words, modal particles, interjections, onomatopoeia, direction and time words,
-# affixes, adverbial adjectives, state and distinguishing words.
-FUNCTION_POS = frozenset({
-    "c", "d", "dg", "df", "p", "u", "uj", "ul", "uv", "ud", "uz", "ug", "r", "rr", "rz", "rg", "m", "mq", "mg",
-    "q", "y", "e", "o", "f", "t", "tg", "k", "h", "x", "ad", "z", "zg", "b",
-})
 # Codes an export puts where it hides or numbers something (A7, K3, B12), after case folding.
 _CODE = r"^[a-z]{1,2}\d{1,4}[a-z]?$"
 
@@ -45,22 +37,6 @@ def english_stopwords() -> frozenset[str]:
 @cache
 def provinces() -> frozenset[str]:
     return frozenset(read_list(PROVINCES))
-
-
-@cache
-def function_words() -> frozenset[str]:
-    """Words of two or more characters that jieba's dictionary tags with a FUNCTION_POS part of speech
-    (况且, 由此, 居然, 一个, 今天, 附近 …): general Chinese, not tied to any data set."""
-    import jieba  # only its dictionary file is read
-
-    path = Path(jieba.__file__).resolve().parent / "dict.txt"
-    out = set()
-    with path.open(encoding="utf-8") as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) == 3 and len(parts[0]) >= 2 and parts[2] in FUNCTION_POS:
-                out.add(parts[0])
-    return frozenset(out)
 
 
 @cache

@@ -116,6 +116,7 @@ with tab_rep:
                 "count": st.column_config.NumberColumn("次数", format="localized"), "callers": "来电人数",
                 "first_at": st.column_config.DatetimeColumn("首次", format="YYYY-MM-DD"),
                 "last_at": st.column_config.DatetimeColumn("最近", format="YYYY-MM-DD"),
+                "hot_issue": "所属热点问题",
             },
         )
         download_buttons(reps.with_columns(pl.col("order_ids").list.join(";")), "重复诉求预警", key="dl_rep")

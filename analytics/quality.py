@@ -114,6 +114,14 @@ def freshness(con: duckdb.DuckDBPyConnection, filters: Filters, today: date) -> 
             "load_days_behind": behind(row["last_load"])}
 
 
+def audit_log(con: duckdb.DuckDBPyConnection, filters: Filters | None = None, limit: int = 500) -> pl.DataFrame:
+    """Who uploaded what, newest first (a database from before the log has an empty one)."""
+    if not query(con, "SELECT count(*) AS n FROM duckdb_views() WHERE view_name = 'audit_log'")["n"][0]:
+        return pl.DataFrame(schema={"logged_at": pl.Datetime("us"), "actor": pl.String, "action": pl.String,
+                                    "detail": pl.String, "load_id": pl.String})
+    return query(con, "SELECT logged_at, actor, action, detail, load_id FROM audit_log ORDER BY logged_at DESC LIMIT ?", [limit])
+
+
 # What the loader notes in `implausible` (etl.transform._plausible), by check.
 PLAUSIBILITY_CHECKS = (
     ("before_start", "办结/派单/响应早于受理（或案件办结早于发起）", "早于受理时间|早于发起时间"),

@@ -126,6 +126,12 @@ class Plausibility:
 
 
 @dataclass(frozen=True)
+class Security:
+    max_failed_logins: int = 5
+    lockout_minutes: int = 15
+
+
+@dataclass(frozen=True)
 class Settings:
     rates: Rates = Rates()
     composite: Composite = Composite()
@@ -138,6 +144,7 @@ class Settings:
     cases: Cases = Cases()
     etl: Etl = Etl()
     plausibility: Plausibility = Plausibility()
+    security: Security = Security()
 
     def with_overrides(self, section: str, **values: Any) -> "Settings":
         """A copy with some values of one section changed (the UI's "try other weights")."""

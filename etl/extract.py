@@ -21,6 +21,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from etl import store
+
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
 BOM = b"\xef\xbb\xbf"
 HEAD_BYTES = 65536          # enough to find the header and the delimiter

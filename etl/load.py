@@ -6,6 +6,7 @@ so every load's quarantine explains its own rows_quarantined.
 """
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 import os
@@ -18,8 +19,8 @@ from pathlib import Path
 
 import polars as pl
 
-from etl import kinds, mapping as mapping_mod, reference, store
 from analytics.settings import load_settings
+from etl import kinds, mapping as mapping_mod, pii, reference, store
 from etl.extract import ExtractError, Extracted, read_table
 from etl.mapping import target_label
 from etl.schema import TABLES
@@ -29,7 +30,10 @@ Progress = Callable[[str, float], None]
 
 
 class LoadError(Exception):
-    """A load that wrote nothing; the message is Chinese and says what to do."""
+    """A load that wrote nothing; the message is Chinese and says what to do (personal numbers masked)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(pii.mask_text(message))
 
 
 @dataclass
@@ -137,18 +141,20 @@ def preview(path: str | os.PathLike, kind: str = "work_orders", mapping: dict[st
 
 def load_file(path: str | os.PathLike, db: str | os.PathLike | None = None, kind: str = "work_orders",
               mapping: dict[str, str] | None = None, progress: Progress | None = None,
-              source_name: str | None = None, encoding: str | None = None) -> LoadResult:
+              source_name: str | None = None, encoding: str | None = None, actor: str | None = None) -> LoadResult:
     """Load one file into `db` atomically. Raises LoadError (its Chinese message names the file, the row
-    and the fix) when it cannot; the attempt is then recorded in `loads` as refused and nothing else is
-    written. Work orders are published without tokens; etl.tokens.fill builds them next (the CLI and the
-    import page call it after their loads)."""
+    and the fix) when it cannot; the attempt is then recorded in `loads` (and audit_log) as refused and
+    nothing else is written. `actor` (the logged-in user; default the OS account) goes into audit_log.
+    Work orders are published without tokens; etl.tokens.fill builds them next (the CLI and the import page
+    call it after their loads)."""
     path = Path(path)
     started = datetime.now()
     source = source_name or path.name
+    store.sweep_scratch()
     result = LoadResult(load_id=started.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:8], source_file=source,
                         kind=kind, encoding="")
     try:
-        return _load(path, db, kind, mapping, progress or _noop, encoding, result, started)
+        return _load(path, db, kind, mapping, progress or _noop, encoding, result, started, actor)
     except LoadError as e:
         message = str(e)
     except Exception:
@@ -159,13 +165,14 @@ def load_file(path: str | os.PathLike, db: str | os.PathLike | None = None, kind
         result.sha256 = _sha256(path) if path.is_file() else ""
         with store.writing(store.db_path(db)) as con:
             _record(con, result, started)
+            _audit(con, actor, result)
     except Exception:
         pass  # the refusal itself is what the user must see; a database that cannot take its record changes nothing
     raise LoadError(message)
 
 
 def _load(path: Path, db, kind: str, mapping: dict[str, str] | None, progress: Progress, encoding: str | None,
-          result: LoadResult, started: datetime) -> LoadResult:
+          result: LoadResult, started: datetime, actor: str | None) -> LoadResult:
     spec = kinds.get(kind)
     progress("read", 0.0)
     ex, resolved, _ = _prepare(path, kind, mapping, encoding, result.source_file)
@@ -194,6 +201,7 @@ def _load(path: Path, db, kind: str, mapping: dict[str, str] | None, progress: P
                 raise AssertionError("rows not conserved")
             result.sha256 = digest.result()
             _record(con, result, started)
+            _audit(con, actor, result)
     progress("write", 1.0)
     return result
 
@@ -283,6 +291,17 @@ def _changes(con, table: str, key: list[str], compare: list[str], new: pl.DataFr
     result.rows_updated = int((flags["_op"] == "u").sum())
     result.rows_unchanged = new.height - flags.height
     return new.select(pl.all().gather(flags["_i"]))
+
+
+def _audit(con, actor: str | None, r: LoadResult) -> None:
+    try:
+        account = getpass.getuser()
+    except (KeyError, OSError):   # no name for this uid (containers)
+        account = f"uid {os.getuid()}"
+    who = actor or f"命令行：{account}"
+    detail = pii.mask_text(f"{r.source_file}（{KIND_NAMES.get(r.kind, r.kind)}）：{r.message}")
+    con.execute("INSERT INTO audit_log (logged_at, actor, action, detail, load_id) VALUES (?, ?, '导入', ?, ?)",
+                [datetime.now(), who, detail, r.load_id])
 
 
 def _record(con, r: LoadResult, started: datetime) -> None:

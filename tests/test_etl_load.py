@@ -108,7 +108,7 @@ def test_failure_midway_leaves_database_untouched(etl_fx, db, monkeypatch):
         load_file(etl_fx / "orders_bom_crlf.csv", db)
     assert "orders_bom_crlf.csv" in str(e.value) and "insert crashed" not in str(e.value)
     # Nothing but the record of the refused attempt was written.
-    assert table_counts(db) == {**before, "loads": before["loads"] + 1}
+    assert table_counts(db) == {**before, "loads": before["loads"] + 1, "audit_log": before["audit_log"] + 1}
     assert rows(db, "SELECT status FROM loads WHERE source_file = 'orders_bom_crlf.csv'") == [("refused",)]
     assert not list(db.parent.glob(".*.tmp"))
 
@@ -146,7 +146,7 @@ def test_missing_required_column_fails_and_writes_nothing(etl_fx, db):
         load_file(etl_fx / "orders_odd_headers.csv", db)
     msg = str(e.value)
     assert "工单编号" in msg and "流水号、时间戳、说的话" in msg and "--mapping" in msg
-    assert {t: n for t, n in table_counts(db).items() if n and t != "areas"} == {"loads": 1}
+    assert {t: n for t, n in table_counts(db).items() if n and t != "areas"} == {"loads": 1, "audit_log": 1}
     r = load_file(etl_fx / "orders_odd_headers.csv", db,
                   mapping={"流水号": "order_id", "时间戳": "received_at", "说的话": "content"})
     assert r.rows_inserted == 2

@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import mmap
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -199,6 +200,8 @@ def clean_headers(cells: list[str | None]) -> list[str]:
     for i, c in enumerate(cells):
         h = re.sub(r"[\ufeff\u200b\u200c\u200d\u2060\x00]", "", c or "").strip()
         h = re.sub(r"\s+", " ", h) or f"第{i + 1}列"
+        if h == "*" or (h.startswith("^") and h.endswith("$")):
+            h = h.replace("*", "＊").replace("^", "＾").replace("$", "＄")  # polars reads these as column patterns
         base, k = h, 2
         while h in out:
             h, k = f"{base}({k})", k + 1
@@ -217,12 +220,16 @@ CSV_OPTIONS = ("all_varchar=true, header=true, delim=?, quote='\"', escape='\"',
 def _fast(path: Path, name: str, head: bytes, label: str) -> Extracted | None:
     """DuckDB's strict parse of a clean UTF-8 file; None when the file needs the careful path."""
     text = head.decode("utf-8", errors="ignore")
+    if "\n" not in text:
+        return None  # old Mac line ends (CR only), or one line longer than the head
     lines = _head_lines(text)
     delim = detect_delimiter(next((ln for ln in lines if ln.strip()), ""), path.suffix.lower())
     skip = _find_header([_split(ln.rstrip("\r"), delim) for ln in lines])
     if any('"' in ln for ln in lines[:skip]):
         return None  # a quoted title line may span lines; let the careful path count them
     headers = clean_headers(_split(lines[skip].rstrip("\r"), delim)) if skip < len(lines) else []
+    if _blank_line(path, b"\n\r\n" if "\r\n" in text else b"\n\n"):
+        return None  # DuckDB skips blank lines, which would shift every row number after one
     con = duckdb.connect()
     try:
         frame = con.sql(f"SELECT * FROM read_csv(?, {CSV_OPTIONS})",
@@ -242,6 +249,15 @@ def _fast(path: Path, name: str, head: bytes, label: str) -> Extracted | None:
     header_line = skip + 1
     frame = frame.with_columns(pl.int_range(header_line + 1, header_line + 1 + frame.height, dtype=pl.Int64).alias("_line"))
     return Extracted(frame, label, delim, headers, header_line=header_line)
+
+
+def _blank_line(path: Path, pattern: bytes) -> bool:
+    """Whether a blank line comes before the file's trailing blank lines (one scan of the mapped file)."""
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        end = len(mm)
+        while end and mm[end - 1] in b" \t\r\n":
+            end -= 1
+        return mm.find(pattern, 0, end) != -1
 
 
 def _utf16(data: bytes) -> str | None:
@@ -292,9 +308,13 @@ def _decode(data: bytes, name: str, codec: str | None) -> tuple[list[str], dict[
     GB18030 uses the newline byte inside a character, so a line break is always a line break."""
     if codec in ("utf-16", "utf-32") or (codec is None and (text16 := _utf16(data)) is not None):
         text = text16 if codec is None else _strict(data, codec, name)
+        if "\n" not in text:
+            text = text.replace("\r", "\n")
         return text.lstrip("\ufeff").split("\n"), {}, "UTF-16"
     if data.startswith(BOM):
         data = data[3:]
+    if b"\n" not in data:
+        data = data.replace(b"\r", b"\n")  # old Mac line ends
     raw_lines = data.split(b"\n")
     order = (codec,) if codec else ("utf-8", "gb18030")
     lines: list[str] = []
@@ -401,7 +421,7 @@ def _records(lines: list[str], delim: str, problems: dict[int, str]) -> list[tup
             out.append((i + 1, None, problems[i]))
             i += 1
             continue
-        if len(line) > limit:
+        if len(line) > limit // 4 and len(line.encode("utf-8")) > limit:
             out.append((i + 1, None, f"这一行长度超过 {MAX_ROW_KB} KB，可能是内容异常或引号未闭合，未导入。请检查并修正该行后重新导入。"))
             i += 1
             continue

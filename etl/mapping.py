@@ -5,6 +5,7 @@ import json
 import re
 import tomllib
 import unicodedata
+from functools import lru_cache
 from pathlib import Path
 
 from etl import kinds
@@ -27,6 +28,7 @@ _TIME_HINTS = (
 ALIASES = {"caller_key": "caller_phone"}
 
 
+@lru_cache(maxsize=8192)  # the synonyms are normalised again for every header of every kind tried
 def norm(header: str) -> str:
     """Header as compared: NFKC, lower case, no spaces, punctuation or bracket characters."""
     return _PUNCT.sub("", unicodedata.normalize("NFKC", str(header)).lower())

@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from etl import store
+from core.store import connect
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
 BOM = b"\xef\xbb\xbf"
@@ -230,7 +230,7 @@ def _fast(path: Path, name: str, head: bytes, label: str) -> Extracted | None:
     headers = clean_headers(_split(lines[skip].rstrip("\r"), delim)) if skip < len(lines) else []
     if _blank_line(path, b"\n\r\n" if "\r\n" in text else b"\n\n"):
         return None  # DuckDB skips blank lines, which would shift every row number after one
-    con = duckdb.connect()
+    con = connect()
     try:
         frame = con.sql(f"SELECT * FROM read_csv(?, {CSV_OPTIONS})",
                         params=[str(path), delim, skip, MAX_ROW_KB * 1024]).pl()

@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from etl import kinds
-from etl.schema import label
+from core.schema import label
 
 _PUNCT = re.compile(r"[\s\-_/\\()（）\[\]【】<>《》{}.,，。:：;；'\"“”‘’、|]+")
 

@@ -21,6 +21,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "topics": ("analytics.recurring:run_topics", "每月一题候选：按量、广度、持续性与难度排序"),
     "scores": ("analytics.scores:run", "考评：区、街乡、部门的三率、综合得分与排名"),
     "cases": ("analytics.cases:run", "吹哨报到：各部门被呼叫、到场与 30 分钟内到场比例"),
+    "suggest": ("analytics.classify:run_suggest", "智能分类与派单：为导出文件中的每条工单建议分类与承办部门（含置信度与依据词）"),
+    "train": ("analytics.classify:run_train", "用已导入的历史工单重新训练分类与派单模型"),
+}
+# Arguments beyond the shared ones, per command.
+EXTRA_ARGS: dict[str, list[tuple[tuple[str, ...], dict]]] = {
+    "suggest": [(("file",), {"metavar": "FILE", "help": "工单导出文件（CSV / TSV / XLSX，表头映射同导入）"}),
+                (("--mapping",), {"help": "表头映射文件（JSON 或 TOML）：{\"源表头\": \"标准列名\"}"}),
+                (("--encoding",), {"help": "文件编码（如 utf-8、gb18030）；默认自动识别"})],
 }
 
 
@@ -42,6 +50,8 @@ def parser() -> argparse.ArgumentParser:
         c.add_argument("--by", choices=["district", "street", "dept", "community"], help="统计单位")
         c.add_argument("--limit", type=int, help="最多输出多少行")
         c.add_argument("--format", choices=["table", "csv", "json"], default="table")
+        for flags, options in EXTRA_ARGS.get(name, []):
+            c.add_argument(*flags, **options)
     return p
 
 
@@ -69,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     con = connect_read(path)
     try:
         frame = run(con, args)
+    except (ValueError, OSError) as e:   # the commands' errors say what to do, in Chinese
+        print(f"无法完成：{e}", file=sys.stderr)
+        return 1
     finally:
         con.close()
     if args.limit:

@@ -114,6 +114,20 @@ class Etl:
 
 
 @dataclass(frozen=True)
+class Classify:
+    min_label_count: int = 20
+    confident: float = 0.8
+    max_train_orders: int = 300_000
+    retrain_new_orders: int = 5_000
+    max_features: int = 100_000
+    min_df: int = 2
+    svm_c: float = 1.0
+    holdout_share: float = 0.1
+    dept_backoff: float = 5.0
+    explain_words: int = 3
+
+
+@dataclass(frozen=True)
 class Settings:
     rates: Rates = Rates()
     composite: Composite = Composite()
@@ -125,6 +139,7 @@ class Settings:
     topics: Topics = Topics()
     cases: Cases = Cases()
     etl: Etl = Etl()
+    classify: Classify = Classify()
 
     def with_overrides(self, section: str, **values: Any) -> "Settings":
         """A copy with some values of one section changed (the UI's "try other weights")."""

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from analytics.db import data_extent
-from etl.tokens import PENDING_SQL
-from ui import data, filters, startup
+from analytics import db
+from analytics.filters import Filters
+from ui import auth, data, filters, startup
 from ui.page import run_inside_entry
 
 ROOT = Path(__file__).resolve().parent
@@ -28,10 +28,10 @@ PAGES = [
 ]
 
 
-def navigation() -> st.navigation:
+def navigation(user) -> st.navigation:
     sections: dict[str, list[st.Page]] = {}
     for section, file, title, icon, url in PAGES:
-        if (ROOT / file).exists():
+        if (ROOT / file).exists() and auth.may_open(url, user):
             sections.setdefault(section, []).append(
                 st.Page(ROOT / file, title=title, icon=icon, url_path=url, default=url == "overview")
             )
@@ -39,7 +39,7 @@ def navigation() -> st.navigation:
 
 
 def data_line() -> None:
-    extent = data_extent(data.connection())
+    extent = data.read(db.data_extent, Filters())
     if not extent["orders"]:
         st.sidebar.warning("数据库中还没有工单。请在“数据导入”页上传导出文件。")
         return
@@ -48,7 +48,7 @@ def data_line() -> None:
         f"最近一次导入 {extent['loaded_at']:%Y-%m-%d %H:%M}（共 {extent['loads']} 批）。数据库：{data.current_path().name}"
         if extent["loaded_at"] else f"已载入 {extent['orders']:,} 条工单。"
     )
-    untokenized = data.sql(f"SELECT count(*) AS n FROM ({PENDING_SQL})")["n"][0]
+    untokenized = data.read(db.pending_tokens, Filters())
     if untokenized:
         st.sidebar.info(f"{untokenized:,} 条工单的分词索引正在生成或未完成；热词、热点诉求等已对它们临时分词，结果完整。"
                         "如长时间未完成，请运行 python -m etl tokens。")
@@ -56,8 +56,9 @@ def data_line() -> None:
 
 def main() -> None:
     st.set_page_config(page_title="哨声 · 12345 接诉即办分析", page_icon=":material/campaign:", layout="wide")
+    user = auth.gate()
     startup.ensure_database()
-    page = navigation()
+    page = navigation(user)
     st.sidebar.title("哨声 Whistle")
     filters.sidebar()
     data_line()

@@ -563,7 +563,6 @@ def run_suggest(con: duckdb.DuckDBPyConnection, args: Any) -> pl.DataFrame:
     """`python -m analytics suggest --db DB FILE`: one row per order of FILE."""
     import sys
 
-    from analytics.export import neutralise
     from etl.mapping import read_mapping_file
     from etl.store import db_path
 
@@ -583,8 +582,7 @@ def run_suggest(con: duckdb.DuckDBPyConnection, args: Any) -> pl.DataFrame:
     cols = ["order_id", "line_no"] + [c for lv in (*model.levels, "dept") for c in
                                       (lv, f"{lv}_conf", f"{lv}_top3", f"{lv}_words" if lv != "dept" else "dept_basis")
                                       if c in out.columns] + ["reason"]
-    out = out.select(cols)
-    return neutralise(out) if args.format == "csv" else out
+    return out.select(cols)   # csv output is neutralised by the command line's renderer (analytics.export.cells)
 
 
 def run_train(con: duckdb.DuckDBPyConnection, args: Any) -> pl.DataFrame:

@@ -24,8 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "topics": ("analytics.recurring:run_topics", "每月一题候选：按量、广度、持续性与难度排序"),
     "scores": ("analytics.scores:run", "考评：区、街乡、部门的三率、综合得分与排名"),
     "cases": ("analytics.cases:run", "吹哨报到：各部门被呼叫、到场与 30 分钟内到场比例"),
-    "suggest": ("analytics.classify:run_suggest", "智能分类与派单：为导出文件中的每条工单建议分类与承办部门（含置信度与依据词）"),
-    "train": ("analytics.classify:run_train", "用已导入的历史工单重新训练分类与派单模型"),
+    "suggest": ("suggestions:run_suggest", "智能分类与派单：为导出文件中的每条工单建议分类与承办部门（含置信度与依据词）"),
+    "train": ("suggestions:run_train", "用已导入的历史工单重新训练分类与派单模型"),
 }
 # Arguments beyond the shared ones, per command.
 EXTRA_ARGS: dict[str, list[tuple[tuple[str, ...], dict]]] = {

@@ -34,7 +34,9 @@ from sklearn.preprocessing import normalize
 from analytics.db import LOADED, orders_sql, query, with_tokens
 from analytics.filters import Filters
 from analytics.settings import Settings, load_settings
-from analytics.text import keyword_expr, segment
+from analytics.text import keyword_expr
+from core.schema import ORDER_SUGGESTION_COLUMNS
+from core.segment import segment
 
 LEVELS = ("category_l1", "category_l2", "category_l3")
 LEVEL_NAMES = {"category_l1": "一级分类", "category_l2": "二级分类", "category_l3": "三级分类", "dept": "承办部门"}
@@ -486,114 +488,24 @@ def history_suggestions(con: duckdb.DuckDBPyConnection, model: Model, s: Setting
     return pl.concat(out, how="diagonal_relaxed") if out else pl.DataFrame()
 
 
-def suggestion_rows(frame: pl.DataFrame, source: str, model: Model, applied: bool = False) -> pl.DataFrame:
-    """Suggestions in the shape of the order_suggestions table."""
-    from etl.schema import ORDER_SUGGESTION_COLUMNS
+def unlabelled_orders(con: duckdb.DuckDBPyConnection, load_id: str) -> pl.DataFrame:
+    """Orders of one load without 一级分类 or 承办部门 (what an upload may get suggestions for)."""
+    cols = ["order_id", "content", *LEVELS, "dept", *PLACES, "tokens"]
+    inner, params = orders_sql(Filters(), cols)
+    return with_tokens(query(con, f"SELECT * FROM ({inner}) WHERE order_id IN (SELECT order_id FROM work_orders "
+                                  "WHERE load_id = ? AND (category_l1 IS NULL OR dept IS NULL)) ORDER BY order_id",
+                             [*params, load_id]))
 
+
+def suggestion_rows(frame: pl.DataFrame, source: str, model: Model, applied: bool = False) -> pl.DataFrame:
+    """Suggestions (with order_id) in the shape of the order_suggestions table."""
     finest_words = f"{model.finest}_words"
     rows = frame.with_columns(source=pl.lit(source), model=pl.lit(model.meta.get("load_id")), applied=pl.lit(applied),
                               words=pl.col(finest_words) if finest_words in frame.columns else pl.lit(None, pl.String))
     return rows.select(pl.col(c) if c in rows.columns else pl.lit(None).alias(c) for c in ORDER_SUGGESTION_COLUMNS)
 
 
-def retrain(db: str | os.PathLike, s: Settings | None = None) -> Model:
-    """Train on the published database, store the model next to it, and publish the history's suggestions
-    (order_suggestions, source "history") in one atomic write."""
-    from etl import store
-
-    s = s or load_settings()
-    reader = store.connect_read(db)
-    try:
-        model = train(reader, s)
-        rows = suggestion_rows(history_suggestions(reader, model, s), "history", model)
-    finally:
-        reader.close()
-    with store.writing(db) as con:
-        con.execute("DELETE FROM order_suggestions WHERE source = 'history'")
-        con.register("_s", rows.to_arrow())
-        con.execute(f"INSERT INTO order_suggestions ({', '.join(rows.columns)}) SELECT * FROM _s")
-        con.unregister("_s")
-    save(model, model_path(db))
-    return model
-
-
-def current_model(db: str | os.PathLike, s: Settings | None = None, retrain_if_stale: bool = True) -> tuple[Model, bool]:
-    """The model for this database, retrained first when there is none or history has grown by
-    retrain_new_orders labelled orders since; (model, retrained)."""
-    from etl import store
-
-    s = s or load_settings()
-    reader = store.connect_read(db)
-    try:
-        st = status(reader, db, s)
-    finally:
-        reader.close()
-    if st["model"] is not None and not (st["stale"] and retrain_if_stale):
-        return st["model"], False
-    return retrain(db, s), True
-
-
 def describe(model: Model) -> str:
     m = model.meta
     return (f"分类模型学习自导入批次 {m.get('load_id') or '—'}（{m.get('labelled', 0):,} 条已分类工单，"
             f"其中最近的 {m.get('trained_orders', 0):,} 条用于学习文本），训练于 {m.get('trained_at', '—')}")
-
-
-# Commands
-
-def read_export(path: str | os.PathLike, mapping: dict[str, str] | None = None, encoding: str | None = None) -> pl.DataFrame:
-    """An export read and mapped exactly as the loader would (etl's extract, mapping and transform), with
-    its Excel-style line number; rows the loader would reject keep their line and the reason."""
-    from etl import mapping as mapping_mod
-    from etl.extract import read_table
-    from etl.transform import transform
-
-    ex = read_table(path, "work_orders", encoding)
-    resolved = mapping_mod.resolve(ex.headers, "work_orders", mapping)
-    if "content" not in resolved.values():
-        raise ClassifyError(f"{Path(path).name} 中没有诉求内容列（如“诉求内容”“主要内容”“留言详情”），无法给出建议；"
-                            f"文件表头为：{'、'.join(ex.headers)}。可用 --mapping 指定，例如 {{\"某列\": \"content\"}}。")
-    tr = transform(ex, "work_orders", resolved)
-    good = tr.frame.rename({"_line": "line_no"}).with_columns(reason=pl.lit(None, pl.String))
-    bad = tr.quarantine.select("line_no", "reason")
-    return pl.concat([good, bad], how="diagonal_relaxed").sort("line_no")
-
-
-def run_suggest(con: duckdb.DuckDBPyConnection, args: Any) -> pl.DataFrame:
-    """`python -m analytics suggest --db DB FILE`: one row per order of FILE."""
-    import sys
-
-    from etl.mapping import read_mapping_file
-    from etl.store import db_path
-
-    s = load_settings()
-    model, retrained = current_model(db_path(args.db), s)
-    print(("已重新训练。" if retrained else "") + describe(model), file=sys.stderr)
-    try:
-        frame = read_export(args.file, read_mapping_file(args.mapping) if args.mapping else None, args.encoding)
-    except FileNotFoundError as e:
-        raise ClassifyError(str(e)) from None
-    rejected = frame["reason"]
-    ok = frame.filter(rejected.is_null())
-    sugg = suggest(model, ok.select("content", *PLACES), s)
-    out = pl.concat([ok.select("order_id", "line_no"), sugg], how="horizontal")
-    out = pl.concat([out, frame.filter(rejected.is_not_null()).select("order_id", "line_no", "reason")],
-                    how="diagonal_relaxed").sort("line_no")
-    cols = ["order_id", "line_no"] + [c for lv in (*model.levels, "dept") for c in
-                                      (lv, f"{lv}_conf", f"{lv}_top3", f"{lv}_words" if lv != "dept" else "dept_basis")
-                                      if c in out.columns] + ["reason"]
-    return out.select(cols)   # csv output is neutralised by the command line's renderer (analytics.export.cells)
-
-
-def run_train(con: duckdb.DuckDBPyConnection, args: Any) -> pl.DataFrame:
-    """`python -m analytics train --db DB`: retrain now and report what was learned."""
-    from etl.store import db_path
-
-    s = load_settings()
-    model = retrain(db_path(args.db), s)
-    rows = [{"level": LEVEL_NAMES[lv], "labels": len(m.labels), "trained_orders": model.meta["trained_orders"],
-             "temperature": round(m.temperature, 4)} for lv, m in model.levels.items()]
-    if model.dept:
-        rows.append({"level": LEVEL_NAMES["dept"], "labels": model.dept["city"]["dept"].n_unique(),
-                     "trained_orders": model.meta["labelled"], "temperature": None})
-    return pl.DataFrame(rows).with_columns(model=pl.lit(describe(model)))

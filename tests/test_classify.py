@@ -9,10 +9,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+import suggestions
 from analytics import classify
 from analytics.__main__ import main as analytics_main
 from analytics.settings import load_settings
-from etl.store import connect_read
+from core.store import connect_read
 from tests.dbfactory import orders_frame, write_orders
 
 # An invented city's issue types (not the demo's lexicon): words per type, the type's path, and which unit
@@ -54,7 +55,7 @@ def trained_db(tmp_path) -> Path:
 
 
 def test_train_learns_every_level_and_the_dispatch(trained_db):
-    model = classify.retrain(trained_db)
+    model = suggestions.retrain(trained_db)
     assert list(model.levels) == ["category_l1", "category_l2", "category_l3"]
     assert len(model.levels["category_l3"].labels) == len(TYPES)
     assert model.meta["load_id"] == "test" and model.meta["labelled"] == 60 * len(TYPES)
@@ -76,7 +77,7 @@ def test_train_learns_every_level_and_the_dispatch(trained_db):
 
 
 def test_history_suggestions_are_published_apart_from_the_orders(trained_db):
-    classify.retrain(trained_db)
+    suggestions.retrain(trained_db)
     con = connect_read(trained_db)
     try:
         n, agree = con.execute("SELECT count(*), count(*) FILTER (WHERE s.dept = w.dept) FROM order_suggestions s "
@@ -95,14 +96,14 @@ def test_rare_labels_are_never_suggested(tmp_path):
                           "category_l2": "稀有", "category_l3": "稀有", "content": "稀有事项麻烦处理一下谢谢",
                           "district": "朝阳区", "street": "望京街道", "dept": "稀有部门"} for i in range(5)])
     db = write_orders(tmp_path / "h.duckdb", pl.concat([frame, rare], how="diagonal_relaxed"))
-    model = classify.retrain(db, load_settings().with_overrides("classify", min_label_count=10))
+    model = suggestions.retrain(db, load_settings().with_overrides("classify", min_label_count=10))
     assert "稀有" not in model.levels["category_l1"].labels
     out = classify.suggest(model, pl.DataFrame({"content": ["稀有事项麻烦处理一下谢谢"]}))
     assert out["category_l1"][0] != "稀有" and out["dept"][0] != "稀有部门"
 
 
 def test_empty_and_one_word_texts_get_a_reason_not_a_guess(trained_db):
-    model = classify.retrain(trained_db)
+    model = suggestions.retrain(trained_db)
     out = classify.suggest(model, pl.DataFrame({"content": ["", None, "漏水", "楼上漏水渗到我家天花板"]}))
     assert out["category_l1"].to_list()[:3] == [None, None, None]
     assert out["reason"].to_list()[:2] == ["诉求内容为空，无法给出建议"] * 2
@@ -114,7 +115,7 @@ def test_no_labelled_history_says_so(tmp_path):
     frame = history().with_columns(pl.lit(None, pl.String).alias(c) for c in ("category_l1", "category_l2", "category_l3"))
     db = write_orders(tmp_path / "h.duckdb", frame)
     with pytest.raises(classify.ClassifyError, match="历史工单中没有分类，无法学习"):
-        classify.retrain(db)
+        suggestions.retrain(db)
 
 
 def test_suggest_command_reads_an_export_like_the_loader(trained_db, tmp_path, capsys):
@@ -151,7 +152,7 @@ def test_train_command_and_missing_content_column(trained_db, tmp_path, capsys):
 def test_a_model_from_another_database_is_not_used(trained_db, tmp_path):
     from etl.store import writing
 
-    classify.retrain(trained_db)
+    suggestions.retrain(trained_db)
     other = write_orders(tmp_path / "other.duckdb", history(seed=2))
     with writing(other) as con:
         con.execute("UPDATE loads SET load_id = 'other'")

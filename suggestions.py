@@ -71,6 +71,21 @@ def current_model(db: str | os.PathLike, s: Settings | None = None) -> tuple[Mod
     return retrain(db, s), True
 
 
+def after_load(db: str | os.PathLike, s: Settings | None = None) -> bool:
+    """Retrain when a load has brought at least retrain_new_orders labelled orders since the model (or
+    that many in all and no usable model); True when it did."""
+    s = s or load_settings()
+    reader = connect_read(db)
+    try:
+        st = classify.status(reader, db, s)
+    finally:
+        reader.close()
+    if st["new_labelled"] < s.classify.retrain_new_orders:
+        return False
+    retrain(db, s)
+    return True
+
+
 def blanks(db: str | os.PathLike, load_id: str) -> pl.DataFrame:
     """Orders of one load without 一级分类 or 承办部门, with what the model needs."""
     reader = connect_read(db)

@@ -321,11 +321,9 @@ def _dept_tables(con: duckdb.DuckDBPyConnection, finest: str, s: Settings) -> di
             "city": top(city, ["cat"])}
 
 
-def train(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, load_id: str | None = None) -> Model:
-    """Learn from the loaded history. Raises ClassifyError when there is nothing to learn from."""
-    s = settings or load_settings()
-    started = time.perf_counter()
-    frame = training_orders(con, s.classify.max_train_orders)
+def fit(frame: pl.DataFrame, s: Settings) -> Model:
+    """The text model from labelled orders (content, tokens, the category levels); no department tables.
+    Raises ClassifyError when there is nothing to learn from."""
     if not frame.height:
         raise ClassifyError(NO_HISTORY + "：请先导入带“问题分类”列的工单。")
     n = max(2, s.classify.min_label_count)
@@ -333,6 +331,8 @@ def train(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, load
     if not levels:
         raise ClassifyError(f"{NO_HISTORY}：历史工单中出现至少 {n} 次的一级分类不足两个"
                             "（settings.toml [classify] min_label_count）。")
+    if "tokens" not in frame.columns:
+        frame = frame.with_columns(pl.Series("tokens", segment(frame["content"].to_list()), pl.List(pl.String)))
     features = Features.fit(frame["content"], frame["tokens"], s)
     x, _ = features.transform(frame["content"], frame["tokens"])
     models = {lv: fit_level(x, frame[lv].to_numpy(), s) for lv in levels}
@@ -341,10 +341,20 @@ def train(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, load
         seen = seen.filter(pl.col(lv).is_in(list(models[lv].labels)))
     paths = np.column_stack([np.searchsorted(models[lv].labels, seen[lv].to_numpy().astype(str)) for lv in levels]) \
         if seen.height else np.zeros((0, len(levels)), np.int64)
-    meta = {"load_id": load_id if load_id is not None else last_load(con), "labelled": labelled_count(con),
-            "trained_orders": frame.height, "trained_at": datetime.now().isoformat(timespec="seconds"),
-            "seconds": round(time.perf_counter() - started, 2), "min_label_count": n}
-    return Model(features, models, paths.astype(np.int64), _dept_tables(con, levels[-1], s), meta)
+    return Model(features, models, paths.astype(np.int64), {}, {"trained_orders": frame.height, "min_label_count": n})
+
+
+def train(con: duckdb.DuckDBPyConnection, settings: Settings | None = None, load_id: str | None = None) -> Model:
+    """Learn from the loaded history (the text model from the most recent max_train_orders labelled orders,
+    the department shares from all). Raises ClassifyError when there is nothing to learn from."""
+    s = settings or load_settings()
+    started = time.perf_counter()
+    model = fit(training_orders(con, s.classify.max_train_orders), s)
+    model.dept = _dept_tables(con, model.finest, s)
+    model.meta |= {"load_id": load_id if load_id is not None else last_load(con), "labelled": labelled_count(con),
+                   "trained_at": datetime.now().isoformat(timespec="seconds"),
+                   "seconds": round(time.perf_counter() - started, 2)}
+    return model
 
 
 # Suggestions
@@ -398,7 +408,7 @@ def _dept_mixture(model: Model, p: np.ndarray, places: pl.DataFrame, known: pl.S
     if known is not None:
         given = (pl.DataFrame({"cat": known}).with_row_index("row")
                  .filter(pl.col("cat").is_in(model.dept["city"]["cat"].implode())).with_columns(pc=pl.lit(1.0)))
-        long = pl.concat([given.select(long.columns), long.join(given.select("row"), on="row", how="anti")])
+        long = pl.concat([given.select(long.columns), long.join(given.select("row"), on="row", how="anti")], how="vertical_relaxed")
     long = long.join(places.with_row_index("row"), on="row", how="left")
     parts, rest = [], long
     for scope, key, where in (("street", ["cat", "district", "street"], pl.col("street")),

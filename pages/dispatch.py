@@ -20,9 +20,15 @@ f = filters.current()
 st.title("派单质量")
 
 cover = data.read(dispatch.coverage, f)
-if cover["orders"] and not cover["suggested"]:
-    st.info("还没有分类建议：先用历史工单训练分类与派单模型（每次导入足够多的新工单后会自动重新训练）。")
-    if st.button("训练分类模型", type="primary", icon=":material/model_training:", key="d_train"):
+if not cover["orders"]:
+    st.info("当前筛选范围内没有工单。请放宽左侧筛选条件。")
+    st.stop()
+if cover["suggested"]:
+    st.caption(f"范围：{f.describe()}。建议来自学习到导入批次 {cover['model']} 的模型，覆盖 {cover['suggested']:,} / "
+               f"{cover['orders']:,} 条工单。")
+else:
+    st.info("还没有分类建议，“疑似错派”暂无法判断；退单/改派与权责清单核对照常显示。训练后每次导入足够多的新工单会自动重新训练。")
+    if st.button("用历史工单训练分类与派单模型", type="primary", icon=":material/model_training:", key="d_train"):
         with st.spinner("正在学习历史工单的分类与派单…"):
             try:
                 suggestions.retrain(data.current_path(), settings)
@@ -30,19 +36,14 @@ if cover["orders"] and not cover["suggested"]:
                 st.error(str(e))
                 st.stop()
         st.rerun()
-    st.stop()
-if not cover["orders"]:
-    st.info("当前筛选范围内没有工单。请放宽左侧筛选条件。")
-    st.stop()
-st.caption(f"范围：{f.describe()}。建议来自导入批次 {cover['model']} 时训练的模型，覆盖 {cover['suggested']:,} / "
-           f"{cover['orders']:,} 条工单。")
 
 s = data.read(dispatch.summary, f, settings)
 c1, c2, c3, c4 = st.columns(4)
 with c1:
-    metric_with_definition(L["suspect"], f"{s['suspect']:,}", dispatch.explain("suspect", settings))
+    metric_with_definition(L["suspect"], f"{s['suspect']:,}（{pct(s['suspect_share'])}）" if s["suggested"] else "—",
+                           dispatch.explain("suspect", settings))
 with c2:
-    metric_with_definition(L["suspect_share"], pct(s["suspect_share"]), dispatch.explain("suspect", settings))
+    metric_with_definition(L["off_duty"], f"{s['off_duty']:,}", dispatch.explain("off_duty", settings))
 with c3:
     metric_with_definition(L["redispatched"], f"{s['redispatched']:,}（{pct(s['redispatch_share'])}）",
                            dispatch.explain("redispatched", settings))
@@ -60,7 +61,7 @@ months = data.read(dispatch.by_dept_month, f, settings)
 st.dataframe(months, hide_index=True, placeholder="—", width="stretch",
              column_config={"dept": L["dept"], "month": st.column_config.DateColumn(L["month"], format="YYYY-MM"),
                             **NUM, **SHARE, **DAYS})
-definition("\n\n".join(dispatch.explain(m, settings) for m in ("suspect", "redispatched", "days_lost", "confidence")))
+definition("\n\n".join(dispatch.explain(m, settings) for m in ("suspect", "off_duty", "redispatched", "days_lost", "confidence")))
 download_buttons(months, "派单质量_各部门逐月", key="dl_dispatch_months")
 
 st.subheader("最常错派的问题类型")

@@ -144,7 +144,7 @@ def test_train_command_and_missing_content_column(trained_db, tmp_path, capsys):
     assert [r["level"] for r in rows] == ["一级分类", "二级分类", "三级分类", "承办部门"]
     assert rows[2]["labels"] == len(TYPES)
     bad = tmp_path / "bad.csv"
-    pl.DataFrame({"工单编号": ["A"], "备注": ["x"]}).write_csv(bad)
+    pl.DataFrame({"工单编号": ["A"], "受理时间": ["2026-05-01 09:00"], "备注": ["x"]}).write_csv(bad)
     assert analytics_main(["suggest", "--db", str(trained_db), str(bad)]) == 1
     assert "没有诉求内容列" in capsys.readouterr().err
 
@@ -163,3 +163,12 @@ def test_a_model_from_another_database_is_not_used(trained_db, tmp_path):
     finally:
         con.close()
     assert st["model"] is None and st["stale"] and "另一份数据" in st["why"]
+
+
+def test_an_orders_own_category_decides_its_department_when_asked(trained_db):
+    model = suggestions.retrain(trained_db)
+    frame = pl.DataFrame({"content": ["晚上工地打桩施工噪音很大"] * 2, "category_l3": ["漏水", None],
+                          "district": ["朝阳区"] * 2, "street": ["望京街道"] * 2})
+    out = classify.suggest(model, frame, use_known=True)
+    assert out["dept"].to_list() == ["朝阳区房管局", "朝阳区生态环境局"]
+    assert out["dept_basis"][0] == "漏水·望京街道"

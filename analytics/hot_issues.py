@@ -73,7 +73,7 @@ _VERB_TAGS = frozenset({"v", "vd", "vi"})
 # Proper names (places, organisations, brands) and what only qualifies a kind of place (numbers, times, ranks).
 _PROPER_TAGS = frozenset({"ns", "nt", "nz"})
 # A count or a length (2个厕所里, 生活十几年里, 段长度2公里) is a stretch of sentence, not a name.
-_COUNTED_RE = re.compile(r"[\d十百千几两多][个年月日天次段座栋层户元块米倍岁]")
+_COUNTED_RE = re.compile(r"[\d十百千几两多][个年月日天次段座栋层户元块米倍岁]|\d号[^院楼]")
 _MODIFIER_TAGS = frozenset({"m", "mq", "q", "t", "f", "b", "r", "d"})
 _ROAD_END = rf"(?:{ROAD_SUFFIX})$"
 _CJK2 = r"^[\u4e00-\u9fff]{2,}$"
@@ -116,7 +116,9 @@ def is_place_name(name: str) -> bool:
         return False
     prefix = _SUFFIXES.sub("", name) or name
     tagged = jb.tag(prefix)
-    if tagged and tagged[0][1] in _FUNCTION_TAGS:
+    # A name does not open with a particle or a one-character verb (想住院…医院, 算进补课费里).
+    opening = jb.tag(name)[0]
+    if tagged and (tagged[0][1] in _FUNCTION_TAGS or (len(opening[0]) == 1 and opening[1] in _VERB_TAGS)):
         return False
     words = [(w, t) for w, t in tagged if len(w) >= 2 and jb.has_word(w)]
     if any(t in _FUNCTION_TAGS for _, t in words):
@@ -509,7 +511,7 @@ def _merge_duplicates(members: pl.DataFrame, sig: pl.DataFrame, stats: pl.DataFr
     at_place = same_spot.join(shared.select("cluster", "cluster_b", word=pl.lit(True)), on=["cluster", "cluster_b"], how="left") \
         .filter(near & pl.col("word").fill_null(False)).select("cluster", "cluster_b")
     # One place written shorter (滨河苑 / 伊景园滨河苑) with a word in common.
-    stems = g.filter(pl.col("spot").is_not_null()).select("cluster", stem=pl.col("spot").str.slice(2))
+    stems = g.filter(pl.col("spot").is_not_null()).select("cluster", stem=pl.col("spot").str.replace(r"^S\|[A-Z]:|^P\|", ""))
     nested = (shared.join(stems, on="cluster").join(stems.rename({"cluster": "cluster_b", "stem": "stem_b"}), on="cluster_b")
               .filter((pl.col("stem").str.len_chars() >= 2) & (pl.col("stem_b").str.len_chars() >= 2)
                       & (pl.col("stem").str.contains(pl.col("stem_b"), literal=True)
@@ -631,7 +633,7 @@ def _head_tokens(text: str, tokens: list[str], head_chars: int) -> list[str]:
 
 
 def problem_phrase(texts: list[str], tokens: list[list[str]], idf: dict[str, float], place: str,
-                   head_chars: int) -> str:
+                   head_chars: int, names: tuple[str, ...] = (), vocab: set[str] | None = None) -> str:
     """The problem in words: the run of one to three adjacent content words (a short code such as 58 may lead)
     in the heads of the most orders, weighed by rarity (idf); words of the place left out."""
     counts: Counter = Counter()
@@ -654,7 +656,9 @@ def problem_phrase(texts: list[str], tokens: list[list[str]], idf: dict[str, flo
     best, score = "", 0.0
     for run, c in counts.items():
         phrase = "".join(run)
-        if c < need or (place and (_overlaps(phrase, place) or phrase in place)):
+        if c < need or (place and (_overlaps(phrase, place) or phrase in place)) or _ADMIN_UNIT.fullmatch(phrase) \
+                or phrase in place_terms() or any(phrase in n or n in phrase for n in names) \
+                or (vocab is not None and not all(t in vocab or t.isdigit() for t in run)):
             continue
         s = c * sum(idf.get(t, 1.0) for t in run)
         if s > score or (s == score and phrase < best):
@@ -687,7 +691,13 @@ def label(group: pl.DataFrame, idf: dict[str, float], h: HotIssues) -> tuple[str
             top = values.value_counts(sort=True)
             if top["count"][0] >= group.height * 0.6:
                 return place, top[col][0]
-    problem = problem_phrase(sample["content"].to_list(), sample["tokens"].to_list(), idf, place, h.head_chars)
+    # Other places the texts name (劳动东路 beside 魅力之城) say where, not what.
+    # (Named in two orders or more, and not the group's own place with words glued on: 搅拌站丽发新城.)
+    seen = Counter(n for ns in sample["places"].to_list() if ns for n in set(ns)) if "places" in sample.columns else Counter()
+    names = tuple(sorted(n for n, c in seen.items() if c >= 2 and _place_kind(n) in "RE" and not (place and place in n)))
+    # Only words specific enough for a signature (not in most orders: 投诉, 反映) name a problem.
+    problem = problem_phrase(sample["content"].to_list(), sample["tokens"].to_list(), idf, place, h.head_chars, names,
+                             set(idf))
     return place, problem
 
 
@@ -727,7 +737,7 @@ def describe(groups: Groups, clusters: pl.Series, settings: Settings, period_end
         peak_share=pl.col("peak") / pl.col("size"),
         growth=((pl.col("recent") + 1) / (pl.col("prior") + 1)).log().clip(lower_bound=0.0),
     ).sort(["heat", "size", "first_at", "cluster"], descending=[True, True, False, False])
-    idf = term_idf(members)
+    idf = term_idf(groups.docs, h.max_df_share)
     parts = members.partition_by("cluster", as_dict=True)
     names = [label(parts[(c,)], idf, h) for c in stats["cluster"].to_list()]
     return stats.with_columns(
@@ -770,12 +780,13 @@ def _one_common_word(phrase: str) -> bool:
     return not phrase or (len(tagged) == 1 and jb.has_word(phrase) and tagged[0][1] not in _PROPER_TAGS)
 
 
-def term_idf(members: pl.DataFrame) -> dict[str, float]:
-    """IDF of label-worthy tokens among clustered orders (so a cluster's own words stand out)."""
-    n = members.height
-    df = (members.select("i", tok=pl.col("tokens")).explode("tok")
+def term_idf(docs: pl.DataFrame, max_df_share: float = 1.0) -> dict[str, float]:
+    """IDF of label-worthy tokens among the given orders, leaving out those in more than max_df_share of them
+    (投诉, 反映: in most orders, they name no problem)."""
+    n = docs.height
+    df = (docs.select("i", tok=pl.col("tokens")).explode("tok")
           .filter(pl.col("tok").str.contains(_CJK2) & ~pl.col("tok").is_in(list(stopwords())))
-          .unique().group_by("tok").len("df"))
+          .unique().group_by("tok").len("df").filter(pl.col("df") <= max(max_df_share * n, 3)))
     return {t: math.log(1 + n / d) for t, d in df.iter_rows()}
 
 

@@ -64,7 +64,7 @@ def repeats(orders: pl.DataFrame, settings: Settings, period_start: datetime | N
     hot_of = (hot.select("cluster", "label").join(groups.members.select("i", "cluster"), on="cluster")
               .select("i", hot_issue="label"))
     rows = []
-    idf = hi.term_idf(docs)
+    idf = hi.term_idf(docs, h.max_df_share)
     for _, g in eps.group_by("matter_key", "episode", maintain_order=True):
         g = g.sort("received_at", "order_id").join(hot_of, on="i", how="left", maintain_order="left")
         where, problem = hi.label(g, idf, h)

@@ -26,12 +26,13 @@ from dataclasses import dataclass
 from functools import cache
 from datetime import datetime, time, timedelta
 
+import duckdb
 import numpy as np
 import polars as pl
 import rjieba
 
 from analytics.db import orders as fetch_orders
-from analytics.filters import from_args
+from analytics.filters import Filters, from_args
 from analytics.settings import HotIssues, Settings, load_settings
 from analytics.text import place_terms, segment, stopwords
 
@@ -806,6 +807,12 @@ def explain(settings: Settings) -> str:
         f"**热度** = 爆发量 × ln(1 + 倍数) + {h.w_callers:g} × ln(1 + 来电人数) + {h.w_likes:g} × ln(1 + 点赞数)；"
         "无点赞数据的来源该项为 0。"
     )
+
+
+def read_hot_issues(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> pl.DataFrame:
+    """hot_issues among the filtered orders, growth anchored at the end of the period."""
+    end = datetime.combine(filters.date_to + timedelta(days=1), time()) if filters.date_to else None
+    return hot_issues(fetch_orders(con, filters, INPUT_COLUMNS), settings, period_end=end)
 
 
 def run(con, args) -> pl.DataFrame:

@@ -3,15 +3,18 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+import duckdb
 import numpy as np
 import plotly.graph_objects as go
 import polars as pl
 
 from analytics import hot_issues as hi
 from analytics.db import orders as fetch_orders
-from analytics.filters import from_args
+from analytics.db import query
+from analytics.filters import Filters, from_args
 from analytics.rates import RATE_INPUT_COLUMNS, rate_table
 from analytics.settings import Settings, load_settings
+from etl.schema import WORK_ORDER_COLUMNS
 
 TYPE_COLUMNS = tuple(dict.fromkeys((
     *RATE_INPUT_COLUMNS, "order_id", "district", "street", "category_l2", "category_l3", "redispatch_count",
@@ -195,11 +198,25 @@ def topic_candidates(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
 
 def topic_tracking(orders: pl.DataFrame, level: str, issue_type: str, pick_month: date) -> pl.DataFrame:
     """Monthly volume of one issue type with month-on-month change and change against the pick month."""
-    pick = pick_month.replace(day=1)
     o = _typed(orders).with_columns(month=pl.col("received_at").dt.truncate("1mo").dt.date())
     all_months = o.select(pl.col("month").unique().sort())
     counts = o.filter(pl.col(level) == issue_type).group_by("month").agg(orders=pl.len())
     frame = all_months.join(counts, on="month", how="left").with_columns(pl.col("orders").fill_null(0)).sort("month")
+    return tracking(frame, pick_month)
+
+
+def read_type_months(con: duckdb.DuckDBPyConnection, filters: Filters, level: str, issue_type: str) -> pl.DataFrame:
+    """Orders of one issue type per month (`month`, `orders`), over every month the filtered orders cover."""
+    if level not in WORK_ORDER_COLUMNS:
+        raise ValueError(f"unknown work_orders column: {level}")
+    where, params = filters.where()
+    return query(con, f"SELECT date_trunc('month', received_at)::DATE AS month, count(*) FILTER (WHERE {level} = ?) AS orders "
+                      f"FROM work_orders WHERE {where} GROUP BY 1 ORDER BY 1", [issue_type, *params])
+
+
+def tracking(frame: pl.DataFrame, pick_month: date) -> pl.DataFrame:
+    """Monthly volume (`month`, `orders`) with month-on-month change and change against the pick month."""
+    pick = pick_month.replace(day=1)
     at_pick = frame.filter(pl.col("month") == pick)["orders"]
     base = float(at_pick[0]) if at_pick.len() and at_pick[0] else None
     return frame.with_columns(
@@ -247,6 +264,17 @@ def explain(settings: Settings, what: str) -> str:
     }
     return texts[what]
 
+
+
+def read_repeats(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> pl.DataFrame:
+    """repeats among the filtered orders."""
+    return repeats(fetch_orders(con, filters, REPEAT_COLUMNS), settings)
+
+
+def read_types(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, area: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """recurring_types per `area` and the 每月一题 candidates among the filtered orders."""
+    orders = fetch_orders(con, filters, TYPE_COLUMNS)
+    return recurring_types(orders, settings, area), topic_candidates(orders, settings)
 
 
 def run_repeats(con, args) -> pl.DataFrame:

@@ -67,10 +67,10 @@ def repeats(orders: pl.DataFrame, settings: Settings, period_start: datetime | N
     hot_of = (hot.select("cluster", "label").join(groups.members.select("i", "cluster"), on="cluster")
               .select("i", hot_issue="label"))
     rows = []
-    idf = hi.term_idf(docs, h.max_df_share)
+    vocab = hi.term_idf(docs, h.max_df_share)
     for _, g in eps.group_by("matter_key", "episode", maintain_order=True):
         g = g.sort("received_at", "order_id").join(hot_of, on="i", how="left", maintain_order="left")
-        where, problem = hi.label(g, idf, h)
+        where, problem = hi.label(g, vocab, h)
         categories = g.select(category.alias("c"))["c"].drop_nulls()
         rows.append({
             "kind": "同一来电人", "caller_key": g["caller_key"][0],

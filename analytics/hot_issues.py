@@ -863,17 +863,22 @@ def explain(settings: Settings) -> str:
     )
 
 
-def read_hot_issues(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> pl.DataFrame:
-    """hot_issues among the filtered orders, growth anchored at the end of the period."""
+def period(filters: Filters) -> tuple[datetime | None, datetime | None]:
+    """The filters' date range as [start, end) datetimes (None where open): what a burst is measured against."""
+    start = datetime.combine(filters.date_from, time()) if filters.date_from else None
     end = datetime.combine(filters.date_to + timedelta(days=1), time()) if filters.date_to else None
-    return hot_issues(fetch_orders(con, filters, INPUT_COLUMNS), settings, period_end=end)
+    return start, end
+
+
+def read_hot_issues(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> pl.DataFrame:
+    """hot_issues among the filtered orders (only the period shown is read and clustered), measured against
+    that period."""
+    start, end = period(filters)
+    return hot_issues(fetch_orders(con, filters, INPUT_COLUMNS), settings, period_end=end, period_start=start)
 
 
 def run(con, args) -> pl.DataFrame:
     """CLI: hot issues, hottest first."""
-    filters = from_args(args)
-    orders = fetch_orders(con, filters, INPUT_COLUMNS)
-    end = datetime.combine(filters.date_to + timedelta(days=1), time()) if filters.date_to else None
-    table = hot_issues(orders, load_settings(), period_end=end)
+    table = read_hot_issues(con, from_args(args), load_settings())
     return table.select("label", "place", "problem", "size", "callers", "channels", "first_at", "last_at", "likes",
-                        "heat", "order_ids")
+                        "burst", "lift", "heat", "order_ids")

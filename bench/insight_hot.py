@@ -16,7 +16,6 @@ import polars as pl  # noqa: E402
 from analytics import hot_issues as hi  # noqa: E402
 from analytics import recurring  # noqa: E402
 from analytics.settings import load_settings  # noqa: E402
-from analytics.text import segment  # noqa: E402
 
 REALDATA = ROOT.parent / "shared" / "realdata"
 BOARD = REALDATA / "cn_gov_messages" / "tipdm2020_c_att3_messages_with_votes.csv"

@@ -16,6 +16,7 @@ import polars as pl  # noqa: E402
 from analytics import hot_issues as hi  # noqa: E402
 from analytics import recurring  # noqa: E402
 from analytics.settings import load_settings  # noqa: E402
+from core.segment import plain  # noqa: E402
 
 REALDATA = ROOT.parent / "shared" / "realdata"
 BOARD = REALDATA / "cn_gov_messages" / "tipdm2020_c_att3_messages_with_votes.csv"
@@ -42,7 +43,7 @@ def _load(path: Path) -> pl.DataFrame:
 
 def _bad_label(place: str, problem: str) -> bool:
     """A grammar word in the problem, or a place that is a generic word or a stretch of sentence."""
-    jb = hi._tagger()
+    jb = plain()
     grammar = any(t in FUNCTION_TAGS for _, t in jb.tag(problem)) if problem else False
     return grammar or bool(place) and (hi.is_generic_place(place)
                                        or any(t in FUNCTION_TAGS and len(w) >= 2 for w, t in jb.tag(place)))

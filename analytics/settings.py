@@ -115,6 +115,15 @@ class Etl:
 
 
 @dataclass(frozen=True)
+class Plausibility:
+    action: str = "flag"
+    earliest: str = "1990-01-01"
+    future_days: float = 1
+    region: tuple[float, ...] = ()
+    region_radius_deg: float = 2.0
+
+
+@dataclass(frozen=True)
 class Security:
     max_failed_logins: int = 5
     lockout_minutes: int = 15
@@ -132,6 +141,7 @@ class Settings:
     topics: Topics = Topics()
     cases: Cases = Cases()
     etl: Etl = Etl()
+    plausibility: Plausibility = Plausibility()
     security: Security = Security()
     duckdb: Duckdb = Duckdb()
 
@@ -154,5 +164,5 @@ def load_settings(path: Path | str | None = None) -> Settings:
         unknown = set(given) - known
         if unknown:
             raise ValueError(f"{path}: [{f.name}] 中有无法识别的设置项 {sorted(unknown)}，可用项为 {sorted(known)}")
-        sections[f.name] = cls(**given)
+        sections[f.name] = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in given.items()})
     return Settings(**sections)

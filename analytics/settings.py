@@ -118,7 +118,7 @@ class Etl:
 class Classify:
     min_label_count: int = 20
     confident: float = 0.8
-    max_train_orders: int = 300_000
+    max_train_orders: int = 100_000
     retrain_new_orders: int = 5_000
     max_features: int = 100_000
     min_df: int = 2

@@ -77,7 +77,7 @@ class HotIssues:
     min_callers: int = 2
     min_lift: float = 3.0
     expected_floor: float = 1.0
-    max_consult_share: float = 0.5
+    max_consult_share: float = 0.8
     w_callers: float = 2.0
     w_likes: float = 0.5
     top_k: int = 12
@@ -89,6 +89,7 @@ class HotIssues:
     head_chars: int = 40
     grid_deg: float = 0.005
     label_sample: int = 40
+    label_specificity: float = 0.1
     recent_days: int = 14
 
 
@@ -113,6 +114,20 @@ class Cases:
 @dataclass(frozen=True)
 class Etl:
     upload_max_mb: int = 500
+
+
+@dataclass(frozen=True)
+class Classify:
+    min_label_count: int = 20
+    confident: float = 0.8
+    max_train_orders: int = 100_000
+    retrain_new_orders: int = 5_000
+    max_features: int = 100_000
+    min_df: int = 2
+    svm_c: float = 1.0
+    holdout_share: float = 0.1
+    dept_backoff: float = 5.0
+    explain_words: int = 3
 
 
 @dataclass(frozen=True)
@@ -142,6 +157,7 @@ class Settings:
     topics: Topics = Topics()
     cases: Cases = Cases()
     etl: Etl = Etl()
+    classify: Classify = Classify()
     plausibility: Plausibility = Plausibility()
     security: Security = Security()
     duckdb: Duckdb = Duckdb()

@@ -33,12 +33,12 @@ class KindSpec:
 
 
 _AREA_SYN = {
-    # 311 exports: NYC Borough / Community Board / Incident Zip, LA council district (CD) / neighbourhood
-    # council (NCName) / ZipCode, as the three area levels.
+    # 311 exports: NYC Borough / Community Board, LA council district (CD) / neighbourhood council (NCName)
+    # as district and street. Zip codes are not communities: hot issues read a community as a named place.
     "district": ("区", "被反映区", "所属区", "区县", "所属区县", "行政区", "行政区划", "Borough", "CD", "district"),
     "street": ("街道", "街乡", "街乡镇", "被反映街乡镇", "所属街道", "乡镇街道", "街道乡镇", "所属街乡镇",
                "所属街道办事处", "街道办事处", "乡镇", "Community Board", "NCName", "street", "township"),
-    "community": ("社区", "村", "村社区", "所属社区", "社区村", "村居", "居委会", "Incident Zip", "ZipCode", "community"),
+    "community": ("社区", "村", "村社区", "所属社区", "社区村", "村居", "居委会", "community"),
 }
 _AREA_KW = {"street": ("街道", "街乡", "乡镇"), "community": ("社区", "居委"), "district": ("区县",)}
 

@@ -51,7 +51,7 @@ def test_la_has_areas_and_owner_is_the_department(tmp_path):
     assert depts == dict(zip(*raw.group_by("Owner").len().to_dict().values()))
 
 
-def test_nyc_community_board_and_zip_are_area_levels(tmp_path):
+def test_nyc_community_board_is_the_street_level(tmp_path):
     path = _real(REAL / "nyc311" / "nyc311_2023-02-28_sample_4999rows.csv")
     db = tmp_path / "nyc.duckdb"
     load_file(path, db)
@@ -60,7 +60,6 @@ def test_nyc_community_board_and_zip_are_area_levels(tmp_path):
     assert _rows(db, "SELECT count(*) FROM work_orders WHERE street IS NULL")[0][0] == placeholder
     assert _rows(db, "SELECT street, count(*) FROM work_orders WHERE street = '12 MANHATTAN' GROUP BY 1")[0][1] == \
         raw.filter(pl.col("Community Board") == "12 MANHATTAN").height
-    assert _rows(db, "SELECT count(DISTINCT community) FROM work_orders")[0][0] == raw["Incident Zip"].drop_nulls().n_unique()
     assert _rows(db, "SELECT count(*) FROM work_orders WHERE district = 'Unspecified'")[0][0] == 0
 
 

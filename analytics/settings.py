@@ -6,18 +6,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from core.settings import Duckdb, read_toml
-
-
-@dataclass(frozen=True)
-class Rates:
-    response_window_hours: float = 24
-    partial_credit: float = 0.5
-    basic_credit: float = 1.0
-    default_deadline_days: float = 7
-    exclude_invalid: bool = False
-    response_window_hours_by_category: dict[str, float] = field(default_factory=dict)
-    deadline_days_by_category: dict[str, float] = field(default_factory=dict)
+from core.settings import Duckdb, Rates, read_toml
 
 
 @dataclass(frozen=True)

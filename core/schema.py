@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import duckdb
 
+from core import summary
+
 # Column lists are the single source for DDL, the loaders and the UI's Chinese labels.
 WORK_ORDER_COLUMNS: dict[str, tuple[str, str]] = {
     # Unique, enforced by the loader (in-file duplicates quarantined, re-loads diffed): an index would cost
@@ -178,7 +180,12 @@ def create_all(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def needs_upgrade(con: duckdb.DuckDBPyConnection, database: str | None = None) -> bool:
-    """True for a database written before the token index had its own table (tokens in work_orders)."""
+    """True for a database written before the token index had its own table (tokens in work_orders) or
+    before the monthly summary (core.summary) existed: its next write upgrades it."""
+    return _tokens_in_orders(con, database) or summary.missing(con, database)
+
+
+def _tokens_in_orders(con: duckdb.DuckDBPyConnection, database: str | None = None) -> bool:
     found = con.execute(
         "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'work_orders' AND column_name = 'tokens'"
         " AND database_name = coalesce(?, current_database())", [database]).fetchall()[0][0]
@@ -186,7 +193,7 @@ def needs_upgrade(con: duckdb.DuckDBPyConnection, database: str | None = None) -
 
 
 def _move_tokens(con: duckdb.DuckDBPyConnection) -> None:
-    if not needs_upgrade(con):
+    if not _tokens_in_orders(con):
         return
     con.execute("INSERT INTO order_tokens SELECT order_id, tokens FROM work_orders WHERE tokens IS NOT NULL")
     # Rebuilt rather than altered: DuckDB does not alter a table that has an index.

@@ -25,6 +25,15 @@ class Rates:
 
 
 @dataclass(frozen=True)
+class Plausibility:
+    action: str = "flag"
+    earliest: str = "1990-01-01"
+    future_days: float = 1
+    region: tuple[float, ...] = ()
+    region_radius_deg: float = 2.0
+
+
+@dataclass(frozen=True)
 class Duckdb:
     memory_limit: str = "2GB"       # per connection (DuckDB spills to temp_directory beyond it)
     threads: int = 2
@@ -44,11 +53,15 @@ def section(name: str, cls: type[T]) -> T:
     unknown = set(given) - set(cls.__dataclass_fields__)
     if unknown:
         raise ValueError(f"{path}: [{name}] 中有无法识别的设置项 {sorted(unknown)}，可用项为 {sorted(cls.__dataclass_fields__)}")
-    return cls(**given)
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in given.items()})
 
 
 def duckdb_settings() -> Duckdb:
     return section("duckdb", Duckdb)
+
+
+def plausibility_settings() -> Plausibility:
+    return section("plausibility", Plausibility)
 
 
 def rates_settings() -> Rates:

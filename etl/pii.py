@@ -37,8 +37,9 @@ RULES: tuple[tuple[str, str], ...] = (
     # E-mail: first character and the domain.
     (r"([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})", "${1}***@${2}"),
 )
-# Only values with four digits in a row or an @ can hold any of the above: the rules run on those alone.
-_CANDIDATE = r"\d{4}|@"
+# Only values with seven digits in a row, 3-4-4 or 4-4-4 digit groups, or an @ can hold any of the above:
+# the rules run on those alone.
+_CANDIDATE = r"\d{7}|\d{3}[ -]\d{4}[ -]\d{4}|\d{4}[ -]\d{4}[ -]\d{4}|@"
 KEY_ENV = "WHISTLE_CALLER_KEY"
 KEY_FILE = "caller.key"
 PSEUDONYM_PREFIX = "PII-"

@@ -51,7 +51,7 @@ def _report(result: dict) -> None:
     for col, (key, name) in zip(cols, (("rows_read", "读取"), ("rows_inserted", "新增"), ("rows_updated", "更新"),
                                         ("rows_unchanged", "未变"), ("rows_quarantined", "隔离"))):
         col.metric(name, f"{result[key]:,}", border=True)
-    st.caption(f"导入批次 {result['load_id']} · 文件 {result['source_file']} · 编码 {result['encoding']}。"
+    st.caption(f"导入批次 {result['load_id']} · 文件 {md(result['source_file'])} · 编码 {result['encoding']}。"
                "读取 = 新增 + 更新 + 未变 + 隔离。其他用户在导入期间可照常浏览；新数据在各页面刷新后出现。")
     if result["rows_quarantined"]:
         rows = data.read(quality.quarantine_rows, Filters(), result["load_id"], None, None)

@@ -77,6 +77,8 @@ def test_no_markup_from_data(db, monkeypatch, page):
 
 
 def test_md_escapes_what_markdown_would_render():
-    assert md("![x](http://a/b.png)") == r"\!\[x\]\(http\://a/b\.png\)"
-    assert md("<img src=x>\n# 标题") == r"\<img src\=x\> \# 标题"
-    assert md(":red[彩色] **粗**") == r"\:red\[彩色\] \*\*粗\*\*"
+    assert md("![x](http://a/b.png)") == r"\!\[x\]\(http://a/b.png\)"
+    assert md("<img src=x>\n# 标题") == r"\<img src=x\> # 标题"
+    assert md(":red[彩色] **粗**") == r":red\[彩色\] \*\*粗\*\*"
+    assert [md(v) for v in ("# 标题", "1. 第一", "- 一项", "2026-10-01 至 2026-10-31")] == [
+        r"\# 标题", r"1\. 第一", r"\- 一项", "2026-10-01 至 2026-10-31"]

@@ -95,11 +95,11 @@ def demo(orders: int, s) -> list[str]:
         t0 = time.perf_counter()
         model = classify.train(con, s, load_id="bench")
         trained = time.perf_counter() - t0
-        test = con.execute(
+        test = con.sql(
             "SELECT w.order_id, content, category_l1, category_l2, category_l3, dept, district, street, t.tokens "
             "FROM hotline.main.work_orders w LEFT JOIN hotline.main.order_tokens t USING (order_id) "
-            "WHERE received_at >= ? ORDER BY order_id", [last]).pl()
-        history = con.execute("SELECT category_l3, street, dept, count(*) AS n FROM work_orders GROUP BY ALL").pl()
+            "WHERE received_at >= ? ORDER BY order_id", params=[last]).pl()
+        history = con.sql("SELECT category_l3, street, dept, count(*) AS n FROM work_orders GROUP BY ALL").pl()
     finally:
         con.close()
     t0 = time.perf_counter()
@@ -150,7 +150,7 @@ def scale(n: int, demo_orders: int, s) -> list[str]:
         t0 = time.perf_counter()
         model = classify.train(con, s)
         train_s = time.perf_counter() - t0
-        sample = con.execute("SELECT w.content, w.district, w.street FROM work_orders w USING SAMPLE 200000 ROWS").pl()
+        sample = con.sql("SELECT w.content, w.district, w.street FROM work_orders w USING SAMPLE 200000 ROWS").pl()
     finally:
         con.close()
     t0 = time.perf_counter()
@@ -181,15 +181,14 @@ def main() -> int:
              f"{os.getloadavg()[0]:.1f} (eight helpers share the machine: seconds are upper bounds). Settings: "
              f"[classify] as in settings.toml (min_label_count {s.classify.min_label_count}, svm_c {s.classify.svm_c}, "
              f"max_features {s.classify.max_features:,}).", ""]
-    if "real" in only:
-        lines += realdata(Path(args.realdata), s)
-    if "demo" in only:
-        lines += demo(args.demo_orders, s)
-    if "scale" in only:
-        lines += scale(args.scale, args.demo_orders, s)
+    steps = {"real": lambda: realdata(Path(args.realdata), s), "demo": lambda: demo(args.demo_orders, s),
+             "scale": lambda: scale(args.scale, args.demo_orders, s)}
+    for name, step in steps.items():
+        if name in only:
+            lines += step()
+            print("\n".join(lines), flush=True)   # each finished section at once: the runs are long
     lines.append(f"Load average at the end: {os.getloadavg()[0]:.1f}.")
     RESULTS.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print("\n".join(lines))
     return 0
 
 

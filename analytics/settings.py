@@ -75,7 +75,7 @@ class HotIssues:
     min_callers: int = 2
     min_lift: float = 3.0
     expected_floor: float = 1.0
-    max_consult_share: float = 0.5
+    max_consult_share: float = 0.8
     w_callers: float = 2.0
     w_likes: float = 0.5
     top_k: int = 12
@@ -87,6 +87,7 @@ class HotIssues:
     head_chars: int = 40
     grid_deg: float = 0.005
     label_sample: int = 40
+    label_specificity: float = 0.1
     recent_days: int = 14
 
 

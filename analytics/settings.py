@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from core.settings import Duckdb, read_toml
+from core.settings import Duckdb, Plausibility, read_toml
 
 
 @dataclass(frozen=True)
@@ -112,15 +112,6 @@ class Cases:
 @dataclass(frozen=True)
 class Etl:
     upload_max_mb: int = 500
-
-
-@dataclass(frozen=True)
-class Plausibility:
-    action: str = "flag"
-    earliest: str = "1990-01-01"
-    future_days: float = 1
-    region: tuple[float, ...] = ()
-    region_radius_deg: float = 2.0
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from etl.mapping import target_label, targets
 from ui import auth, data, upload
 from ui.export import download_buttons
 from ui.page import setup
+from ui.safe import md
 
 setup()
 uploader = auth.require_upload()
@@ -48,12 +49,12 @@ def _option(kind: str, target: str) -> str:
 
 
 def _report(result: dict) -> None:
-    st.success(result["message"])
+    st.success(md(result["message"]))
     cols = st.columns(5)
     for col, (key, name) in zip(cols, (("rows_read", "读取"), ("rows_inserted", "新增"), ("rows_updated", "更新"),
                                         ("rows_unchanged", "未变"), ("rows_quarantined", "隔离"))):
         col.metric(name, f"{result[key]:,}", border=True)
-    st.caption(f"导入批次 {result['load_id']} · 文件 {result['source_file']} · 编码 {result['encoding']}。"
+    st.caption(f"导入批次 {result['load_id']} · 文件 {md(result['source_file'])} · 编码 {result['encoding']}。"
                "读取 = 新增 + 更新 + 未变 + 隔离。其他用户在导入期间可照常浏览；新数据在各页面刷新后出现。")
     if result["rows_quarantined"]:
         rows = data.read(quality.quarantine_rows, Filters(), result["load_id"], None, None)
@@ -93,7 +94,7 @@ if uploaded is None:
     st.caption("上传后先显示识别出的编码、表头映射和校验结果，确认无误再点击“开始导入”；在此之前不会写入任何数据。")
     st.stop()
 if uploaded.size > limit * 1024 * 1024:
-    st.error(f"文件 {uploaded.name} 有 {uploaded.size / 1048576:.0f} MB，超过上限 {limit} MB。"
+    st.error(f"文件 {md(uploaded.name)} 有 {uploaded.size / 1048576:.0f} MB，超过上限 {limit} MB。"
              "请按月份拆分后分别导入，或在 settings.toml 的 [etl] upload_max_mb 中调大上限。")
     st.stop()
 
@@ -114,7 +115,7 @@ if Path(path).suffix not in (".xlsx", ".xlsm", ".xls"):
 try:
     _, _, first = _preview(path, kind, "{}", encoding, uploaded.name)
 except LoadError as e:
-    st.error(str(e))  # names the file as uploaded, the row and the fix; never the temporary copy
+    st.error(md(e))  # names the file as uploaded, the row and the fix; never the temporary copy
     st.stop()
 headers = first["headers"]
 mapping_store = upload.mappings_dir(data.current_path())
@@ -122,10 +123,10 @@ saved = upload.load_mapping(mapping_store, kind, headers)
 suggested = saved["mapping"] if saved else first["mapping"]
 
 st.subheader("1. 编码与表头映射")
-st.markdown(f"文件 **{uploaded.name}** · 编码 **{first['encoding']}** · 共 **{first['rows_read']:,}** 行、"
+st.markdown(f"文件 **{md(uploaded.name)}** · 编码 **{first['encoding']}** · 共 **{first['rows_read']:,}** 行、"
             f"**{len(headers)}** 列。")
 if saved:
-    st.info(f"已套用上次为同样表头保存的映射（来源文件 {saved.get('source', '?')}，保存于 {saved.get('saved_at', '?')}）。")
+    st.info(f"已套用上次为同样表头保存的映射（来源文件 {md(saved.get('source', '?'))}，保存于 {saved.get('saved_at', '?')}）。")
 else:
     st.caption("映射为自动建议；请核对“对应标准列”，不需要的列选“（不导入）”。＊ 为必填列。")
 options = [IGNORE, *(_option(kind, t) for t in targets(kind))]
@@ -149,7 +150,7 @@ try:
     mapped, quarantined, summary = _preview(path, kind, json.dumps(chosen, ensure_ascii=False, sort_keys=True), encoding,
                                             uploaded.name)
 except LoadError as e:
-    st.error(str(e))
+    st.error(md(e))
     st.stop()
 ok, bad = summary["rows_ok"], summary["rows_quarantined"]
 c1, c2, c3 = st.columns(3)
@@ -223,7 +224,7 @@ if st.button(f"开始导入 {ok:,} 行", type="primary", icon=":material/upload:
                            source_name=uploaded.name, encoding=encoding, actor=f"看板：{uploader.name}（{uploader.role}）")
     except LoadError as e:
         bar.empty()
-        st.error(str(e))
+        st.error(md(e))
         st.stop()
     if kind == "work_orders":
         try:

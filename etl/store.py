@@ -70,6 +70,15 @@ def writing(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
             tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
 
 
+def publish(built: Path | str, path: Path | str) -> None:
+    """Replace `path` by a database file built elsewhere on the same file system (the demo), under the
+    writers' lock and in one rename, as `writing` publishes."""
+    path = Path(path)
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        os.replace(built, path)
+
+
 def connect_read(path: Path | str) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the file as published now; never blocks a load.
 

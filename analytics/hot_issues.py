@@ -3,11 +3,11 @@
 Nothing is quadratic in the number of orders:
 1. each order gets a specific place, its spot: the estate, road, school, shop or site its text is about, else
    the one its address names (a community or street is an area, not a place: a real export always has one);
-   and a signature, its TOP_K problem tokens by TF-IDF (jieba tokens from the token index; generic and
+   and a signature, its top_k problem tokens by TF-IDF (jieba tokens from the token index; generic and
    hotline boilerplate words, district/street names and the words of the order's own place dropped, so that
    亚运村 or 北路 never make two orders look alike);
 2. blocking: orders sharing a signature token at the same spot (else the same area), or sharing a rare token
-   anywhere, are sorted by time and each is paired with its WINDOW next neighbours in that block;
+   anywhere, are sorted by time and each is paired with its `window` next neighbours in that block;
 3. a candidate pair is kept when the cosine of the two signatures reaches settings.hot_issues.text_similarity
    and the two orders are not at two different places; two orders at the same spot get
    settings.hot_issues.place_bonus added to their similarity;
@@ -23,25 +23,16 @@ import math
 import re
 from collections import Counter
 from functools import cache
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 import numpy as np
 import polars as pl
 import rjieba
 
-from analytics.settings import HotIssues, Settings
+from analytics.db import orders as fetch_orders
+from analytics.filters import from_args
+from analytics.settings import HotIssues, Settings, load_settings
 from analytics.text import place_terms, segment, stopwords
-
-TOP_K = 12              # signature tokens per order
-WINDOW = 4              # neighbours in time each order is compared with inside a block
-MAX_DF_SHARE = 0.15     # tokens in more orders than this share are too generic for a signature
-RARE_DF_SHARE = 0.01    # tokens rarer than this (or than RARE_DF_MIN orders) also block across places
-RARE_DF_MIN = 60
-HEAD_BOOST = 3.0        # tokens in the head of the text weigh this much more
-HEAD_CHARS = 40
-GRID_DEG = 0.005        # lat/lon cell (~500 m) used as the place when no community or address is given
-LABEL_SAMPLE = 40       # orders read to name a cluster
-RECENT_DAYS = 14        # growth: orders in the last RECENT_DAYS of the period vs the RECENT_DAYS before
 
 INPUT_COLUMNS = (
     "order_id", "received_at", "content", "tokens", "channel", "street", "community", "address",
@@ -201,7 +192,7 @@ def spot_keys(spots: pl.Series) -> pl.Series:
     return spots.replace_strict(canonical, default=None, return_dtype=pl.String)
 
 
-def prepare(orders: pl.DataFrame) -> pl.DataFrame:
+def prepare(orders: pl.DataFrame, h: HotIssues) -> pl.DataFrame:
     """The columns clustering needs (defaults for those the source lacks), row index `i`, and the places:
     place_key, the area the export gives (street + community / address / lat-lon cell), and spot, the specific
     place the order is about (the estate, road, school, shop … its text names, else its address), with
@@ -217,12 +208,12 @@ def prepare(orders: pl.DataFrame) -> pl.DataFrame:
         pl.concat_str([pl.col("street").fill_null(""), pl.col("community")], separator="|"),
         pl.concat_str([pl.col("street").fill_null(""), pl.col("address")], separator="|"),
         pl.when(pl.col("lat").is_not_null() & pl.col("lon").is_not_null()).then(pl.format(
-            "grid|{}|{}", (pl.col("lat") / GRID_DEG).floor().cast(pl.Int64), (pl.col("lon") / GRID_DEG).floor().cast(pl.Int64))),
+            "grid|{}|{}", (pl.col("lat") / h.grid_deg).floor().cast(pl.Int64), (pl.col("lon") / h.grid_deg).floor().cast(pl.Int64))),
     )
     docs = frame.select(*INPUT_COLUMNS).with_row_index("i").with_columns(
         pl.col("content", "street", "community", "address").cast(pl.String)).with_columns(place_key=structured)
     text = docs["content"].fill_null("")
-    head = text.str.split("\n").list.first().str.slice(0, HEAD_CHARS * 2)
+    head = text.str.split("\n").list.first().str.slice(0, h.head_chars * 2)
     places = place_names(text)
     docs = docs.with_columns(places, text_place=_main_place(places if (head == text).all() else place_names(head), places)).with_columns(
         spot=pl.coalesce("text_place", _address_place(pl.col("address"))),
@@ -234,14 +225,14 @@ def prepare(orders: pl.DataFrame) -> pl.DataFrame:
     return docs.with_columns(spot_key=spot_keys(docs["spot"]))
 
 
-def _signatures(docs: pl.DataFrame) -> pl.DataFrame:
-    """(i, tok, tok_id, df, w) rows: each order's TOP_K problem tokens by TF-IDF, L2-normalised.
+def signatures(docs: pl.DataFrame, h: HotIssues) -> pl.DataFrame:
+    """(i, tok, tok_id, df, w) rows: each order's top_k problem tokens by TF-IDF, L2-normalised.
     Tokens that are part of the order's own place name are left out: the place is matched separately."""
     n = docs.height
-    # The head of a text (its first line when it has a title, else its first HEAD_CHARS characters) says
+    # The head of a text (its first line when it has a title, else its first head_chars characters) says
     # what it is about; the rest is circumstance.
     head = pl.when(pl.col("content").str.contains("\n")).then(
-        pl.col("content").str.split("\n").list.first().str.len_chars()).otherwise(HEAD_CHARS)
+        pl.col("content").str.split("\n").list.first().str.len_chars()).otherwise(h.head_chars)
     place = pl.col("place_words")
     generic = list(STOPWORDS | stopwords())
     rows = (
@@ -255,24 +246,24 @@ def _signatures(docs: pl.DataFrame) -> pl.DataFrame:
         .group_by("i", "tok").agg(tf=pl.len(), in_head=(pl.col("start") < pl.col("head")).any())
     )
     df = rows.group_by("tok").agg(df=pl.len())
-    max_df = max(MAX_DF_SHARE * n, 3)
+    max_df = max(h.max_df_share * n, 3)
     weighted = (
         rows.join(df.filter((pl.col("df") >= 2) & (pl.col("df") <= max_df)), on="tok")
         .with_columns(w=(1 + pl.col("tf").cast(pl.Float64).log()) * (n / pl.col("df")).log()
-                      * pl.when(pl.col("in_head")).then(HEAD_BOOST).otherwise(1.0))
+                      * pl.when(pl.col("in_head")).then(h.head_boost).otherwise(1.0))
         .sort(["i", "w", "tok"], descending=[False, True, False])
-        .group_by("i", maintain_order=True).head(TOP_K)
+        .group_by("i", maintain_order=True).head(h.top_k)
         .with_columns(w=pl.col("w") / (pl.col("w") ** 2).sum().over("i").sqrt())
     )
     vocab = weighted.select(pl.col("tok").unique().sort()).with_row_index("tok_id")
     return weighted.join(vocab, on="tok")
 
 
-def _candidates(docs: pl.DataFrame, sig: pl.DataFrame) -> pl.DataFrame:
+def candidates(docs: pl.DataFrame, sig: pl.DataFrame, h: HotIssues) -> pl.DataFrame:
     """Pairs (a, b), a < b, of orders next to each other in time inside a blocking key: same place and
     token, same place (any token), or the same rare token anywhere."""
     n = docs.height
-    rare = max(RARE_DF_SHARE * n, RARE_DF_MIN)
+    rare = max(h.rare_df_share * n, h.rare_df_min)
     vocab = int(sig["tok_id"].max()) + 2 if sig.height else 2
     # Integer keys: (block, token), (block, none) and (no block, rare token) never collide.
     meta = docs.select("i", "received_at", block=_block().rank("dense").cast(pl.Int64))
@@ -282,7 +273,7 @@ def _candidates(docs: pl.DataFrame, sig: pl.DataFrame) -> pl.DataFrame:
         meta.filter(pl.col("block").is_not_null()).select("i", "received_at", key=pl.col("block") * vocab + vocab - 1),
         s.filter(pl.col("df") <= rare).select("i", "received_at", key=pl.col("tok_id").cast(pl.Int64)),
     ])
-    return _window_pairs(keyed)
+    return _window_pairs(keyed, h.window)
 
 
 def _block() -> pl.Expr:
@@ -290,11 +281,11 @@ def _block() -> pl.Expr:
     return pl.coalesce(pl.format("S|{}", "spot_key"), pl.format("P|{}", "place_key"))
 
 
-def _window_pairs(keyed: pl.DataFrame) -> pl.DataFrame:
-    """(i, received_at, key) rows → pairs of orders at most WINDOW apart in time order within a key."""
+def _window_pairs(keyed: pl.DataFrame, window: int) -> pl.DataFrame:
+    """(i, received_at, key) rows → pairs of orders at most `window` apart in time order within a key."""
     keyed = keyed.sort("key", "received_at", "i")
     pairs = []
-    for step in range(1, WINDOW + 1):
+    for step in range(1, window + 1):
         pairs.append(keyed.select(
             a=pl.col("i"), b=pl.col("i").shift(-step), same=pl.col("key") == pl.col("key").shift(-step),
         ).filter(pl.col("same")).select("a", "b"))
@@ -304,24 +295,24 @@ def _window_pairs(keyed: pl.DataFrame) -> pl.DataFrame:
         a=(pl.col("code") // 2**32).cast(pl.UInt32), b=(pl.col("code") % 2**32).cast(pl.UInt32))
 
 
-def text_components(docs: pl.DataFrame, sig: pl.DataFrame, block: str, threshold: float) -> np.ndarray:
+def text_components(docs: pl.DataFrame, sig: pl.DataFrame, block: str, threshold: float, h: HotIssues) -> np.ndarray:
     """Per order, a component id: orders of one block (e.g. one caller) linked by signature cosine ≥ threshold."""
     meta = docs.select("i", "received_at", blk=pl.col(block)).filter(pl.col("blk").is_not_null())
     keyed = pl.concat([
         sig.join(meta, on="i").select("i", "received_at", key=pl.struct("blk", "tok_id").hash()),
         meta.select("i", "received_at", key=pl.col("blk").hash()),
     ])
-    pairs = _window_pairs(keyed) if keyed.height else pl.DataFrame({"a": [], "b": []}, schema={"a": pl.UInt32, "b": pl.UInt32})
+    pairs = _window_pairs(keyed, h.window) if keyed.height else pl.DataFrame({"a": [], "b": []}, schema={"a": pl.UInt32, "b": pl.UInt32})
     if not pairs.height:
         return np.arange(docs.height)
-    kept = pairs.filter(pl.Series(_cosines(sig, docs.height, pairs) >= threshold))
+    kept = pairs.filter(pl.Series(cosines(sig, docs.height, pairs, h.top_k) >= threshold))
     return components(docs.height, kept["a"].to_numpy(), kept["b"].to_numpy())
 
 
-def _cosines(sig: pl.DataFrame, n: int, pairs: pl.DataFrame) -> np.ndarray:
-    """Cosine of the signatures of each pair (exact over the TOP_K tokens), in chunks."""
-    ids = np.full((n, TOP_K), -1, dtype=np.int32)
-    ws = np.zeros((n, TOP_K), dtype=np.float32)
+def cosines(sig: pl.DataFrame, n: int, pairs: pl.DataFrame, top_k: int) -> np.ndarray:
+    """Cosine of the signatures of each pair (exact over the top_k tokens), in chunks."""
+    ids = np.full((n, top_k), -1, dtype=np.int32)
+    ws = np.zeros((n, top_k), dtype=np.float32)
     pos = sig.select("i", "tok_id", "w", p=pl.int_range(pl.len()).over("i"))
     ids[pos["i"].to_numpy(), pos["p"].to_numpy()] = pos["tok_id"].to_numpy()
     ws[pos["i"].to_numpy(), pos["p"].to_numpy()] = pos["w"].to_numpy()
@@ -356,11 +347,12 @@ def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def cluster(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     """The orders that belong to a hot issue, with `cluster` (the `i` of its first member)."""
     # Praise is not a problem to act on.
-    docs = prepare(orders.filter(pl.col("request_type").ne_missing("表扬")) if "request_type" in orders.columns else orders)
-    pairs = _candidates(docs, sig := _signatures(docs)) if docs.height >= 2 else pl.DataFrame()
+    h = settings.hot_issues
+    docs = prepare(orders.filter(pl.col("request_type").ne_missing("表扬")) if "request_type" in orders.columns else orders, h)
+    pairs = candidates(docs, sig := signatures(docs, h), h) if docs.height >= 2 else pl.DataFrame()
     if pairs.height:
         place = _place_match(docs, pairs)
-        sim = _cosines(sig, docs.height, pairs) + settings.hot_issues.place_bonus * (place == 1)
+        sim = cosines(sig, docs.height, pairs, h.top_k) + settings.hot_issues.place_bonus * (place == 1)
         kept = pairs.filter(pl.Series((sim >= settings.hot_issues.text_similarity) & (place >= 0)))
         labels = components(docs.height, kept["a"].to_numpy(), kept["b"].to_numpy())
         labels = _merge_at_place(docs, sig, labels, settings.hot_issues)
@@ -464,10 +456,10 @@ def _span(texts: list[str], first: str, second: str | None) -> str:
     return spans.most_common(1)[0][0] if spans else f"{first}、{second}"
 
 
-def _label(group: pl.DataFrame, idf: dict[str, float]) -> tuple[str, str]:
+def label(group: pl.DataFrame, idf: dict[str, float], h: HotIssues) -> tuple[str, str]:
     """(place, problem) naming a cluster."""
-    texts = [t or "" for t in group["content"].to_list()[:LABEL_SAMPLE]]
-    named_in = [set(p) for p in group["places"].to_list()[:LABEL_SAMPLE]]
+    texts = [t or "" for t in group["content"].to_list()[:h.label_sample]]
+    named_in = [set(p) for p in group["places"].to_list()[:h.label_sample]]
     place = None
     structured = group["community"].drop_nulls()
     if structured.len() == 0:
@@ -497,9 +489,9 @@ def _label(group: pl.DataFrame, idf: dict[str, float]) -> tuple[str, str]:
                 return place or "", top[col][0]
     seen = Counter(p for t, names in zip(texts, named_in) for p in names | set(_ADMIN_UNIT.findall(t)))
     named = "|".join([p for p, c in seen.items() if c >= max(2, len(texts) * 0.2)] + [place or ""])
-    heads = [t.split("\n", 1)[0][:HEAD_CHARS * 2] if "\n" in t else t[:HEAD_CHARS] for t in texts]
+    heads = [t.split("\n", 1)[0][:h.head_chars * 2] if "\n" in t else t[:h.head_chars] for t in texts]
     counts = Counter()
-    for toks, head in zip(group["tokens"].to_list()[:LABEL_SAMPLE], heads):
+    for toks, head in zip(group["tokens"].to_list()[:h.label_sample], heads):
         counts.update({t for t in (toks or []) if t in idf and t in head and not _overlaps(t, named)})
     ranked = sorted(counts, key=lambda t: (-counts[t] * idf[t], t))
     problem = _span(heads, ranked[0], ranked[1] if len(ranked) > 1 else None) if ranked else ""
@@ -521,8 +513,8 @@ def hot_issues(orders: pl.DataFrame, settings: Settings, period_end: datetime | 
     if members.is_empty():
         return pl.DataFrame(schema=schema)
     end = period_end or orders["received_at"].max()
-    recent_from = end - timedelta(days=RECENT_DAYS)
-    prior_from = recent_from - timedelta(days=RECENT_DAYS)
+    recent_from = end - timedelta(days=h.recent_days)
+    prior_from = recent_from - timedelta(days=h.recent_days)
     members = members.sort("received_at", "order_id")
     stats = members.group_by("cluster").agg(
         size=pl.len().cast(pl.UInt32),
@@ -544,11 +536,11 @@ def hot_issues(orders: pl.DataFrame, settings: Settings, period_end: datetime | 
         heat=h.w_callers * (1 + pl.col("callers").cast(pl.Float64)).log() + h.w_likes * (1 + pl.col("likes")).log()
         + h.w_peak * pl.col("peak_share") + h.w_growth * pl.col("growth"),
     ).sort(["heat", "size", "first_at"], descending=[True, True, False])
-    idf = _idf(members)
+    idf = term_idf(members)
     labels = []
     groups = members.partition_by("cluster", as_dict=True)
     for cid in stats["cluster"].to_list():
-        place, problem = _label(groups[(cid,)], idf)
+        place, problem = label(groups[(cid,)], idf, h)
         labels.append((place, problem, f"{place} · {problem}" if place and problem else place or problem or "（未命名）"))
     return stats.with_columns(
         place=pl.Series([p for p, _, _ in labels], dtype=pl.String),
@@ -557,7 +549,7 @@ def hot_issues(orders: pl.DataFrame, settings: Settings, period_end: datetime | 
     ).select(list(schema)).cast(schema)
 
 
-def _idf(members: pl.DataFrame) -> dict[str, float]:
+def term_idf(members: pl.DataFrame) -> dict[str, float]:
     """IDF of label-worthy tokens among clustered orders (so a cluster's own words stand out)."""
     n = members.height
     df = (members.select("i", tok=pl.col("tokens")).explode("tok")
@@ -571,7 +563,7 @@ def explain(settings: Settings) -> str:
     return (
         "**热点问题**：同一具体地点、同一具体问题、来自不同来电人的一组工单。做法：每条工单先确定具体地点"
         "（诉求内容点名的小区、道路、学校、商铺、工地等，没有则取地址；社区、街道只是片区，不算同一地点），"
-        f"再取 TF-IDF 最高的 {TOP_K} 个问题词（去掉通用词、话务套话、区街名称和地点本身的字）作为特征；"
+        f"再取 TF-IDF 最高的 {h.top_k} 个问题词（去掉通用词、话务套话、区街名称和地点本身的字）作为特征；"
         f"同一地点内共享特征词、或共享少见词的工单按时间相邻比较，余弦相似度 ≥ {h.text_similarity:g} 且不在两个"
         f"不同地点的连成一组（并查集；同一具体地点的两条工单相似度另加 {h.place_bonus:g}）；同一地点中心相近、"
         f"或同一具体地点、各有 {h.merge_category_share:.0%} 以上属同一三级分类且有共同问题词的组再合并，"
@@ -582,6 +574,16 @@ def explain(settings: Settings) -> str:
         "地点须像地名：地名后缀前的部分含虚词、或以动词开头带宾语（如“导致小区”“乘坐出租车时司机绕路”）的不算地点；表扬不计入。\n\n"
         f"**热度** = {h.w_callers:g}×ln(1+来电人数) + {h.w_likes:g}×ln(1+点赞数) + {h.w_peak:g}×高峰周占比 + "
         f"{h.w_growth:g}×增长，其中高峰周占比 = 工单最多的一周的工单数 ÷ 总数（时间越集中越高），"
-        f"增长 = max(0, ln((近 {RECENT_DAYS} 天工单+1) ÷ (此前 {RECENT_DAYS} 天工单+1)))，以所选时段末为准。"
+        f"增长 = max(0, ln((近 {h.recent_days} 天工单+1) ÷ (此前 {h.recent_days} 天工单+1)))，以所选时段末为准。"
         "无点赞数据的来源该项为 0。"
     )
+
+
+def run(con, args) -> pl.DataFrame:
+    """CLI: hot issues, hottest first."""
+    filters = from_args(args)
+    orders = fetch_orders(con, filters, INPUT_COLUMNS)
+    end = datetime.combine(filters.date_to + timedelta(days=1), time()) if filters.date_to else None
+    table = hot_issues(orders, load_settings(), period_end=end)
+    return table.select("label", "place", "problem", "size", "callers", "channels", "first_at", "last_at", "likes",
+                        "heat", "order_ids")

@@ -1,8 +1,7 @@
 """What keeps coming back: hot issues, repeat complaints, recurring types per area, 每月一题 candidates."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from typing import Any
+from datetime import date, timedelta
 
 import numpy as np
 import plotly.graph_objects as go
@@ -10,7 +9,7 @@ import polars as pl
 
 from analytics import hot_issues as hi
 from analytics.db import orders as fetch_orders
-from analytics.filters import Filters, from_args
+from analytics.filters import from_args
 from analytics.rates import RATE_INPUT_COLUMNS, rate_table
 from analytics.settings import Settings, load_settings
 
@@ -51,16 +50,17 @@ def repeats(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     schema = {"kind": pl.String, "caller_key": pl.String, "place": pl.String, "matter": pl.String, "count": pl.UInt32,
               "callers": pl.UInt32, "first_at": pl.Datetime("us"), "last_at": pl.Datetime("us"),
               "order_ids": pl.List(pl.String)}
-    docs = hi.prepare(orders)
+    h = settings.hot_issues
+    docs = hi.prepare(orders, h)
     if docs.height < r.alert_count:
         return pl.DataFrame(schema=schema)
-    sig = hi._signatures(docs)
+    sig = hi.signatures(docs, h)
     docs = docs.with_columns(
         place_block=pl.coalesce("place_key", "spot_key"),
-        by_caller=pl.Series(hi.text_components(docs, sig, "caller_key", r.text_similarity).astype(np.int64)),
+        by_caller=pl.Series(hi.text_components(docs, sig, "caller_key", r.text_similarity, h).astype(np.int64)),
     )
     docs = docs.with_columns(
-        by_place=pl.Series(hi.text_components(docs, sig, "place_block", r.text_similarity).astype(np.int64)))
+        by_place=pl.Series(hi.text_components(docs, sig, "place_block", r.text_similarity, h).astype(np.int64)))
     category = pl.coalesce("category_l3", "category_l2")
     caller = docs.filter(pl.col("caller_key").is_not_null()).with_columns(
         matter_key=pl.concat_str([pl.col("caller_key"), pl.coalesce(category, pl.format("#{}", "by_caller"))],
@@ -71,7 +71,7 @@ def repeats(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
         matter_key=pl.format("{}|#{}", "place_block", "by_place"), kind=pl.lit("同一地点"),
     )
     groups = []
-    idf = hi._idf(docs)
+    idf = hi.term_idf(docs)
     for frame in (caller, place):
         eps = _episodes(frame, "matter_key", r.window_days)
         eps = eps.filter(pl.len().over("matter_key", "episode") >= r.alert_count)
@@ -79,7 +79,7 @@ def repeats(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
             continue
         for (_, _), g in eps.group_by("matter_key", "episode", maintain_order=True):
             g = g.sort("received_at", "order_id")
-            where, problem = hi._label(g, idf)
+            where, problem = hi.label(g, idf, h)
             categories = g.select(category.alias("c"))["c"].drop_nulls()
             groups.append({
                 "kind": g["kind"][0],
@@ -255,27 +255,9 @@ def explain(settings: Settings, what: str) -> str:
 
 
 
-def _cli_lists(frame: pl.DataFrame, args: Any) -> pl.DataFrame:
-    """csv and table output cannot hold lists: order ids are joined with ';' there; json keeps arrays."""
-    if getattr(args, "format", "json") == "json" or "order_ids" not in frame.columns:
-        return frame
-    return frame.with_columns(pl.col("order_ids").list.join(";"))
-
-
-def run_hot_issues(con, args) -> pl.DataFrame:
-    """CLI: hot issues, hottest first."""
-    filters: Filters = from_args(args)
-    orders = fetch_orders(con, filters, hi.INPUT_COLUMNS)
-    end = datetime.combine(filters.date_to + timedelta(days=1), time()) if filters.date_to else None
-    table = hi.hot_issues(orders, load_settings(), period_end=end)
-    return _cli_lists(table.select("label", "place", "problem", "size", "callers", "channels", "first_at", "last_at",
-                                   "likes", "heat", "order_ids"), args)
-
-
 def run_repeats(con, args) -> pl.DataFrame:
     """CLI: repeat-complaint alerts."""
-    table = repeats(fetch_orders(con, from_args(args), REPEAT_COLUMNS), load_settings())
-    return _cli_lists(table, args)
+    return repeats(fetch_orders(con, from_args(args), REPEAT_COLUMNS), load_settings())
 
 
 def run_topics(con, args) -> pl.DataFrame:

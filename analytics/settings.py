@@ -78,6 +78,16 @@ class HotIssues:
     w_likes: float = 0.5
     w_peak: float = 2.0
     w_growth: float = 1.0
+    top_k: int = 12
+    window: int = 4
+    max_df_share: float = 0.15
+    rare_df_share: float = 0.01
+    rare_df_min: int = 60
+    head_boost: float = 3.0
+    head_chars: int = 40
+    grid_deg: float = 0.005
+    label_sample: int = 40
+    recent_days: int = 14
 
 
 @dataclass(frozen=True)

@@ -120,9 +120,10 @@ def test_hot_issues_find_planted_clusters(planted):
 
 def test_hot_issues_nothing_quadratic_blocks(planted):
     frame, _ = planted
-    docs = hi.prepare(frame)
-    pairs = hi._candidates(docs, hi._signatures(docs))
-    assert pairs.height <= docs.height * (hi.TOP_K + 2) * hi.WINDOW
+    docs = hi.prepare(frame, load_settings().hot_issues)
+    h = load_settings().hot_issues
+    pairs = hi.candidates(docs, hi.signatures(docs, h), h)
+    assert pairs.height <= docs.height * (h.top_k + 2) * h.window
 
 
 # One community in 亚运村街道: different problems on roads, a school and a bus stop all named after the area

@@ -2,13 +2,15 @@
 department look like — load, 三率, re-dispatch, dispatch mismatches, street ratings, issue mix?"""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import polars as pl
 import streamlit as st
 
+from analytics import orders as work_orders
 from analytics import overview, scores
-from analytics.filters import Filters
+from analytics.filters import Filters, month_bounds
 from analytics.rates import explain
 from analytics.settings import Settings
 from etl.schema import label
@@ -21,6 +23,8 @@ setup()
 
 L = scores.LABELS
 RATES = ("response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate")
+DEPT_ORDER_COLUMNS = ("order_id", "received_at", "district", "street", "category_l1", "category_l2", "content", "status",
+                      "redispatch_count", "resolution", "satisfaction")
 TABLE_COLUMNS = ("rank", "movement", "unit", "orders", "dept_score", "composite", "composite_rank", "street_rating",
                  "rating_count", *RATES, "redispatch_share", "mismatch_share")
 
@@ -90,12 +94,9 @@ def profile(dept: str, t: dict[str, pl.DataFrame], f: Filters, ranking_month: da
         st.markdown("**工单量与各项比率（按月）**")
         st.plotly_chart(overview.trend_figure(own.rename({"period": "month"})), width="stretch", key="dept_trend")
         definition("\n\n".join(explain(m, settings) for m in ("orders", *RATES)))
-    where, params = f.where()
     with right:
         st.markdown("**问题构成（所选时段）**")
-        mix = overview.top_categories(
-            data.sql(f"SELECT category_l1 FROM work_orders WHERE {where} AND dept = ?", [*params, dept])
-        )
+        mix = data.read(overview.read_top_categories, replace(f, depts=(dept,)))
         st.plotly_chart(overview.categories_figure(mix), width="stretch", key="dept_mix")
         definition("按一级分类统计该部门在所选时段承办的工单量，百分比为占其全部工单的比例。")
 
@@ -117,12 +118,9 @@ def profile(dept: str, t: dict[str, pl.DataFrame], f: Filters, ranking_month: da
             download_buttons(shown, f"{dept}_街乡评分", key="dl_dept_ratings")
 
     st.markdown(f"**{ranking_month.year}年{ranking_month.month}月承办的工单**（最多 500 件；“派单不符”按权责清单判断）")
-    orders = data.sql(
-        "SELECT order_id, received_at, district, street, category_l1, category_l2, content, status, redispatch_count, "
-        f"resolution, satisfaction FROM work_orders WHERE {where} AND dept = ? AND received_at >= ? AND received_at < ? "
-        "ORDER BY received_at DESC LIMIT 500",
-        [*params, dept, ranking_month, scores.next_month(ranking_month)],
-    )
+    first, last = month_bounds(ranking_month)
+    in_month = replace(f, date_from=max(f.date_from or first, first), date_to=min(f.date_to or last, last), depts=(dept,))
+    orders = data.read(work_orders.listing, in_month, DEPT_ORDER_COLUMNS, (), "", None, "received_at", True, 500)
     checked = scores.responsible(orders.with_columns(dept=pl.lit(dept)), t["duties"]).with_columns(
         responsible=pl.col("responsible").list.join("、")
     ).drop("dept")

@@ -21,6 +21,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "topics": ("analytics.recurring:run_topics", "每月一题候选：按量、广度、持续性与难度排序"),
     "scores": ("analytics.scores:run", "考评：区、街乡、部门的三率、综合得分与排名"),
     "cases": ("analytics.cases:run", "吹哨报到：各部门被呼叫、到场与 30 分钟内到场比例"),
+    "forecast": ("analytics.forecast:run_forecast", "预测：各单位×分类未来几个月的工单量、预测区间与回测误差"),
+    "warnings": ("analytics.forecast:run_warnings", "预警：预测上升、季节提醒、近期上升与上升类型"),
 }
 
 
@@ -42,6 +44,8 @@ def parser() -> argparse.ArgumentParser:
         c.add_argument("--by", choices=["district", "street", "dept", "community"], help="统计单位")
         c.add_argument("--limit", type=int, help="最多输出多少行")
         c.add_argument("--format", choices=["table", "csv", "json"], default="table")
+        if name in ("forecast", "warnings"):
+            c.add_argument("--horizon", type=int, choices=range(1, 13), metavar="1-12", help="预测未来几个月（默认见 settings.toml）")
     return p
 
 

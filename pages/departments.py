@@ -29,20 +29,6 @@ TABLE_COLUMNS = ("rank", "movement", "unit", "orders", "dept_score", "composite"
                  "rating_count", *RATES, "redispatch_share", "mismatch_share")
 
 
-@st.cache_data(max_entries=32, show_spinner="正在计算部门考评…")
-def tables(ver: tuple[int, int], f: Filters, settings: Settings, functional_only: bool) -> dict[str, pl.DataFrame]:
-    # Keyed on the database version: a load publishes a new file and the next rerun recomputes.
-    scope = scores.with_history(f, settings)
-    orders = data.orders(scope, scores.SCORE_INPUT_COLUMNS)
-    ratings = data.sql(*scores.ratings_query(scope))
-    duties = data.sql(scores.DUTIES_SQL)
-    return {
-        "scores": scores.score_table(orders, "dept", settings, ratings=ratings, duties=duties, functional_only=functional_only),
-        "ratings": ratings,
-        "duties": duties,
-    }
-
-
 def column_config() -> dict:
     return {
         "rank": st.column_config.NumberColumn("排名", help="按部门得分"),
@@ -142,8 +128,9 @@ st.title("部门考评")
 functional_only = st.toggle(
     "只排职能部门（不含街道办事处、乡镇人民政府等街乡主体，它们在“街乡考评”中排名）", value=True, key="dept_functional_only",
 )
-data.connection()
-t = tables(data.version(), f, settings, functional_only)
+scope = scores.with_history(f, settings)
+t = {"scores": data.read(scores.read_score_table, f, "dept", settings, functional_only),
+     "ratings": data.read(scores.read_ratings, scope), "duties": data.read(scores.read_duties, f)}
 table = t["scores"]
 if table.is_empty():
     st.info("所选条件下没有写明承办部门的工单。请放宽左侧的筛选条件，或检查导入文件中的“承办单位”列。")

@@ -26,15 +26,6 @@ UNIT_ORDER_COLUMNS = ("order_id", "received_at", "category_l1", "category_l2", "
                       "satisfaction", "responded_at", "closed_at")
 
 
-@st.cache_data(max_entries=32, show_spinner="正在计算考评排名…")
-def score_table(ver: tuple[int, int], f: Filters, level: str, settings: Settings) -> pl.DataFrame:
-    # Keyed on the database version: a load publishes a new file and the next rerun recomputes.
-    scope = scores.with_history(scores.ranking_filters(f, level), settings)
-    return scores.score_table(
-        data.orders(scope, scores.SCORE_INPUT_COLUMNS), level, settings, areas=data.sql(scores.AREAS_SQL)
-    )
-
-
 def view(month: pl.DataFrame, level: str) -> pl.DataFrame:
     """The ranking as shown and downloaded: Chinese-ready columns, movement as arrows."""
     cols = ["rank", "movement", "unit"] + (["district"] if level == "street" else []) + [
@@ -104,8 +95,7 @@ level = st.segmented_control(
     key="streets_level",
 ) or "street"
 
-data.connection()
-table = score_table(data.version(), f, level, settings)
+table = data.read(scores.read_score_table, f, level, settings)
 if table.is_empty():
     st.info("所选条件下没有工单。请放宽左侧的时间段或问题分类筛选。")
     st.stop()

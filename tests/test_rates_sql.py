@@ -49,3 +49,29 @@ def test_sql_counts_equal_polars(con, by, which):
             got[c].to_list() == want[c].to_list(), c
     for c in RATE_COLUMNS:
         assert got[c].to_list() == pytest.approx(want[c].to_list(), abs=1e-12, nan_ok=True), c
+
+
+@pytest.mark.parametrize("by,functional_only", [("district", False), ("street", False), ("dept", False), ("dept", True)])
+def test_score_table_in_sql_equals_polars(con, by, functional_only):
+    from analytics import scores
+    from analytics.db import query
+
+    settings = load_settings()
+    last = con.sql("SELECT max(received_at)::DATE FROM work_orders").fetchall()[0][0]
+    f = Filters(date_from=add_months(last.replace(day=1), -2), date_to=last, districts=("朝阳区",))
+    scope = scores.with_history(scores.ranking_filters(f, by), settings)
+    want = scores.score_table(
+        query(con, *scores.orders_query(scope)), by, settings, areas=query(con, scores.AREAS_SQL),
+        ratings=query(con, *scores.ratings_query(scope)), duties=query(con, scores.DUTIES_SQL),
+        functional_only=functional_only)
+    got = scores.read_score_table(con, f, by, settings, functional_only)
+    keys = ["period", *scores.UNIT_KEYS[by]]
+    want, got = want.sort(keys), got.sort(keys)
+    assert got.height == want.height > 20
+    assert got.columns == want.columns or set(got.columns) == set(want.columns)
+    for c in want.columns:
+        a, b = got[c].to_list(), want[c].to_list()
+        if want[c].dtype.is_float():
+            assert a == pytest.approx(b, abs=1e-9, nan_ok=True), c
+        else:
+            assert a == b, c

@@ -177,9 +177,10 @@ def _group_rows(groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def point_forecast(y: np.ndarray, month_of: np.ndarray, groups: np.ndarray, horizon: int,
-                   cfg: ForecastSettings) -> np.ndarray:
-    """Expected counts (cells × horizon) for the months after the last column of `y`.
-    `month_of` is each column's calendar month (0–11); `groups` the pooling group (category) of each row."""
+                   cfg: ForecastSettings, with_season: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Expected counts (cells × horizon) for the months after the last column of `y` (and, asked, the seasonal
+    indices used, cells × 12). `month_of` is each column's calendar month (0–11); `groups` the pooling group
+    (category) of each row."""
     n, t = y.shape
     keys, g = _group_rows(groups)
     pooled = np.zeros((len(keys), t))
@@ -225,7 +226,8 @@ def point_forecast(y: np.ndarray, month_of: np.ndarray, groups: np.ndarray, hori
     damp = np.cumsum(cfg.trend_damping ** np.arange(1, horizon + 1))
     log_g = np.log(growth)[:, None]
     trend = np.exp(log_g * (mean_age[:, None] * cfg.trend_damping + damp[None, :]))
-    return level[:, None] * season[:, target_month] * trend
+    mu = level[:, None] * season[:, target_month] * trend
+    return (mu, season) if with_season else mu
 
 
 def seasonal_naive(y: np.ndarray, horizon: int) -> np.ndarray:
@@ -347,6 +349,7 @@ class Forecasts:
     backtest: pl.DataFrame
     possible: bool              # enough history for a seasonal forecast
     reason: str                 # why not, in Chinese, when not
+    season: np.ndarray | None = None   # seasonal indices (cells × 12, calendar months)
 
 
 def forecast(counts: pl.DataFrame, coverage: pl.DataFrame, settings: Settings, level: str = "street",
@@ -363,7 +366,7 @@ def forecast(counts: pl.DataFrame, coverage: pl.DataFrame, settings: Settings, l
         return Forecasts(level, h, pl.DataFrame(), pl.DataFrame(), pl.DataFrame(), False, reason)
     month_of = _month_of(h.months)
     groups = h.cells["category"].to_numpy()
-    mu = point_forecast(h.y, month_of, groups, horizon, cfg)
+    mu, season = point_forecast(h.y, month_of, groups, horizon, cfg, with_season=True)
     bt = backtest(h, cfg, horizon)
     phi = dispersion(bt, horizon)
     lo, hi = interval(mu, phi[None, :], cfg.interval)
@@ -381,7 +384,7 @@ def forecast(counts: pl.DataFrame, coverage: pl.DataFrame, settings: Settings, l
     record = track_record(bt)
     if n:
         table = table.join(record.select("cell", "months", "wape", "wape_naive", "mase"), on="cell", how="left")
-    return Forecasts(level, h, table, record, bt, True, "")
+    return Forecasts(level, h, table, record, bt, True, "", season)
 
 
 def series_forecast(monthly: pl.DataFrame, coverage: pl.DataFrame, settings: Settings,
@@ -458,29 +461,32 @@ def forecast_warnings(fc: Forecasts, cfg: ForecastSettings) -> pl.DataFrame:
 
 
 def seasonal_reminders(fc: Forecasts, cfg: ForecastSettings, category_column: str) -> pl.DataFrame:
-    """Types whose city-wide (or scope-wide) forecast for a coming month is ≥ seasonal_ratio × the latest month,
-    as it was last year (a season, not noise): the earliest such month per type, with its lead time."""
-    if not fc.possible or fc.table.is_empty():
+    """Types whose scope-wide forecast for a coming month is ≥ seasonal_ratio × the latest month because of the
+    season (the seasonal indices learnt from earlier years rise as much, so it is not a trend or noise): per
+    type the steepest such month, with its lead time."""
+    if not fc.possible or fc.table.is_empty() or fc.season is None:
         return _empty_warnings()
     h = fc.history
-    latest = h.y[:, -1]
-    ly_origin = h.y[:, -13] if h.y.shape[1] >= 13 else np.full(h.y.shape[0], np.nan)
-    t = fc.table.with_columns(latest=pl.Series(latest[fc.table["cell"].to_numpy()]),
-                              ly_origin=pl.Series(ly_origin[fc.table["cell"].to_numpy()]))
+    cells = fc.table["cell"].to_numpy()
+    latest = h.y[:, -1][cells]
+    origin_month = h.months[-1].month - 1
+    target_month = fc.table["month"].dt.month().to_numpy() - 1
+    season_rise = fc.season[cells, target_month] / np.maximum(fc.season[cells, origin_month], 1e-9)
+    t = fc.table.with_columns(latest=pl.Series(latest), season_rise=pl.Series(season_rise))
     hits = (t.filter((pl.col("forecast") >= cfg.seasonal_ratio * pl.col("latest").clip(lower_bound=1))
-                     & (pl.col("forecast") >= cfg.seasonal_min_count)
-                     & (pl.col("last_year") >= cfg.seasonal_ratio * pl.col("ly_origin").clip(lower_bound=1)))
-            .sort("step").unique("cell", keep="first", maintain_order=True))
+                     & (pl.col("forecast") >= cfg.seasonal_min_count) & (pl.col("season_rise") >= cfg.seasonal_ratio))
+            .with_columns(ratio=pl.col("forecast") / pl.col("latest").clip(lower_bound=1))
+            .sort("ratio", descending=True).unique("cell", keep="first", maintain_order=True))
     if hits.is_empty():
         return _empty_warnings()
     return hits.select(
         kind=pl.lit(KIND_SEASONAL), unit="unit", category="category", category_column=pl.lit(category_column),
         district="district", month="month", lead_months=pl.col("step").cast(pl.Int64), expected="forecast",
-        baseline="latest", ratio=pl.col("forecast") / pl.col("latest").clip(lower_bound=1), last_year="last_year",
+        baseline="latest", ratio="ratio", last_year="last_year",
         message=pl.format("{}{}诉求预计上升 {} 倍（{} 件 → 约 {} 件），去年同月 {} 件",
-                          pl.col("month").dt.strftime("%-m月"), _kind(),
-                          (pl.col("forecast") / pl.col("latest").clip(lower_bound=1)).round(1), pl.col("latest").cast(pl.Int64),
-                          pl.col("forecast").round(0).cast(pl.Int64), pl.col("last_year").cast(pl.Int64)),
+                          pl.col("month").dt.strftime("%-m月"), _kind(), pl.col("ratio").round(1), pl.col("latest").cast(pl.Int64),
+                          pl.col("forecast").round(0).cast(pl.Int64),
+                          pl.when(pl.col("last_year").is_nan()).then(pl.lit("无数据")).otherwise(pl.col("last_year").cast(pl.Int64).cast(pl.String))),
     ).sort("lead_months", "ratio", descending=[False, True])
 
 
@@ -657,7 +663,8 @@ def explain(settings: Settings) -> str:
         f"- **预测上升**：某单位某类诉求的预测 ≥ 近 {c.baseline_months} 个月月均的 {c.warn_ratio:g} 倍、"
         f"不少于 {c.warn_min_count} 件，且区间下限高于月均；“提前 N 个月”= 距目标月份的月数。",
         f"- **季节提醒**：某类诉求（全部范围合计）预测 ≥ 最近一个月的 {c.seasonal_ratio:g} 倍、不少于 "
-        f"{c.seasonal_min_count} 件，且去年同期也这样上升；列出去年同月该类工单最多的 {c.top_units} 个街乡。",
+        f"{c.seasonal_min_count} 件，且往年的季节规律同样上升这么多（不是趋势或偶然）；取上升最陡的月份；"
+        f"列出去年同月该类工单最多的 {c.top_units} 个街乡。",
         f"- **近期上升**：最近 {c.recent_days} 天 ≥ 此前 {c.recent_baseline_days} 天（折算为同样天数，"
         f"并按该类问题去年同期的变化调整季节）的 {c.recent_ratio:g} 倍，显著性 z ≥ {c.recent_z:g}，"
         f"不少于 {c.recent_min_count} 件。历史不足时只用这一种预警。",

@@ -7,7 +7,7 @@ import streamlit as st
 
 from analytics import db
 from analytics.filters import Filters
-from ui import data, filters, startup
+from ui import auth, data, filters, startup
 from ui.page import run_inside_entry
 
 ROOT = Path(__file__).resolve().parent
@@ -29,10 +29,10 @@ PAGES = [
 ]
 
 
-def navigation() -> st.navigation:
+def navigation(user) -> st.navigation:
     sections: dict[str, list[st.Page]] = {}
     for section, file, title, icon, url in PAGES:
-        if (ROOT / file).exists():
+        if (ROOT / file).exists() and auth.may_open(url, user):
             sections.setdefault(section, []).append(
                 st.Page(ROOT / file, title=title, icon=icon, url_path=url, default=url == "overview")
             )
@@ -57,8 +57,9 @@ def data_line() -> None:
 
 def main() -> None:
     st.set_page_config(page_title="哨声 · 12345 接诉即办分析", page_icon=":material/campaign:", layout="wide")
+    user = auth.gate()
     startup.ensure_database()
-    page = navigation()
+    page = navigation(user)
     st.sidebar.title("哨声 Whistle")
     filters.sidebar()
     data_line()

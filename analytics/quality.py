@@ -112,3 +112,11 @@ def freshness(con: duckdb.DuckDBPyConnection, filters: Filters, today: date) -> 
 
     return {**row, "received_days_behind": behind(row["latest_received"]),
             "load_days_behind": behind(row["last_load"])}
+
+
+def audit_log(con: duckdb.DuckDBPyConnection, filters: Filters | None = None, limit: int = 500) -> pl.DataFrame:
+    """Who uploaded what, newest first (a database from before the log has an empty one)."""
+    if not query(con, "SELECT count(*) AS n FROM duckdb_views() WHERE view_name = 'audit_log'")["n"][0]:
+        return pl.DataFrame(schema={"logged_at": pl.Datetime("us"), "actor": pl.String, "action": pl.String,
+                                    "detail": pl.String, "load_id": pl.String})
+    return query(con, "SELECT logged_at, actor, action, detail, load_id FROM audit_log ORDER BY logged_at DESC LIMIT ?", [limit])

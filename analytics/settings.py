@@ -144,6 +144,12 @@ class Etl:
 
 
 @dataclass(frozen=True)
+class Security:
+    max_failed_logins: int = 5
+    lockout_minutes: int = 15
+
+
+@dataclass(frozen=True)
 class Settings:
     rates: Rates = Rates()
     composite: Composite = Composite()
@@ -156,6 +162,7 @@ class Settings:
     cases: Cases = Cases()
     forecast: Forecast = Forecast()
     etl: Etl = Etl()
+    security: Security = Security()
 
     def with_overrides(self, section: str, **values: Any) -> "Settings":
         """A copy with some values of one section changed (the UI's "try other weights")."""

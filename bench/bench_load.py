@@ -150,7 +150,7 @@ def main() -> None:
     ap.add_argument("--gbk", action="store_true", help="write the export in GBK (the loader transcodes it)")
     ap.add_argument("--regen", action="store_true")
     args = ap.parse_args()
-    os.environ.setdefault("WHISTLE_SALT", "bench")
+    os.environ.setdefault("WHISTLE_CALLER_KEY", "bench")
     utf8 = OUT / f"orders_{args.rows}.csv"
     if args.regen or not utf8.exists():
         t = time.perf_counter()

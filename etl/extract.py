@@ -5,13 +5,14 @@ import codecs
 import csv
 import io
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import polars as pl
+
+from etl import store
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
 BOM = b"\xef\xbb\xbf"
@@ -109,14 +110,13 @@ def _read_csv(path: Path, encoding: str | None) -> Extracted:
             return ex
     if codec in ("utf-8", "utf-8-sig"):
         return _duck_read(path, label, delim)
-    tmpdir = tempfile.mkdtemp(prefix="whistle-")
-    source = Path(tmpdir) / "utf8.csv"
+    # A private scratch file, removed here or, after a killed load, by the next run (store.sweep_scratch).
+    source = store.scratch_file(".csv", "utf8")
     try:
         source.write_text(path.read_bytes().decode(codec, errors="replace"), encoding="utf-8")
         return _duck_read(source, label, delim)
     finally:
         source.unlink(missing_ok=True)
-        os.rmdir(tmpdir)
 
 
 class _NotUtf8(ValueError):

@@ -6,6 +6,7 @@ so every load's quarantine explains its own rows_quarantined.
 """
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 import os
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
-from etl import kinds, mapping as mapping_mod, reference, store
+from etl import kinds, mapping as mapping_mod, pii, reference, store
 from etl.extract import Extracted, read_table
 from etl.mapping import target_label
 from etl.schema import TABLES
@@ -28,7 +29,10 @@ Progress = Callable[[str, float], None]
 
 
 class LoadError(Exception):
-    """A load that wrote nothing; the message is Chinese and says what to do."""
+    """A load that wrote nothing; the message is Chinese and says what to do (personal numbers masked)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(pii.mask_text(message))
 
 
 @dataclass
@@ -119,8 +123,9 @@ def preview(path: str | os.PathLike, kind: str = "work_orders", mapping: dict[st
 
 def load_file(path: str | os.PathLike, db: str | os.PathLike | None = None, kind: str = "work_orders",
               mapping: dict[str, str] | None = None, progress: Progress | None = None,
-              source_name: str | None = None, encoding: str | None = None) -> LoadResult:
-    """Load one file into `db` atomically. Raises LoadError (nothing written) when it cannot.
+              source_name: str | None = None, encoding: str | None = None, actor: str | None = None) -> LoadResult:
+    """Load one file into `db` atomically. Raises LoadError (nothing written) when it cannot. `actor` (the
+    logged-in user; default the OS account) goes into audit_log with the load.
     Work orders are published without tokens; etl.tokens.fill builds them next (the CLI and the import page
     call it after their loads)."""
     progress = progress or _noop
@@ -128,6 +133,7 @@ def load_file(path: str | os.PathLike, db: str | os.PathLike | None = None, kind
     spec = kinds.get(kind)
     started = datetime.now()
     source = source_name or path.name
+    store.sweep_scratch()
     progress("read", 0.0)
     try:
         ex, resolved, missing = _prepare(path, kind, mapping, encoding)
@@ -158,6 +164,7 @@ def load_file(path: str | os.PathLike, db: str | os.PathLike | None = None, kind
                 raise AssertionError(f"行数不守恒：{result.as_dict()}")
             result.sha256 = digest.result() if digest else ""
             _record(con, result, started)
+            _audit(con, actor, result)
     progress("write", 1.0)
     return result
 
@@ -224,6 +231,17 @@ def _changes(con, table: str, key: list[str], compare: list[str], new: pl.DataFr
     result.rows_updated = int((flags["_op"] == "u").sum())
     result.rows_unchanged = new.height - flags.height
     return new.select(pl.all().gather(flags["_i"]))
+
+
+def _audit(con, actor: str | None, r: LoadResult) -> None:
+    try:
+        account = getpass.getuser()
+    except (KeyError, OSError):   # no name for this uid (containers)
+        account = f"uid {os.getuid()}"
+    who = actor or f"命令行：{account}"
+    detail = pii.mask_text(f"{r.source_file}（{KIND_NAMES.get(r.kind, r.kind)}）：{r.message}")
+    con.execute("INSERT INTO audit_log (logged_at, actor, action, detail, load_id) VALUES (?, ?, '导入', ?, ?)",
+                [datetime.now(), who, detail, r.load_id])
 
 
 def _record(con, r: LoadResult, started: datetime) -> None:

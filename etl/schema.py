@@ -130,6 +130,14 @@ QUARANTINE_COLUMNS: dict[str, tuple[str, str]] = {
     "raw": ("VARCHAR", "原始行(JSON)"),
 }
 
+AUDIT_COLUMNS: dict[str, tuple[str, str]] = {
+    "logged_at": ("TIMESTAMP", "时间"),
+    "actor": ("VARCHAR", "操作人"),
+    "action": ("VARCHAR", "操作"),
+    "detail": ("VARCHAR", "内容"),
+    "load_id": ("VARCHAR", "导入批次"),
+}
+
 TABLES: dict[str, dict[str, tuple[str, str]]] = {
     "work_orders": WORK_ORDER_COLUMNS,
     "order_tokens": ORDER_TOKEN_COLUMNS,
@@ -140,6 +148,7 @@ TABLES: dict[str, dict[str, tuple[str, str]]] = {
     "areas": AREA_COLUMNS,
     "loads": LOAD_COLUMNS,
     "quarantine": QUARANTINE_COLUMNS,
+    "audit_log": AUDIT_COLUMNS,        # who uploaded what (written with each load)
 }
 
 # Accepted values (DATA.md); contract tests and the loaders check against these.

@@ -11,6 +11,8 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +24,7 @@ from etl.schema import create_all
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = ROOT / "data" / "hotline.duckdb"
+SCRATCH_STALE_SECONDS = 24 * 3600
 
 
 def db_path(explicit: str | os.PathLike | None = None) -> Path:
@@ -99,3 +102,50 @@ def connect_read(path: Path | str) -> duckdb.DuckDBPyConnection:
         con.close()
         raise
     return con
+
+
+def scratch_dir() -> Path:
+    """Where plaintext copies of imports live while they are read (uploads, GBK files decoded to UTF-8):
+    one folder per OS user, readable by that user only. WHISTLE_SCRATCH overrides the place."""
+    base = Path(os.environ.get("WHISTLE_SCRATCH") or Path(tempfile.gettempdir()) / f"whistle-{os.getuid()}")
+    base.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return base
+
+
+def scratch_file(suffix: str = "", tag: str = "tmp") -> Path:
+    """A new empty private file in scratch_dir(), named after this process so a later run can tell a
+    killed process's leftovers (see sweep_scratch)."""
+    fd, name = tempfile.mkstemp(prefix=f"{tag}-{os.getpid()}-", suffix=suffix, dir=scratch_dir())
+    os.close(fd)
+    return Path(name)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_scratch() -> list[Path]:
+    """Remove scratch files of processes that no longer run (a killed load or server) and any older than a
+    day (an upload abandoned in a live session). Every load and every dashboard start calls this."""
+    removed = []
+    now = time.time()
+    for f in scratch_dir().iterdir():
+        parts = f.name.split("-")
+        try:
+            pid = int(parts[1])
+        except (IndexError, ValueError):
+            pid = None
+        try:
+            stale = (pid is not None and pid != os.getpid() and not _alive(pid)) or now - f.stat().st_mtime > SCRATCH_STALE_SECONDS
+        except FileNotFoundError:
+            continue
+        if stale:
+            f.unlink(missing_ok=True)
+            removed.append(f)
+    return removed

@@ -4,21 +4,16 @@ Everything on the row path is a polars expression; Python only touches the (few)
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import secrets
 from dataclasses import dataclass, field
 
-import duckdb
 import polars as pl
 
-from etl import kinds, reference
+from etl import kinds, pii, reference
 from etl.extract import Extracted
 from etl.kinds import DATE_FORMATS_HINT, KindSpec
 from etl.mapping import score_header, target_label
 from etl.schema import CASE_EVENTS, TABLES
-from etl.store import ROOT
 
 LINEAGE = ("source_file", "load_id")
 # _per_distinct: columns with at most this many distinct values (or this share of rows) go through a lookup.
@@ -35,46 +30,8 @@ _ISO_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m-%d %I:
 @dataclass
 class Transformed:
     frame: pl.DataFrame                      # canonical columns (no lineage) + `_line`
-    quarantine: pl.DataFrame                 # line_no, reason, raw (JSON, phone hashed)
+    quarantine: pl.DataFrame                 # line_no, reason, raw (JSON, phone hashed, personal numbers masked)
     nulled: dict[str, int] = field(default_factory=dict)  # optional values that did not parse -> NULL, by label
-
-
-def salt() -> str:
-    """WHISTLE_SALT, else data/.salt (created on first use, never committed)."""
-    env = os.environ.get("WHISTLE_SALT")
-    if env:
-        return env
-    path = ROOT / "data" / ".salt"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32))
-    return path.read_text().strip()
-
-
-def _phone_norm(e: pl.Expr) -> pl.Expr:
-    digits = e.str.replace_all(r"[\s\-()（）]", "")
-    return digits.str.replace(r"^(\+86|0086)(\d{11})$", "$2")
-
-
-def hash_phone_values(values: list[str | None], key: str) -> list[str | None]:
-    """Python twin of hash_phones for a handful of values (rejected rows)."""
-    s = pl.Series(values, dtype=pl.String).to_frame("p").select(_phone_norm(pl.col("p"))).to_series().to_list()
-    return [hashlib.sha256((key + v).encode()).hexdigest()[:16] if v else None for v in s]
-
-
-def hash_phones(series: pl.Series, key: str) -> pl.Series:
-    """Salted SHA-256 (16 hex chars) of each normalised phone number, vectorised in DuckDB."""
-    frame = series.to_frame("p").select(_phone_norm(pl.col("p")).alias("p"))
-    con = duckdb.connect()
-    try:
-        con.register("_p", frame.to_arrow())
-        out = con.sql("SELECT CASE WHEN p IS NULL OR p = '' THEN NULL ELSE left(sha256(? || p), 16) END AS h FROM _p",
-                      params=[key]).pl()
-    finally:
-        con.close()
-    return out.to_series().alias(series.name)
 
 
 def parse_datetime(e: pl.Expr) -> pl.Expr:
@@ -221,9 +178,8 @@ def transform(ex: Extracted, kind: str, mapping: dict[str, str], phone_key: str 
     # Every phone-like column is hashed, mapped or not, so no raw number reaches quarantine.raw either.
     phone_cols = [h for h in ex.headers if h == phone_col or (
         "caller_phone" in spec.synonyms and mapping.get(h) is None and dict(score_header(h, kind)).get("caller_phone"))]
-    key = phone_key if phone_key is not None else (salt() if phone_cols else "")
-    if phone_cols:
-        raw = raw.with_columns(hash_phones(raw[h], key) for h in phone_cols)
+    key = phone_key if phone_key is not None else pii.secret_key()
+    raw = _protect(raw, spec, src, phone_cols, key)
     columns = [c for c in TABLES[spec.table] if c not in LINEAGE]
     date_cols = {t: src[t] for t in spec.dates if src.get(t) in raw.columns}
     dates = parse_datetimes(raw.select(pl.col(h).str.strip_chars().alias(f"__dt_{t}") for t, h in date_cols.items()))
@@ -244,6 +200,21 @@ def transform(ex: Extracted, kind: str, mapping: dict[str, str], phone_key: str 
     q = pl.concat([q_rows, dup_q]) if dup_q.height else q_rows
     quarantine = pl.concat([_reject_rows(ex, phone_cols, key), _with_raw(q, raw, ex.headers)]).sort("line_no")
     return Transformed(good, quarantine, nulled_counts)
+
+
+ID_TARGETS = ("order_id", "case_id", "related_order_id")
+
+
+def _protect(raw: pl.DataFrame, spec: KindSpec, src: dict[str, str], phone_cols: list[str], key: str) -> pl.DataFrame:
+    """Personal data out before anything else reads the file: phone columns become caller keys (HMAC), ids
+    carrying a personal number a keyed pseudonym, and every other text has its numbers masked. Reasons,
+    quarantine rows, tokens and stored values are all built from this frame."""
+    ids = [src[t] for t in ID_TARGETS if src.get(t) in raw.columns and src[t] not in phone_cols]
+    skip = ("_line", *phone_cols, *ids)
+    return pii.mask_frame(raw, skip).with_columns(
+        *(pii.caller_keys(raw[h], key) for h in phone_cols),
+        *(pii.pseudonymise(raw[h], key) for h in ids),
+    )
 
 
 def _column_exprs(spec: KindSpec, src: dict[str, str], present: list[str]) -> dict[str, pl.Expr]:
@@ -453,9 +424,8 @@ def _reject_rows(ex: Extracted, phone_cols: list[str], key: str) -> pl.DataFrame
     lines, reasons, raws = [], [], []
     for line, error, fields in ex.rejects.iter_rows():
         fields = list(fields or [])
-        for idx in idxs:
-            if idx < len(fields):
-                fields[idx] = hash_phone_values([fields[idx]], key)[0]
+        for i, value in enumerate(fields):
+            fields[i] = pii.caller_key_value(value, key) if i in idxs else pii.mask_text(value)
         obj = {h: (fields[i] if i < len(fields) else None) for i, h in enumerate(ex.headers)}
         obj.update({f"_多余字段{i - n + 1}": fields[i] for i in range(n, len(fields))})
         what = "多出" if len(fields) > n else "缺少"

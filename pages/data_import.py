@@ -13,11 +13,12 @@ from etl import kinds
 from etl.load import LoadError, load_file, preview
 from etl.tokens import fill as fill_tokens
 from etl.mapping import target_label, targets
-from ui import data, upload
+from ui import auth, data, upload
 from ui.export import download_buttons
 from ui.page import setup
 
 setup()
+uploader = auth.require_upload()
 
 KIND_LABELS = {
     "work_orders": "工单（12345 工单导出）",
@@ -170,7 +171,7 @@ if st.button(f"开始导入 {ok:,} 行", type="primary", icon=":material/upload:
 
     try:
         result = load_file(path, data.current_path(), kind=kind, mapping=chosen, progress=progress,
-                           source_name=uploaded.name, encoding=encoding)
+                           source_name=uploaded.name, encoding=encoding, actor=f"看板：{uploader.name}（{uploader.role}）")
     except LoadError as e:
         bar.empty()
         st.error(str(e))

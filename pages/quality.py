@@ -7,7 +7,7 @@ import streamlit as st
 
 from analytics import quality
 from analytics.filters import Filters
-from ui import data, filters
+from ui import auth, data, filters
 from ui.export import download_buttons
 from ui.widgets import definition
 from ui.page import setup
@@ -57,7 +57,10 @@ else:
 
 st.subheader("隔离行浏览")
 loads = history.filter(history["rows_quarantined"] > 0) if history.height else history
-if loads.is_empty():
+user = auth.current()
+if not user.scope.is_city:
+    st.info("隔离行是导入时未能入库的原始行，无法确定属于哪个街乡，因此只对全市范围的用户显示。")
+elif loads.is_empty():
     st.success("没有被隔离的行。")
 else:
     c1, c2 = st.columns([2, 3])
@@ -100,3 +103,11 @@ if unknown.height:
                      column_config={"district": "区", "street": "街道/乡镇（原值）",
                                     "orders": st.column_config.NumberColumn("工单数", format="localized")})
         download_buttons(unknown, "不在官方名录的街乡", key="dl_unknown_streets")
+
+if user.can_manage_users:
+    st.subheader("导入审计")
+    st.caption("谁在何时导入了什么（仅管理员可见；命令行导入记为“命令行：系统账号”）。")
+    log = data.read(quality.audit_log, Filters(), 500)
+    st.dataframe(log, hide_index=True, placeholder="—", width="stretch",
+                 column_config={"logged_at": st.column_config.DatetimeColumn("时间", format="YYYY-MM-DD HH:mm:ss"),
+                                "actor": "操作人", "action": "操作", "detail": "内容", "load_id": "导入批次"})

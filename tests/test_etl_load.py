@@ -187,7 +187,7 @@ def test_contracts_hold_after_every_fixture(etl_fx, db):
 
 
 def test_cli_json_and_exit_codes(etl_fx, db):
-    env = {"HOTLINE_DB": str(db), "WHISTLE_SALT": "x", "PATH": "/usr/bin:/bin"}
+    env = {"HOTLINE_DB": str(db), "WHISTLE_CALLER_KEY": "x", "PATH": "/usr/bin:/bin"}
     ok = subprocess.run([sys.executable, "-m", "etl", "load", str(etl_fx / "orders_gbk.csv"),
                          str(etl_fx / "cases.csv"), "--json"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert ok.returncode == 1  # cases.csv is not a work-order file

@@ -176,6 +176,13 @@ def _group_rows(groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return keys, inverse
 
 
+def _groups(h: History) -> np.ndarray:
+    """Each cell's category as a small integer (the pooling group): sorting strings every origin is slow."""
+    if not h.cells.height:
+        return np.zeros(0, dtype=np.int64)
+    return h.cells.select(pl.col("category").rank("dense")).to_series().to_numpy().astype(np.int64)
+
+
 def point_forecast(y: np.ndarray, month_of: np.ndarray, groups: np.ndarray, horizon: int,
                    cfg: ForecastSettings, with_season: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Expected counts (cells × horizon) for the months after the last column of `y` (and, asked, the seasonal
@@ -252,7 +259,7 @@ def backtest(h: History, cfg: ForecastSettings, horizon: int | None = None) -> p
     horizon = horizon or cfg.horizon
     t = len(h.months)
     month_of = _month_of(h.months)
-    groups = h.cells["category"].to_numpy() if h.cells.height else np.array([])
+    groups = _groups(h)
     frames = []
     for origin in range(max(cfg.min_history_months, t - cfg.backtest_months), t):
         past = h.y[:, :origin]
@@ -365,7 +372,7 @@ def forecast(counts: pl.DataFrame, coverage: pl.DataFrame, settings: Settings, l
                   f"（要有去年同月可比）；请导入更早的工单。下面只给出按近期水平的预警。")
         return Forecasts(level, h, pl.DataFrame(), pl.DataFrame(), pl.DataFrame(), False, reason)
     month_of = _month_of(h.months)
-    groups = h.cells["category"].to_numpy()
+    groups = _groups(h)
     mu, season = point_forecast(h.y, month_of, groups, horizon, cfg, with_season=True)
     bt = backtest(h, cfg, horizon)
     phi = dispersion(bt, horizon)

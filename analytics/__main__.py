@@ -12,7 +12,7 @@ import polars as pl
 from access.scope import restrict
 from analytics import export
 from analytics.filters import Scope
-from etl.store import connect_read, db_path
+from core.store import connect_read, db_path
 
 # command -> (module:function, help). Each function is run(con, args) -> pl.DataFrame.
 COMMANDS: dict[str, tuple[str, str]] = {

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from analytics.rates import LABELS as RATE_LABELS
-from etl.schema import TABLES
+from core.schema import TABLES
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 EXCEL_MAX_ROWS = 1_048_576

@@ -29,12 +29,12 @@ from datetime import datetime, time, timedelta
 import duckdb
 import numpy as np
 import polars as pl
-import rjieba
 
 from analytics.db import orders as fetch_orders
 from analytics.filters import Filters, from_args
 from analytics.settings import HotIssues, Settings, load_settings
-from analytics.text import place_terms, segment, stopwords
+from analytics.text import stopwords
+from core.segment import place_terms, plain, segment
 
 INPUT_COLUMNS = (
     "order_id", "received_at", "content", "tokens", "channel", "street", "community", "address",
@@ -112,7 +112,7 @@ def is_place_name(name: str) -> bool:
     start (导致小区, 增设路, 乘坐出租车时司机绕路) or anywhere in a long stretch (廉租房漏水导致电路); and 里 after a
     common noun is "inside" (楼道里, 冰箱里), not a 里 estate. Only dictionary words count: a name's own
     syllables (悦享, 百善) are unknown to the dictionary and tagged at random."""
-    jb = _tagger()
+    jb = plain()
     if is_generic_place(name) or _COUNTED_RE.search(name):
         return False
     prefix = _SUFFIXES.sub("", name) or name
@@ -140,7 +140,7 @@ def is_generic_place(name: str) -> bool:
     """A kind of place, not a named one: one dictionary word that is not a proper name (建筑工地, 市政府,
     幼儿园, 停车场), or such a word after only numbers, times, ranks or single characters (18年政府,
     县级以上人民政府, 市政府) or only common words (农田休耕政府)."""
-    jb = _tagger()
+    jb = plain()
     tagged = jb.tag(name)
     last, tag = tagged[-1]
     if len(tagged) == 1:
@@ -152,11 +152,6 @@ def is_generic_place(name: str) -> bool:
     # A kind of place after common words only (农田休耕政府, 人民心目中政府): no syllable of a name in it.
     return is_generic_place(last) and sum(len(w) >= 2 for w, _ in tagged[:-1]) >= 2 and all(
         jb.has_word(w) and t not in _PROPER_TAGS and t not in ("nr", "nrt", "nrfg") for w, t in tagged[:-1])
-
-
-@cache
-def _tagger() -> rjieba.Jieba:
-    return rjieba.Jieba()
 
 
 def _main_place(head_names: pl.Series, names: pl.Series) -> pl.Series:
@@ -592,7 +587,7 @@ _CONTENT_TAGS = ("n", "v", "a", "j", "l", "i", "eng")
 
 @cache
 def _is_grammar(token: str) -> bool:
-    tagged = _tagger().tag(token)
+    tagged = plain().tag(token)
     return len(tagged) == 1 and tagged[0][1] in _GRAMMAR_TAGS
 
 
@@ -605,9 +600,9 @@ def _is_content(token: str) -> bool:
     if len(token) < 2 or _NUMBER_RE.match(token) or token in stopwords() or _MIXED_RE.search(token):
         return False
     # A division glued to a name (区润, 市楚行) is a segmentation accident.
-    if token[0] in "市区县省" and not _tagger().has_word(token):
+    if token[0] in "市区县省" and not plain().has_word(token):
         return False
-    tagged = _tagger().tag(token)
+    tagged = plain().tag(token)
     if len(tagged) == 1:
         return tagged[0][1].startswith(_CONTENT_TAGS) and tagged[0][1] not in ("vshi", "vyou")
     # A word the dictionary does not know whole (伊景, 丽发): its pieces must not be grammar.
@@ -766,7 +761,7 @@ def settle(groups: Groups, settings: Settings, period_end: datetime | None = Non
 
 
 def _one_common_word(phrase: str) -> bool:
-    jb = _tagger()
+    jb = plain()
     tagged = jb.tag(phrase) if phrase else [("", "")]
     return not phrase or (len(tagged) == 1 and jb.has_word(phrase) and tagged[0][1] not in _PROPER_TAGS)
 

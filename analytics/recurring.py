@@ -14,7 +14,7 @@ from analytics.db import query
 from analytics.filters import Filters, from_args
 from analytics.rates import RATE_INPUT_COLUMNS, rate_table
 from analytics.settings import Settings, load_settings
-from etl.schema import WORK_ORDER_COLUMNS
+from core.schema import WORK_ORDER_COLUMNS
 
 TYPE_COLUMNS = tuple(dict.fromkeys((
     *RATE_INPUT_COLUMNS, "order_id", "district", "street", "category_l2", "category_l3", "redispatch_count",

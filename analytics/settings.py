@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 import dataclasses
-import os
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-SETTINGS_PATH = ROOT / "settings.toml"
+from core.settings import Duckdb, read_toml
 
 
 @dataclass(frozen=True)
@@ -163,6 +160,7 @@ class Settings:
     forecast: Forecast = Forecast()
     etl: Etl = Etl()
     security: Security = Security()
+    duckdb: Duckdb = Duckdb()
 
     def with_overrides(self, section: str, **values: Any) -> "Settings":
         """A copy with some values of one section changed (the UI's "try other weights")."""
@@ -174,8 +172,7 @@ class Settings:
 
 def load_settings(path: Path | str | None = None) -> Settings:
     """Read settings.toml (or WHISTLE_SETTINGS); unknown keys are an error so typos do not pass silently."""
-    path = Path(path or os.environ.get("WHISTLE_SETTINGS") or SETTINGS_PATH)
-    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    path, raw = read_toml(path)
     sections = {}
     for f in dataclasses.fields(Settings):
         cls = f.default.__class__

@@ -12,6 +12,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from core.store import connect
 from etl import store
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
@@ -128,7 +129,7 @@ NO_REJECTS = pl.DataFrame(schema={"line": pl.Int64, "error": pl.String, "csv_lin
 
 
 def _duck_read(source: Path, label: str, delim: str) -> Extracted:
-    con = duckdb.connect()
+    con = connect()
     try:
         # Most exports parse cleanly, and keeping a rejects table slows DuckDB's parse by about a fifth: a
         # clean read goes first, and only a file it fails on is read again collecting the broken rows.

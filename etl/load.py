@@ -22,7 +22,7 @@ import polars as pl
 from etl import kinds, mapping as mapping_mod, pii, reference, store
 from etl.extract import Extracted, read_table
 from etl.mapping import target_label
-from etl.schema import TABLES
+from core.schema import TABLES
 from etl.transform import Transformed, transform
 
 Progress = Callable[[str, float], None]

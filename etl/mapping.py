@@ -8,7 +8,7 @@ import unicodedata
 from pathlib import Path
 
 from etl import kinds
-from etl.schema import label
+from core.schema import label
 
 _PUNCT = re.compile(r"[\s\-_/\\()（）\[\]【】<>《》{}.,，。:：;；'\"“”‘’、|]+")
 

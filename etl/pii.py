@@ -13,8 +13,9 @@ import secrets
 from hashlib import sha256
 from pathlib import Path
 
-import duckdb
 import polars as pl
+
+from core.store import connect
 
 # Rust regex has no look-around: a number's edges are captured and written back. Two numbers sharing one
 # separator are caught by the second pass. Digits after a decimal point (40.712345678901) are no number.
@@ -98,7 +99,7 @@ def hmac_values(series: pl.Series, key: str, length: int = 16) -> pl.Series:
         k = sha256(k).digest()
     k = k.ljust(64, b"\0")
     ipad, opad = bytes(b ^ 0x36 for b in k), bytes(b ^ 0x5C for b in k)
-    con = duckdb.connect()
+    con = connect()
     try:
         con.register("_v", series.alias("v").to_frame().to_arrow())
         out = con.sql(

@@ -20,26 +20,10 @@ from pathlib import Path
 
 import duckdb
 
-from etl.schema import create_all
+from core.schema import create_all
+from core.store import ROOT, DEFAULT_DB, connect, connect_read, db_path, db_version  # noqa: F401 (etl.store.* callers)
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DB = ROOT / "data" / "hotline.duckdb"
 SCRATCH_STALE_SECONDS = 24 * 3600
-
-
-def db_path(explicit: str | os.PathLike | None = None) -> Path:
-    """--db wins; else HOTLINE_DB; else data/hotline.duckdb."""
-    return Path(explicit or os.environ.get("HOTLINE_DB") or DEFAULT_DB)
-
-
-def db_version(path: Path) -> tuple[int, int] | None:
-    """Changes whenever a write is published (new inode by rename); None when there is no database yet."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_mtime_ns)
-
 
 @contextmanager
 def writing(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -58,7 +42,7 @@ def writing(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
         tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
         if path.exists():
             shutil.copyfile(path, tmp)
-        con = duckdb.connect(str(tmp))
+        con = connect(str(tmp))
         try:
             create_all(con)
             yield con
@@ -80,28 +64,6 @@ def publish(built: Path | str, path: Path | str) -> None:
     with open(path.with_name(path.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         os.replace(built, path)
-
-
-def connect_read(path: Path | str) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the file as published now; never blocks a load.
-
-    `duckdb.connect(path)` would hand back the instance already open on that path, which after a
-    publish-by-rename still reads the old file; attaching into a fresh in-memory instance opens the
-    current one. Views in the in-memory catalog make the tables visible to every cursor (a cursor does
-    not inherit `USE`).
-    """
-    con = duckdb.connect(":memory:")
-    try:
-        con.execute("ATTACH ? AS hotline (READ_ONLY)", [str(path)])
-        tables = con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'hotline' AND schema_name = 'main'"
-        ).fetchall()
-        for (table,) in tables:
-            con.execute(f'CREATE VIEW "{table}" AS SELECT * FROM hotline.main."{table}"')
-    except BaseException:
-        con.close()
-        raise
-    return con
 
 
 def scratch_dir() -> Path:

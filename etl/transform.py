@@ -13,7 +13,7 @@ from etl import kinds, pii, reference
 from etl.extract import Extracted
 from etl.kinds import DATE_FORMATS_HINT, KindSpec
 from etl.mapping import score_header, target_label
-from etl.schema import CASE_EVENTS, TABLES
+from core.schema import CASE_EVENTS, TABLES
 
 LINEAGE = ("source_file", "load_id")
 # _per_distinct: columns with at most this many distinct values (or this share of rows) go through a lookup.

@@ -9,7 +9,7 @@ import pytest
 from conftest import table_counts, varchar_hits
 from etl import load as load_mod, tokens as tokens_mod
 from etl.load import LoadError, load_file, preview
-from etl.schema import CHANNELS, REQUEST_TYPES, RESOLUTIONS, SATISFACTIONS, STATUSES
+from core.schema import CHANNELS, REQUEST_TYPES, RESOLUTIONS, SATISFACTIONS, STATUSES
 
 ROOT = Path(__file__).resolve().parents[1]
 PHONES = ["13812345678", "13900001111", "139-0000-2222", "13700003333", "13600004444", "15000005555",

@@ -14,7 +14,7 @@ from analytics.__main__ import main as cli
 from analytics.db import query
 from analytics.filters import Filters, add_months
 from analytics.settings import load_settings
-from etl.schema import create_all
+from core.schema import create_all
 
 SETTINGS = load_settings()
 CFG = SETTINGS.forecast

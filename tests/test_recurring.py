@@ -14,7 +14,7 @@ from analytics import hot_issues as hi
 from analytics import recurring
 from analytics.__main__ import main as cli_main
 from analytics.settings import load_settings
-from analytics.text import segment
+from core.segment import segment
 from etl.load import load_file
 from etl.tokens import fill
 from tests.dbfactory import orders_frame, write_orders

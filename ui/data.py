@@ -16,7 +16,7 @@ from access.scope import restrict
 from analytics.db import orders_sql, query, with_tokens
 from analytics.filters import Filters, Scope
 from analytics.settings import Settings, load_settings
-from etl.store import connect_read, db_path, db_version
+from core.store import connect_read, db_path, db_version
 from ui import auth
 
 T = TypeVar("T")

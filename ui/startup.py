@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from etl.schema import needs_upgrade
+from core.schema import needs_upgrade
 from etl.store import connect_read, sweep_scratch, writing
 from ui import data
 

@@ -41,7 +41,7 @@ WORK_ORDER_COLUMNS: dict[str, tuple[str, str]] = {
     "load_id": ("VARCHAR", "导入批次"),
 }
 
-# The token index: jieba tokens of each order's content (analytics.text.segment), built by etl.tokens right
+# The token index: jieba tokens of each order's content (core.segment.segment), built by etl.tokens right
 # after the orders are published. An order without a row here is waiting to be tokenised.
 ORDER_TOKEN_COLUMNS: dict[str, tuple[str, str]] = {
     "order_id": ("VARCHAR NOT NULL", "工单编号"),

@@ -20,19 +20,20 @@ PRINT_CSS = """
 @media print {
   [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stToolbar"],
   [data-testid="stHeader"], header, [data-testid="stDecoration"], [data-testid="stStatusWidget"],
-  .st-key-fc_controls, .st-key-fc_links, [data-testid="stDownloadButton"], [data-testid="stPopover"],
+  .st-key-fc_controls, .st-key-fc_links, .st-key-fc_detail, [data-testid="stDownloadButton"], [data-testid="stPopover"],
   [data-testid="stPageLink"] { display: none !important; }
   [data-testid="stMain"], [data-testid="stMainBlockContainer"] { padding: 0 !important; margin: 0 !important; max-width: 100% !important; }
   [data-testid="stAppViewContainer"] { position: static !important; }
   h1, h2, h3 { break-after: avoid; }
   [data-testid="stTable"] { break-inside: avoid; }
-  html { zoom: 0.62; }
+  html { zoom: 0.62; }   /* warnings and the chart on one A4 page; the detail tables are for the screen */
 }
 @page { size: A4 portrait; margin: 8mm; }
 </style>
 """
 LEVELS = {"street": "街乡 × 一级分类", "district": "区 × 二级分类", "dept": "承办单位 × 一级分类"}
-SHOWN = 8   # warnings of each kind on the page (all of them in the download)
+SHOWN = 5       # warnings of each kind on the page (all of them in the download)
+REMINDERS = 3   # seasonal reminders on the page
 
 settings = data.settings()
 cfg = settings.forecast
@@ -65,7 +66,7 @@ elif fc.history.partial:
 
 w = outlook.warnings
 st.header("一、预警")
-reminders = w.filter(pl.col("kind") == forecast.KIND_SEASONAL).head(SHOWN)
+reminders = w.filter(pl.col("kind") == forecast.KIND_SEASONAL).head(REMINDERS)
 st.subheader("季节提醒（提前准备）")
 if reminders.is_empty():
     st.text("未来几个月没有按往年规律将明显上升的诉求类型。" if fc.possible else "历史不足一年，无法给出季节提醒。")
@@ -126,28 +127,30 @@ else:
     st.text(f"{forecast.scope(f).describe()}：未来 {coming.height} 个月工单量预测。"
             + forecast.record_text(record.get("wape"), record.get("wape_naive"), record.get("months")) + "。")
     st.plotly_chart(forecast.figure(actual, coming), width="stretch", config={"displayModeBar": False})
-    st.table(coming.select(
-        pl.col("month").dt.strftime("%Y年%-m月").alias("月份"), pl.col("forecast").round(0).cast(pl.Int64).alias("预测"),
-        pl.format("{}–{}", pl.col("lo").cast(pl.Int64), pl.col("hi").cast(pl.Int64)).alias(f"{cfg.interval:.0%} 区间"),
-        pl.col("last_year").cast(pl.Int64).alias("去年同月"),
-    ))
-if fc.possible and not fc.table.is_empty():
-    unit_name, _, unit_label, cat_label = forecast.LEVELS[level]
-    nxt = fc.table.filter(pl.col("step") == 1).sort("forecast", descending=True)
-    st.subheader(f"下月预测最多的{unit_label}与{cat_label}")
-    top = nxt.head(10)
-    st.table(top.select(
-        pl.col("unit").alias(unit_label), pl.col("category").alias(cat_label),
-        pl.col("forecast").round(0).cast(pl.Int64).alias("预测"),
-        pl.format("{}–{}", pl.col("lo").cast(pl.Int64), pl.col("hi").cast(pl.Int64)).alias("区间"),
-        pl.col("last_year").cast(pl.Int64).alias("去年同月"), pl.col("recent").round(1).alias("近3月月均"),
-        pl.Series("预测记录", [forecast.record_text(a, b, m) for a, b, m in zip(top["wape"], top["wape_naive"], top["months"])],
-                  dtype=pl.String),
-    ))
-    beats = fc.record.filter(pl.col("mase").is_not_null())
-    if beats.height:
-        st.caption(f"回测：{beats.height:,} 个{unit_label}×{cat_label}中 {(beats['mase'] < 1).mean():.0%} 的预测优于“去年同月”"
-                   f"（MASE 中位数 {beats['mase'].median():.2f}）。")
-    download_buttons(fc.table.select("unit", "category", "district", "month", "forecast", "lo", "hi", "last_year", "recent",
-                                     "months", "wape", "wape_naive", "mase"), "预测", key="dl_fc_table")
+with st.container(key="fc_detail"):   # for the screen: the print keeps the warnings and the chart
+    if record.get("possible"):
+        st.table(coming.select(
+            pl.col("month").dt.strftime("%Y年%-m月").alias("月份"), pl.col("forecast").round(0).cast(pl.Int64).alias("预测"),
+            pl.format("{}–{}", pl.col("lo").cast(pl.Int64), pl.col("hi").cast(pl.Int64)).alias(f"{cfg.interval:.0%} 区间"),
+            pl.col("last_year").fill_nan(None).cast(pl.Int64).alias("去年同月"),
+        ))
+    if fc.possible and not fc.table.is_empty():
+        _, _, unit_label, cat_label = forecast.LEVELS[level]
+        top = fc.table.filter(pl.col("step") == 1).sort("forecast", descending=True).head(10)
+        st.subheader(f"下月预测最多的{unit_label}与{cat_label}")
+        st.table(top.select(
+            pl.col("unit").alias(unit_label), pl.col("category").alias(cat_label),
+            pl.col("forecast").round(0).cast(pl.Int64).alias("预测"),
+            pl.format("{}–{}", pl.col("lo").cast(pl.Int64), pl.col("hi").cast(pl.Int64)).alias("区间"),
+            pl.col("last_year").fill_nan(None).cast(pl.Int64).alias("去年同月"),
+            pl.col("recent").round(1).alias(f"近{cfg.baseline_months}月月均"),
+            pl.Series("预测记录", [forecast.record_text(a, b, m) for a, b, m in zip(top["wape"], top["wape_naive"], top["months"])],
+                      dtype=pl.String),
+        ))
+        beats = fc.record.filter(pl.col("mase").is_not_null())
+        if beats.height:
+            st.caption(f"回测：{beats.height:,} 个{unit_label}×{cat_label}中 {(beats['mase'] < 1).mean():.0%} 的预测优于“去年同月”"
+                       f"（MASE 中位数 {beats['mase'].median():.2f}）。")
+        download_buttons(fc.table.select("unit", "category", "district", "month", "forecast", "lo", "hi", "last_year", "recent",
+                                         "months", "wape", "wape_naive", "mase"), "预测", key="dl_fc_table")
 definition(forecast.explain(settings))

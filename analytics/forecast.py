@@ -518,10 +518,9 @@ def recent_warnings(recent: pl.DataFrame, cfg: ForecastSettings, level: str, end
                     & (pl.col("recent") >= cfg.recent_min_count))
     if hits.is_empty():
         return _empty_warnings()
-    start = end - timedelta(days=cfg.recent_days)
     return hits.select(
         kind=pl.lit(KIND_RECENT), unit="unit", category="category", category_column=pl.lit(cat_col), district="district",
-        month=pl.lit(start.replace(day=1)), lead_months=pl.lit(0, pl.Int64), expected="expected",
+        month=pl.lit((end - timedelta(days=1)).replace(day=1)), lead_months=pl.lit(0, pl.Int64), expected="expected",
         baseline=pl.col("baseline") * scale, ratio="ratio", last_year=pl.col("recent_ly").cast(pl.Float64),
         message=pl.format(f"{{}}（{unit_name}）{{}}诉求近 {cfg.recent_days} 天 {{}} 件，为此前同样天数期望值 {{}} 件的 {{}} 倍",
                           "unit", _kind(), "recent", pl.col("expected").round(1), pl.col("ratio").round(1)),
@@ -633,8 +632,10 @@ def read_top_units(con, filters: Filters, category_column: str, category: str, m
     return query(con, *top_units_sql(category_column, category, month, filters, limit))
 
 
-def warning_links(w: dict, level: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """工单明细 URL parameters for one warning: (the orders behind it, the same month last year)."""
+def warning_links(w: dict, level: str, rising_months: int = 3) -> tuple[dict[str, Any], dict[str, Any]]:
+    """工单明细 URL parameters for one warning: (the orders behind it, the same month last year). Behind a
+    近期上升: the last two months (its days may span both); an 上升类型: its rising months; a coming month:
+    the latest month of its baseline."""
     params: dict[str, Any] = {}
     if w.get("district"):
         params["district"] = w["district"]
@@ -644,9 +645,11 @@ def warning_links(w: dict, level: str) -> tuple[dict[str, Any], dict[str, Any]]:
     column = w["category_column"]
     params["category" if column == "category_l1" else column] = w["category"]
     month: date = w["month"]
-    if w["kind"] == KIND_RECENT or w["kind"] == KIND_RISING:
-        behind = (month, add_months(month, (0 if w["kind"] == KIND_RECENT else 2)))
-    else:   # a coming month: the orders behind it are the latest months of the baseline
+    if w["kind"] == KIND_RECENT:
+        behind = (add_months(month, -1), month)
+    elif w["kind"] == KIND_RISING:
+        behind = (month, add_months(month, rising_months - 1))
+    else:
         behind = (add_months(month, -w["lead_months"]), add_months(month, -w["lead_months"]))
     ly = add_months(month, -12)
     return ({**params, "from": f"{behind[0]:%Y-%m}", "to": f"{behind[1]:%Y-%m}"},

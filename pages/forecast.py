@@ -110,7 +110,7 @@ if w.height:
     with st.container(key="fc_links"):
         labels = [f"{r['kind']}｜{r['message']}" for r in w.iter_rows(named=True)]
         pick = st.selectbox("查看一条预警背后的工单", range(w.height), format_func=lambda i: labels[i], key="fc_pick")
-        behind, last_year = forecast.warning_links(w.row(pick, named=True), level)
+        behind, last_year = forecast.warning_links(w.row(pick, named=True), level, cfg.rising_months)
         left, right = st.columns(2)
         with left:
             st.page_link("pages/orders.py", label="这条预警背后的工单", icon=":material/table_rows:", query_params=behind)

@@ -294,3 +294,15 @@ def test_page_short_history(tmp_path, monkeypatch):
     assert not at.exception
     assert any("8 个月" in w.value and "13 个月" in w.value for w in at.warning)
     assert any("甲街道" in str(t.value) for t in at.table)
+
+
+def test_links_of_recent_and_rising_warnings():
+    recent = {"kind": F.KIND_RECENT, "unit": "甲街道", "category": "住房", "category_column": "category_l1",
+              "district": "东区", "month": date(2026, 10, 1), "lead_months": 0}
+    behind, last_year = F.warning_links(recent, "street")
+    assert behind == {"district": "东区", "street": "甲街道", "category": "住房", "from": "2026-09", "to": "2026-10"}
+    assert last_year["from"] == last_year["to"] == "2025-10"
+    rising = {"kind": F.KIND_RISING, "unit": "全市", "category": "预付卡退费", "category_column": "category_l3",
+              "district": None, "month": date(2026, 8, 1), "lead_months": 0}
+    behind, _ = F.warning_links(rising, "street", 3)
+    assert behind == {"category_l3": "预付卡退费", "from": "2026-08", "to": "2026-10"}

@@ -75,7 +75,7 @@ class HotIssues:
     min_callers: int = 2
     min_lift: float = 3.0
     expected_floor: float = 1.0
-    max_consult_share: float = 0.5
+    max_consult_share: float = 0.8
     w_callers: float = 2.0
     w_likes: float = 0.5
     top_k: int = 12
@@ -87,6 +87,7 @@ class HotIssues:
     head_chars: int = 40
     grid_deg: float = 0.005
     label_sample: int = 40
+    label_specificity: float = 0.1
     recent_days: int = 14
 
 
@@ -141,6 +142,15 @@ class Etl:
 
 
 @dataclass(frozen=True)
+class Plausibility:
+    action: str = "flag"
+    earliest: str = "1990-01-01"
+    future_days: float = 1
+    region: tuple[float, ...] = ()
+    region_radius_deg: float = 2.0
+
+
+@dataclass(frozen=True)
 class Security:
     max_failed_logins: int = 5
     lockout_minutes: int = 15
@@ -159,6 +169,7 @@ class Settings:
     cases: Cases = Cases()
     forecast: Forecast = Forecast()
     etl: Etl = Etl()
+    plausibility: Plausibility = Plausibility()
     security: Security = Security()
     duckdb: Duckdb = Duckdb()
 
@@ -181,5 +192,5 @@ def load_settings(path: Path | str | None = None) -> Settings:
         unknown = set(given) - known
         if unknown:
             raise ValueError(f"{path}: [{f.name}] 中有无法识别的设置项 {sorted(unknown)}，可用项为 {sorted(known)}")
-        sections[f.name] = cls(**given)
+        sections[f.name] = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in given.items()})
     return Settings(**sections)

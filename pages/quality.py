@@ -14,6 +14,7 @@ from ui.page import setup
 
 setup()
 
+settings = data.settings()
 f = filters.current()
 st.title("数据质量")
 
@@ -54,6 +55,23 @@ else:
     )
     definition("每批导入满足：读取 = 新增 + 更新 + 未变 + 隔离。状态 ok 为全部入库，partial 为部分行被隔离。")
     download_buttons(history, "导入记录")
+
+st.subheader("不合常理的值")
+doubt = data.read(quality.plausibility, Filters())
+shown = doubt.filter(doubt["rows"] > 0)
+if shown.is_empty():
+    st.success("已导入的数据中没有不合常理的值。")
+else:
+    st.dataframe(shown.drop("check_key"), hide_index=True, placeholder="—", width="stretch",
+                 column_config={"what": "数据", "label": "检查项",
+                                "rows": st.column_config.NumberColumn("条数", format="localized")})
+definition(
+    f"导入时逐行检查（settings.toml 的 [plausibility]）：早于 {settings.plausibility.earliest} 或晚于导入当天 "
+    f"{settings.plausibility.future_days:g} 天以上的日期（办理时限除外）、办结/派单/响应早于受理、负数的次数、超出区域的经纬度。"
+    + ("这些行已被隔离，见下方隔离行。" if settings.plausibility.action == "quarantine" else
+       "这些行照常导入，但不合常理的值已置空、不计入任何比率，原值记在“存疑值”中。")
+    + "受理时间本身不合常理的行一律隔离。吹哨事件对应的案件未导入时照常导入，补导案件后自动消失。"
+)
 
 st.subheader("隔离行浏览")
 loads = history.filter(history["rows_quarantined"] > 0) if history.height else history

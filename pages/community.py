@@ -9,6 +9,7 @@ import streamlit as st
 from analytics import community as cm
 from analytics.rates import explain
 from ui import data, filters
+from ui.safe import md
 from ui.export import download_buttons
 from ui.widgets import definition, pct
 from ui.page import setup
@@ -52,9 +53,9 @@ name = f"{street}{community or ''}"
 reference_name = street if community else district
 profile = data.read(cm.read_profile, scope, community, settings, name, reference_name)
 
-st.caption(f"{district} · {name} · {f.date_from or '…'} 至 {f.date_to or '…'}。本页可直接用浏览器打印为一页材料。")
+st.caption(f"{md(district)} · {md(name)} · {f.date_from or '…'} 至 {f.date_to or '…'}。本页可直接用浏览器打印为一页材料。")
 issues, recurring = profile["issues"], profile["recurring"]
-st.markdown("#### 概况\n" + profile["summary"])
+st.markdown("#### 概况\n" + md(profile["summary"]))
 if not profile["orders"]:
     st.stop()
 
@@ -76,15 +77,15 @@ with right:
     st.plotly_chart(fig, width="stretch", key="cm_trend")
     st.caption("截至所选时段末的最近 13 个月。")
 
-st.markdown(f"#### 三率：{name} 与 {reference_name} 平均")
+st.markdown(f"#### 三率：{md(name)} 与 {md(reference_name)} 平均")
 rates = profile["rates"]
 cols = st.columns(len(rates))
 for col, row in zip(cols, rates.to_dicts()):
     delta = None if row["difference"] is None else f"{row['difference'] * 100:+.1f} 个百分点"
     col.metric(row["metric"], pct(row["local"]), delta=delta, border=True,
-               help=f"{reference_name}平均：{pct(row['reference'])}")
+               help=f"{md(reference_name)}平均：{pct(row['reference'])}")
 for line in rates["reading"]:
-    st.markdown(f"- {line}")
+    st.markdown(f"- {md(line)}")
 definition("\n\n".join(explain(m, settings) for m in ("response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate")))
 
 left, right = st.columns(2)
@@ -107,4 +108,4 @@ with right:
         "word": "词", "count": "涉及工单", "share": st.column_config.NumberColumn("占比", format="percent"),
         "lift": st.column_config.NumberColumn(f"相对{reference_name}", format="%.1f 倍"),
     })
-    st.caption(f"诉求内容里出现最多的词（已去掉“来电人”“反映”等套话）。“相对{reference_name}”大于 1 表示这里比{reference_name}平均更常提到。")
+    st.caption(f"诉求内容里出现最多的词（已去掉“来电人”“反映”等套话）。“相对{md(reference_name)}”大于 1 表示这里比{md(reference_name)}平均更常提到。")

@@ -13,6 +13,8 @@ from ui import data, filters
 from ui.export import download_buttons
 from ui.widgets import pct
 from ui.page import setup
+from ui import safe
+from ui.safe import md
 
 setup()
 
@@ -52,16 +54,16 @@ with st.container(key="report_controls", horizontal=True):
 
 r = data.read(report.month_report, Filters(), month, None if scope == report.CITY else scope, settings)
 unit_label = "街道/乡镇" if r.unit == "street" else "区"
-st.title(f"{scope}接诉即办月度通报 · {month.year}年{month.month}月")
+st.title(f"{md(scope)}接诉即办月度通报 · {month.year}年{month.month}月")
 st.caption(f"生成时间 {datetime.now():%Y-%m-%d %H:%M} · 数据库 {data.current_path().name} · 打印：浏览器菜单“打印”或 Ctrl+P"
            "（侧边栏和按钮不会打印）。")
 orders = r.kpis[0]["value"]
 if not orders:
-    st.info(f"{scope}在{month.year}年{month.month}月没有工单。")
+    st.info(f"{md(scope)}在{month.year}年{month.month}月没有工单。")
     st.stop()
 
 st.header("一、主要指标")
-st.table(report.kpi_table(r))
+safe.table(report.kpi_table(r))
 st.caption("与上月比较。" + " ".join(explain(m, settings).split("\n")[0] for m in ("response_rate", "resolution_rate")))
 
 st.header(f"二、{unit_label}排名")
@@ -69,7 +71,7 @@ ranked = r.ranking.select("rank", "unit", "orders", "response_rate", "resolution
                           "on_time_rate", "composite")
 n = settings.rankings.top_n
 shown = ranked if ranked.height <= 2 * n else ranked.head(n).vstack(ranked.tail(n))
-st.table(shown.with_columns(
+safe.table(shown.with_columns(
     *[shown[c].map_elements(pct, return_dtype=str).alias(c) for c in
       ("response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate")],
     shown["composite"].map_elements(lambda v: f"{v:.1f}", return_dtype=str).alias("composite"),
@@ -83,14 +85,14 @@ st.header("三、热点问题")
 left, right = st.columns(2)
 with left:
     st.subheader("主要问题分类")
-    st.table(r.categories.with_columns(r.categories["share"].map_elements(pct, return_dtype=str)).rename(
+    safe.table(r.categories.with_columns(r.categories["share"].map_elements(pct, return_dtype=str)).rename(
         {"category_l1": "一级分类", "orders": "本月", "previous": "上月", "change": "增减", "share": "占比"}))
 with right:
     st.subheader("激增（区域 × 分类）")
     if r.surges.is_empty():
         st.write("本月没有达到激增标准的区域与分类。")
     else:
-        st.table(r.surges.head(10).with_columns(
+        safe.table(r.surges.head(10).with_columns(
             r.surges.head(10)["expected"].round(1), r.surges.head(10)["lift"].round(2), r.surges.head(10)["z"].round(1),
         ).rename({"area": unit_label, "category": "一级分类", "count": "工单量", "expected": "期望值", "lift": "提升度",
                   "z": "显著性 z"}))
@@ -102,7 +104,7 @@ if r.issues.is_empty():
     st.write("本月没有识别出热点问题。")
 else:
     top_issues = r.issues.head(8)
-    st.table(top_issues.select(
+    safe.table(top_issues.select(
         pl.col("label").alias("热点问题"), pl.col("size").alias("工单数"), pl.col("callers").alias("来电人数"),
         pl.col("first_at").dt.strftime("%m-%d").alias("首次"), pl.col("last_at").dt.strftime("%m-%d").alias("最近"),
         pl.col("heat").round(1).alias("热度"),
@@ -111,7 +113,7 @@ with st.popover("热点问题口径", icon=":material/info:"):
     st.markdown(hot_issues.explain(settings))
 
 st.header("四、需要关注")
-st.markdown("\n".join(f"{i}. {item}" for i, item in enumerate(r.actions, 1)))
-st.page_link("pages/orders.py", label=f"查看{scope}本月 {orders:,} 条工单明细", icon=":material/table_rows:",
+st.markdown("\n".join(f"{i}. {md(item)}" for i, item in enumerate(r.actions, 1)))
+st.page_link("pages/orders.py", label=f"查看{md(scope)}本月 {orders:,} 条工单明细", icon=":material/table_rows:",
              query_params={"from": f"{month:%Y-%m}", "to": f"{month:%Y-%m}",
                            **({"district": scope} if scope != report.CITY else {})})

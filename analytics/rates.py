@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import MISSING, fields
+from datetime import timedelta
 
 import duckdb
 import polars as pl
@@ -9,6 +11,7 @@ import polars as pl
 from analytics.db import query
 from analytics.filters import Filters
 from analytics.settings import Settings
+from core import summary
 from core.counts import COUNT_COLUMNS, aggregates, valid_only
 from core.schema import WORK_ORDER_COLUMNS
 
@@ -79,17 +82,46 @@ DERIVED_KEYS = {"month": "date_trunc('month', received_at)::DATE"}
 
 def read_rate_table(con: duckdb.DuckDBPyConnection, filters: Filters, by: Sequence[str], settings: Settings) -> pl.DataFrame:
     """rate_table of the filtered orders, counted in DuckDB: only one row per group leaves the database.
-    `by`: work_orders columns and/or "month"; rows ordered by the keys."""
+    `by`: work_orders columns and/or "month"; rows ordered by the keys. Whole months grouped by unit, category
+    and month come from the monthly summary (core.summary) when its counts were made under these settings."""
     unknown = [k for k in by if k not in WORK_ORDER_COLUMNS and k not in DERIVED_KEYS]
     if unknown:
         raise ValueError(f"unknown grouping columns: {unknown}")
-    keys = [f"{DERIVED_KEYS.get(k, k)} AS {k}" for k in by]
-    select, params = aggregates(settings.rates)
-    where, where_params = filters.where()
-    sql = f"SELECT {', '.join([*keys, select])} FROM work_orders WHERE {where} AND {valid_only(settings.rates)}"
+    valid = valid_only(settings.rates)
+    if _summary_covers(con, filters, by, settings):
+        sums = ", ".join(f"coalesce(sum({c}), 0)::BIGINT AS {c}" for c in COUNT_COLUMNS)
+        where, params = filters.where(time_column="month")
+        sql = f"SELECT {', '.join([*by, sums])} FROM {summary.TABLE} WHERE {where} AND {valid}"
+    else:
+        keys = [f"{DERIVED_KEYS.get(k, k)} AS {k}" for k in by]
+        select, params = aggregates(settings.rates)
+        where, where_params = filters.where()
+        params = [*params, *where_params]
+        sql = f"SELECT {', '.join([*keys, select])} FROM work_orders WHERE {where} AND {valid}"
     if by:
         sql += f" GROUP BY ALL ORDER BY {', '.join(f'{k} NULLS LAST' for k in by)}"
-    return with_rates(query(con, sql, [*params, *where_params]), settings)
+    return with_rates(query(con, sql, params), settings)
+
+
+# What the monthly summary can answer: its keys, and filters on its columns over whole months.
+_SUMMARY_KEYS = frozenset({*summary.KEYS, "month"}) - {"is_invalid"}
+_SUMMARY_FILTERS = frozenset({"date_from", "date_to", "districts", "streets", "categories", "depts", "scope"})
+
+
+def _summary_covers(con: duckdb.DuckDBPyConnection, filters: Filters, by: Sequence[str], settings: Settings) -> bool:
+    if not set(by) <= _SUMMARY_KEYS:
+        return False
+    if filters.date_from and filters.date_from.day != 1 or filters.date_to and (filters.date_to + timedelta(days=1)).day != 1:
+        return False
+    if any(getattr(filters, f.name) != f.default and f.default is not MISSING or
+           f.default is MISSING and getattr(filters, f.name) != f.default_factory()
+           for f in fields(Filters) if f.name not in _SUMMARY_FILTERS):
+        return False
+    try:
+        built = query(con, f"SELECT DISTINCT settings_key FROM {summary.STATE}")["settings_key"].to_list()
+    except duckdb.CatalogException:   # a database written before the summary existed
+        return False
+    return built == [summary.settings_key(settings.rates)]
 
 
 def with_rates(grouped: pl.DataFrame, settings: Settings) -> pl.DataFrame:

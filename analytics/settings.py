@@ -2,22 +2,11 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from core.settings import Duckdb, read_toml
-
-
-@dataclass(frozen=True)
-class Rates:
-    response_window_hours: float = 24
-    partial_credit: float = 0.5
-    basic_credit: float = 1.0
-    default_deadline_days: float = 7
-    exclude_invalid: bool = False
-    response_window_hours_by_category: dict[str, float] = field(default_factory=dict)
-    deadline_days_by_category: dict[str, float] = field(default_factory=dict)
+from core.settings import Duckdb, Plausibility, Rates, read_toml
 
 
 @dataclass(frozen=True)
@@ -153,15 +142,6 @@ class Classify:
     holdout_share: float = 0.1
     dept_backoff: float = 5.0
     explain_words: int = 3
-
-
-@dataclass(frozen=True)
-class Plausibility:
-    action: str = "flag"
-    earliest: str = "1990-01-01"
-    future_days: float = 1
-    region: tuple[float, ...] = ()
-    region_radius_deg: float = 2.0
 
 
 @dataclass(frozen=True)

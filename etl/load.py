@@ -19,7 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
-from analytics.settings import load_settings
+from core.settings import plausibility_settings
 from etl import kinds, mapping as mapping_mod, pii, reference, store
 from etl.extract import ExtractError, Extracted, read_table
 from etl.mapping import target_label
@@ -185,7 +185,7 @@ def _load(path: Path, db, kind: str, mapping: dict[str, str] | None, progress: P
     with ThreadPoolExecutor(1) as pool:
         digest = pool.submit(_sha256, path)
         progress("transform", 0.0)
-        checks = load_settings().plausibility
+        checks = plausibility_settings()
         tr = transform(ex, kind, resolved, checks=checks, now=started)
         del ex
         result.nulled, result.flagged = tr.nulled, tr.flagged

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
-from analytics.settings import Plausibility, load_settings
+from core.settings import Plausibility, plausibility_settings
 from etl import kinds, pii, reference
 from etl.extract import Extracted
 from etl.kinds import DATE_FORMATS_HINT, KindSpec
@@ -203,7 +203,7 @@ def transform(ex: Extracted, kind: str, mapping: dict[str, str], phone_key: str 
     frame = _normalise_areas(frame)
 
     reasons, nulled = _checks(spec, src, raw, frame)
-    frame, doubts, flagged = _plausible(spec, src, frame, checks or load_settings().plausibility, now or datetime.now())
+    frame, doubts, flagged = _plausible(spec, src, frame, checks or plausibility_settings(), now or datetime.now())
     reasons = pl.select(pl.concat_str([reasons, doubts], separator="；", ignore_nulls=True).replace("", None)).to_series()
     bad = reasons.is_not_null()
     q_rows = frame.select("_line").with_columns(reasons.alias("reason")).filter(bad)

@@ -189,10 +189,27 @@ def responsible(orders: pl.DataFrame, duties: pl.DataFrame) -> pl.DataFrame:
         .with_columns(responsible=pl.coalesce("_exact", "_l1"))
         .drop("_exact", "_l1")
     )
+    if "street" in out.columns:   # a duty of "the street body" means the order's own street's, not all 343
+        out = _own_street_bodies(out)
     return out.with_columns(
         mismatch=pl.when(pl.col("responsible").is_not_null() & pl.col("dept").is_not_null())
         .then(~pl.col("responsible").list.contains(pl.col("dept")))
     )
+
+
+STREET_BODY = r"(办事处|人民政府|管委会)$"
+
+
+def _own_street_bodies(orders: pl.DataFrame) -> pl.DataFrame:
+    """Narrow `responsible` to the functional departments and the order's own street body."""
+    rows = orders.with_row_index("_r")
+    kept = (rows.select("_r", "street", "responsible").explode("responsible")
+            .filter(pl.col("responsible").is_null() | ~pl.col("responsible").str.contains(STREET_BODY)
+                    | pl.col("responsible").str.starts_with(pl.col("street").fill_null("\x00")))
+            .group_by("_r").agg(pl.col("responsible").drop_nulls()))
+    return (rows.drop("responsible").join(kept, on="_r", how="left", maintain_order="left")
+            .with_columns(pl.when(pl.col("responsible").list.len() > 0).then("responsible"))
+            .select(orders.columns))
 
 
 def dispatch_quality(orders: pl.DataFrame, duties: pl.DataFrame | None, by: list[str]) -> pl.DataFrame:

@@ -101,6 +101,33 @@ class Cases:
 
 
 @dataclass(frozen=True)
+class Forecast:
+    horizon: int = 3
+    min_history_months: int = 13
+    backtest_months: int = 12
+    interval: float = 0.8
+    level_half_life_months: float = 4.0
+    trend_limit: float = 0.03
+    trend_damping: float = 0.9
+    baseline_months: int = 3
+    warn_ratio: float = 1.5
+    warn_min_count: int = 10
+    seasonal_ratio: float = 2.0
+    seasonal_min_count: int = 30
+    recent_days: int = 28
+    recent_baseline_days: int = 84
+    recent_ratio: float = 1.5
+    recent_z: float = 3.0
+    recent_min_count: int = 10
+    rising_months: int = 3
+    rising_yoy: float = 1.5
+    rising_momentum: float = 1.2
+    rising_min_count: int = 20
+    rising_z: float = 3.0
+    top_units: int = 12
+
+
+@dataclass(frozen=True)
 class Etl:
     upload_max_mb: int = 500
 
@@ -136,6 +163,7 @@ class Settings:
     hot_issues: HotIssues = HotIssues()
     topics: Topics = Topics()
     cases: Cases = Cases()
+    forecast: Forecast = Forecast()
     etl: Etl = Etl()
     classify: Classify = Classify()
     plausibility: Plausibility = Plausibility()

@@ -60,6 +60,15 @@ def writing(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
             tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
 
 
+def publish(built: Path | str, path: Path | str) -> None:
+    """Replace `path` by a database file built elsewhere on the same file system (the demo), under the
+    writers' lock and in one rename, as `writing` publishes."""
+    path = Path(path)
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        os.replace(built, path)
+
+
 def scratch_dir() -> Path:
     """Where plaintext copies of imports live while they are read (uploads, GBK files decoded to UTF-8):
     one folder per OS user, readable by that user only. WHISTLE_SCRATCH overrides the place."""

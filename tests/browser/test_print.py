@@ -19,7 +19,8 @@ def demo_app(tmp_path_factory):
         yield base
 
 
-@pytest.mark.parametrize("path, last_section", [("report", "四、需要关注"), ("community", "居民常说的词")])
+@pytest.mark.parametrize("path, last_section", [("report", "四、需要关注"), ("community", "居民常说的词"),
+                                                ("forecast", "下月预测最多的")])
 def test_prints_on_one_a4_page(demo_app, browser, path, last_section):  # noqa: F811
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
     page.set_default_timeout(120_000)

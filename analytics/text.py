@@ -81,3 +81,13 @@ def keyword_lists(tokens: pl.Series, stop: frozenset[str] | None = None) -> pl.S
     if fold.height:
         out = out.list.eval(el.replace(fold["tok"].to_list(), fold["word"].to_list()))
     return out
+
+
+def keyword_expr(column: str = "tokens", stop: frozenset[str] | None = None) -> pl.Expr:
+    """keyword_lists as a polars expression (kept for callers that need an expression; keyword_lists is
+    faster on large frames, as it applies the rules once per distinct token)."""
+    excluded, official = _default_excluded(stop), sorted(provinces())
+    el = pl.element()
+    return pl.col(column).list.eval(el.str.to_lowercase()).list.eval(el.filter(
+        (el.str.len_chars() >= 2) & ~el.is_in(excluded) & ~el.str.contains(_NUMBER.pattern)
+        & ~el.str.contains(_CODE) & ~(el.str.ends_with("省") & ~el.is_in(official))))

@@ -57,7 +57,8 @@ def _types(ver: tuple | None, flt: Filters, s: Settings, area: str) -> tuple[pl.
 
 def _drill(ids: list[str], title: str) -> None:
     """The orders behind a selected row, with their text."""
-    st.markdown(f"**{title}** · 共 {len(ids)} 件工单")
+    ids = list(ids)   # a cell of a list column arrives as a polars Series, which DuckDB cannot bind
+    st.markdown(f"**{title}** · 共 {len(ids):,} 件工单")
     detail = data.sql(DETAIL_SQL, [ids])
     st.dataframe(detail, hide_index=True, placeholder="—", width="stretch", column_config=DETAIL_CONFIG, height=320)
     download_buttons(detail, f"工单明细_{title[:20]}", key=f"dl_detail_{hash(title)}")

@@ -7,10 +7,13 @@ import streamlit as st
 
 from analytics.db import data_extent
 from etl.tokens import PENDING_SQL
-from ui import data, filters, startup
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from ui import data, filters, startup, style
 from ui.page import run_inside_entry
 
 ROOT = Path(__file__).resolve().parent
+HOME = "home"   # the path the default page (总览, served at "/") reserves
 
 # (section, file, title, icon, url path); a page appears once its file exists.
 PAGES = [
@@ -28,13 +31,30 @@ PAGES = [
 ]
 
 
+def not_found() -> None:
+    st.title("页面不存在")
+    st.write("您打开的链接没有对应的页面，可能是地址输入有误，或页面已改名。请从左侧菜单选择页面。")
+    st.page_link(ROOT / "pages/overview.py", label="回到总览")
+
+
 def navigation() -> st.navigation:
     sections: dict[str, list[st.Page]] = {}
     for section, file, title, icon, url in PAGES:
         if (ROOT / file).exists():
+            default = url == "overview"
             sections.setdefault(section, []).append(
-                st.Page(ROOT / file, title=title, icon=icon, url_path=url, default=url == "overview")
+                st.Page(ROOT / file, title=title, icon=icon, url_path=HOME if default else url, default=default)
             )
+    # The default page is served at "/" only (the path it reserves never resolves), so /overview is a hidden
+    # copy of it. Any other unknown address gets a Chinese page (Streamlit's own answer is an English dialog),
+    # registered under the address that was asked for.
+    hidden = [st.Page(ROOT / "pages/overview.py", title="总览", url_path="overview", visibility="hidden")]
+    ctx = get_script_run_ctx()
+    asked = (ctx.pages_manager.intended_page_name or "").strip("/") if ctx else ""
+    known = {url for *_, url in PAGES} | {"", HOME}
+    if asked and asked not in known and "/" not in asked:
+        hidden.append(st.Page(not_found, title="页面不存在", url_path=asked, visibility="hidden"))
+    sections.setdefault("概览", []).extend(hidden)
     return st.navigation(sections)
 
 
@@ -45,7 +65,7 @@ def data_line() -> None:
         return
     st.sidebar.caption(
         f"已载入 {extent['orders']:,} 条工单，受理时间 {extent['first_at']:%Y-%m-%d} 至 {extent['last_at']:%Y-%m-%d}；"
-        f"最近一次导入 {extent['loaded_at']:%Y-%m-%d %H:%M}（共 {extent['loads']} 批）。数据库：{data.current_path().name}"
+        f"最近一次导入 {extent['loaded_at']:%Y-%m-%d %H:%M}（共 {extent['loads']} 批）。"
         if extent["loaded_at"] else f"已载入 {extent['orders']:,} 条工单。"
     )
     untokenized = data.sql(f"SELECT count(*) AS n FROM ({PENDING_SQL})")["n"][0]
@@ -55,12 +75,13 @@ def data_line() -> None:
 
 
 def main() -> None:
-    st.set_page_config(page_title="哨声 · 12345 接诉即办分析", page_icon=":material/campaign:", layout="wide")
+    st.set_page_config(page_title="哨声 · 12345 接诉即办分析", page_icon=str(style.ICON), layout="wide")
     startup.ensure_database()
     page = navigation()
-    st.sidebar.title("哨声 Whistle")
+    st.sidebar.title("哨声")
     filters.sidebar()
     data_line()
+    style.apply()
     run_inside_entry(page)
 
 

@@ -16,20 +16,6 @@ from ui.page import setup
 
 setup()
 
-# Printing from the browser gives a clean one-page profile: no sidebar, header, toolbars or buttons.
-st.markdown(
-    """<style>@media print {
-  [data-testid="stSidebar"], [data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"],
-  [data-testid="stElementToolbar"], [data-testid="stDownloadButton"], [data-testid="stPopover"], .stSelectbox,
-  footer { display: none !important; }
-  [data-testid="stMain"] .block-container { padding: 0 !important; max-width: 100% !important; }
-  html { zoom: 0.52; }   /* one A4 page: the profile is handed out on paper */
-  .element-container, .stPlotlyChart { break-inside: avoid; }
-}
-@page { size: A4 portrait; margin: 8mm; }</style>""",
-    unsafe_allow_html=True,
-)
-
 f = filters.current()
 settings = data.settings()
 st.title("社区画像")
@@ -87,7 +73,7 @@ with right:
         trend_orders = trend_orders.filter(pl.col("community") == community)
     trend = cm.monthly(trend_orders).tail(13)
     fig = go.Figure(go.Bar(x=trend["month"], y=trend["orders"], marker_color="#4c78a8", hovertemplate="%{x|%Y年%m月}：%{y} 件<extra></extra>"))
-    fig.update_layout(height=260, margin=dict(t=10, b=10, l=10, r=10), xaxis=dict(tickformat="%Y年%m月"), yaxis_title="工单量")
+    fig.update_layout(height=260, margin=dict(t=10, b=10, l=10, r=10), xaxis=dict(tickformat="%Y年%m月", dtick="M1"), yaxis=dict(title="工单量", tickformat=",d"))
     st.plotly_chart(fig, width="stretch", key="cm_trend")
     st.caption("截至所选时段末的最近 13 个月。")
 

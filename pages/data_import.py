@@ -86,7 +86,7 @@ if uploaded is None:
     st.stop()
 if uploaded.size > limit * 1024 * 1024:
     st.error(f"文件 {uploaded.name} 有 {uploaded.size / 1048576:.0f} MB，超过上限 {limit} MB。"
-             "请按月份拆分后分别导入，或在 settings.toml 的 [etl] upload_max_mb 中调大上限。")
+             "请按月份拆分后分别导入，或请管理员在设置文件中调大上传上限。")
     st.stop()
 
 # One copy on disk per uploaded file; the loader reads from there.

@@ -66,7 +66,8 @@ def profile(dept: str, t: dict[str, pl.DataFrame], f: Filters, ranking_month: da
     """部门画像 over the selected period; the headline numbers are those of the ranking month."""
     st.subheader(f"部门画像 · {dept}")
     start = (f.date_from or date.min).replace(day=1)
-    own = t["scores"].filter((pl.col("dept") == dept) & (pl.col("period") >= start)).sort("period")
+    # The months the ranking reached back for, not just the selected period: one month alone is no trend.
+    own = t["scores"].filter((pl.col("dept") == dept) & (pl.col("period") <= ranking_month)).sort("period")
     now = own.filter(pl.col("period") == ranking_month)
     row = now.row(0, named=True) if now.height else {}
     st.caption(f"指标为{ranking_month.year}年{ranking_month.month}月的数值。")

@@ -15,45 +15,27 @@ from ui.page import setup
 
 setup()
 
-# Printing: only the report. Sidebar, toolbar, header, selectors and download buttons are hidden.
-PRINT_CSS = """
-<style>
-@media print {
-  [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stToolbar"],
-  [data-testid="stHeader"], header, [data-testid="stDecoration"], [data-testid="stStatusWidget"],
-  .st-key-report_controls, [data-testid="stDownloadButton"], [data-testid="stPopover"] { display: none !important; }
-  [data-testid="stMain"], [data-testid="stMainBlockContainer"] { padding: 0 !important; margin: 0 !important; max-width: 100% !important; }
-  [data-testid="stAppViewContainer"] { position: static !important; }
-  h1, h2, h3 { break-after: avoid; }
-  [data-testid="stTable"], [data-testid="stDataFrame"] { break-inside: avoid; }
-  html { zoom: 0.47; }   /* the 通报 goes out as one A4 page */
-}
-@page { size: A4 portrait; margin: 8mm; }
-</style>
-"""
-
 settings = data.settings()
 f = filters.current()
-st.markdown(PRINT_CSS, unsafe_allow_html=True)
 
 months = filters.loaded_months()[::-1]
 if not months:
     st.info("数据库中还没有工单。请先在“数据导入”页上传导出文件。")
     st.stop()
 districts = data.sql("SELECT DISTINCT district FROM work_orders WHERE district IS NOT NULL ORDER BY district")["district"].to_list()
-with st.container(key="report_controls", horizontal=True):
+with st.container(key="noprint_report_controls", horizontal=True, vertical_alignment="bottom"):
     default_month = f.date_to.replace(day=1) if f.date_to and f.date_to.replace(day=1) in months else months[0]
     month = st.selectbox("通报月份", months, index=months.index(default_month), format_func=lambda m: f"{m.year}年{m.month}月",
                          key="r_month", width=200)
     scopes = [report.CITY, *districts]
     default_scope = f.districts[0] if len(f.districts) == 1 and f.districts[0] in districts else report.CITY
     scope = st.selectbox("范围", scopes, index=scopes.index(default_scope), key="r_scope", width=200)
+    st.caption("直接用浏览器打印（Ctrl+P）即得 A4 通报：侧边栏、选择框和按钮不会打印。")
 
 r = report.month_report(data.connection(), month, None if scope == report.CITY else scope, settings)
 unit_label = "街道/乡镇" if r.unit == "street" else "区"
 st.title(f"{scope}接诉即办月度通报 · {month.year}年{month.month}月")
-st.caption(f"生成时间 {datetime.now():%Y-%m-%d %H:%M} · 数据库 {data.current_path().name} · 打印：浏览器菜单“打印”或 Ctrl+P"
-           "（侧边栏和按钮不会打印）。")
+st.caption(f"生成时间 {datetime.now():%Y-%m-%d %H:%M}")
 orders = r.kpis[0]["value"]
 if not orders:
     st.info(f"{scope}在{month.year}年{month.month}月没有工单。")

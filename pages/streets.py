@@ -66,7 +66,8 @@ def drill_down(table: pl.DataFrame, row: dict, level: str, f: Filters, ranking_m
     mask = pl.lit(True)
     for k in keys:
         mask &= pl.col(k) == row[k]
-    own = table.filter(mask & (pl.col("period") >= (f.date_from or date.min).replace(day=1))).sort("period")
+    # The months the ranking reached back for, not just the selected period: one month alone is no trend.
+    own = table.filter(mask & (pl.col("period") <= ranking_month)).sort("period")
     left, right = st.columns([3, 2])
     with left:
         st.markdown("**月度趋势**")
@@ -169,9 +170,9 @@ with tab_top:
             st.markdown(f"**{title}**")
             st.dataframe(view(part, level), hide_index=True, placeholder="—", width="stretch", column_config=column_config(level))
     st.plotly_chart(scores.rank_history_figure(
-        table.filter(pl.col("period") >= (f.date_from or date.min).replace(day=1)), top["unit"].to_list()
+        table.filter(pl.col("period") <= ranking_month), top["unit"].to_list()
     ), width="stretch", key="top_history")
-    definition(scores.explain("rank", settings) + "\n\n上图为前几名在所选时段内各月的名次。")
+    definition(scores.explain("rank", settings) + "\n\n上图为前几名在排名月份及之前几个月的名次。")
 
 with tab_capita:
     if month_all["per_10k"].is_null().all():

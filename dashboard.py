@@ -5,10 +5,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from analytics.db import data_extent
-from etl.tokens import PENDING_SQL
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from analytics import db
+from analytics.filters import Filters
 from ui import data, filters, startup, style
 from ui.page import run_inside_entry
 
@@ -59,7 +59,7 @@ def navigation() -> st.navigation:
 
 
 def data_line() -> None:
-    extent = data_extent(data.connection())
+    extent = data.read(db.data_extent, Filters())
     if not extent["orders"]:
         st.sidebar.warning("数据库中还没有工单。请在“数据导入”页上传导出文件。")
         return
@@ -68,7 +68,7 @@ def data_line() -> None:
         f"最近一次导入 {extent['loaded_at']:%Y-%m-%d %H:%M}（共 {extent['loads']} 批）。"
         if extent["loaded_at"] else f"已载入 {extent['orders']:,} 条工单。"
     )
-    untokenized = data.sql(f"SELECT count(*) AS n FROM ({PENDING_SQL})")["n"][0]
+    untokenized = data.read(db.pending_tokens, Filters())
     if untokenized:
         st.sidebar.info(f"{untokenized:,} 条工单的分词索引正在生成或未完成；热词、热点诉求等已对它们临时分词，结果完整。"
                         "如长时间未完成，请运行 python -m etl tokens。")

@@ -16,7 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "overview": ("analytics.overview:run", "总览：工单量、三率与按时办结率（按月）"),
     "hotspots": ("analytics.hotspots:run_hotspots", "热点：区域×分类×月份的工单量、期望值、提升度与显著性"),
     "words": ("analytics.hotspots:run_words", "热词：各区域与时段的高频词及其相对基线的提升"),
-    "hot-issues": ("analytics.recurring:run_hot_issues", "热点问题：同一地点同一具体问题的工单聚类"),
+    "hot-issues": ("analytics.hot_issues:run", "热点问题：同一地点同一具体问题的工单聚类"),
     "repeats": ("analytics.recurring:run_repeats", "重复诉求：同一来电人 30 天内就同一事项多次来电"),
     "topics": ("analytics.recurring:run_topics", "每月一题候选：按量、广度、持续性与难度排序"),
     "scores": ("analytics.scores:run", "考评：区、街乡、部门的三率、综合得分与排名"),
@@ -49,6 +49,9 @@ def render(frame: pl.DataFrame, fmt: str) -> str:
     """table for people, csv for spreadsheets, json (an array of rows; rates as 0–1 fractions) for programs."""
     if fmt == "json":
         return json.dumps(frame.to_dicts(), ensure_ascii=False, default=str, indent=1)
+    # csv and table cells cannot hold lists (order ids): they are joined with ';' there.
+    frame = frame.with_columns(pl.col(c).list.join(";") for c, t in frame.schema.items()
+                               if isinstance(t, pl.List) and t.inner == pl.String)
     if fmt == "csv":
         return frame.write_csv()
     with pl.Config(tbl_rows=50, tbl_cols=20, fmt_str_lengths=40, tbl_width_chars=200):

@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+import duckdb
 import plotly.graph_objects as go
 import polars as pl
 
@@ -472,6 +473,27 @@ def street_use_figure(use: pl.DataFrame, n: int = 20) -> go.Figure:
 def load(con, filters: Filters) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The filtered cases and their events."""
     return query(con, *cases_sql(filters)), query(con, *events_sql(filters))
+
+
+def read_tables(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> dict[str, Any]:
+    """Everything the 吹哨报到 page shows for the filtered cases: the cases and events, the summary, the
+    department league, the case table and how the streets use the whistle."""
+    case_rows, events = load(con, filters)
+    street_orders = query(con, *street_orders_sql(filters))
+    return {
+        "cases": case_rows,
+        "events": events,
+        "summary": summary(case_rows, events, settings),
+        "league": dept_league(events, settings),
+        "case_table": case_table(case_rows, events, settings),
+        "street_use": street_use(case_rows, street_orders, period_months(filters, case_rows)),
+        "street_month": street_month(case_rows),
+    }
+
+
+def read_related_orders(con: duckdb.DuckDBPyConnection, filters: Filters, order_ids: tuple[str, ...]) -> pl.DataFrame:
+    """The work orders a case links to."""
+    return query(con, *related_orders_sql(list(order_ids)))
 
 
 def run(con, args) -> pl.DataFrame:

@@ -1,8 +1,15 @@
 """社区画像: what residents of a street (or one community) call about, what keeps coming back, how it is handled."""
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
+import duckdb
 import polars as pl
 
+from analytics.db import orders as fetch_orders
+from analytics.db import query
+from analytics.filters import Filters
 from analytics.hotspots import top_places
 from analytics.rates import LABELS, RATE_INPUT_COLUMNS, rate_table
 from analytics.settings import Settings
@@ -112,3 +119,44 @@ def summary(orders: pl.DataFrame, issues: pl.DataFrame, recurring: pl.DataFrame,
     if recurring.height:
         parts.append(f"有 {recurring.height} 个地址反复来电（≥3 件），最多的是“{recurring['address'][0]}”（{recurring['orders'][0]} 件）。")
     return "".join(parts)
+
+
+def read_streets(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
+    """Streets with orders under the filters (district, street, n), busiest first: the profiles to choose from."""
+    where, params = filters.where()
+    return query(con, f"SELECT district, street, count(*) AS n FROM work_orders WHERE street IS NOT NULL AND {where} "
+                      "GROUP BY 1, 2 ORDER BY n DESC, street", params)
+
+
+def read_communities(con: duckdb.DuckDBPyConnection, filters: Filters) -> list[str]:
+    """Communities named by the filtered orders, busiest first."""
+    where, params = filters.where()
+    return query(con, f"SELECT community, count(*) AS n FROM work_orders WHERE community IS NOT NULL AND {where} "
+                      "GROUP BY 1 ORDER BY n DESC, community", params)["community"].to_list()
+
+
+def read_monthly(con: duckdb.DuckDBPyConnection, filters: Filters, community: str | None, months: int = 13) -> pl.DataFrame:
+    """Orders per month (`month`) of the last `months` months with orders up to the end of the period (all
+    history before it), of one community when given."""
+    where, params = replace(filters, date_from=None).where()
+    if community:
+        where += " AND community = ?"
+        params.append(community)
+    return query(con, "SELECT date_trunc('month', received_at)::DATE AS month, count(*) AS orders FROM work_orders "
+                      f"WHERE {where} GROUP BY 1 ORDER BY 1", params).tail(months)
+
+
+def read_profile(con: duckdb.DuckDBPyConnection, filters: Filters, community: str | None, settings: Settings,
+                 local_name: str, reference_name: str) -> dict[str, Any]:
+    """Everything the profile of one street (`filters` name it) or one of its communities shows, against the
+    street (for a community) or its district: only the orders of the period are read."""
+    street_orders = fetch_orders(con, filters, PROFILE_COLUMNS)
+    local = street_orders.filter(pl.col("community") == community) if community else street_orders
+    reference = street_orders if community else fetch_orders(con, replace(filters, streets=()), PROFILE_COLUMNS)
+    issues, recurring = top_issues(local, settings), recurring_addresses(local)
+    return {
+        "orders": local.height, "issues": issues, "recurring": recurring,
+        "summary": summary(local, issues, recurring, local_name),
+        "rates": rates_vs(local, reference, settings, local_name, reference_name),
+        "words": distinctive_words(local, reference),
+    }

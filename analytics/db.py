@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 import duckdb
@@ -59,13 +60,52 @@ def orders(con: duckdb.DuckDBPyConnection, filters: Filters, columns: Sequence[s
     return with_tokens(query(con, *orders_sql(filters, columns)))
 
 
-def data_extent(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """How much is loaded and up to when: orders, first and last received_at, last load time."""
+def data_extent(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, Any]:
+    """How much is loaded and up to when: orders, first and last received_at, last load time and count."""
+    where, params = filters.where()
     row = query(
         con,
         "SELECT count(*) AS orders, min(received_at) AS first_at, max(received_at) AS last_at, "
-        "(SELECT max(finished_at) FROM loads WHERE list_contains($1, status)) AS loaded_at, "
-        "(SELECT count(*) FROM loads WHERE list_contains($1, status)) AS loads FROM work_orders",
-        [list(LOADED)],
+        "(SELECT max(finished_at) FROM loads WHERE list_contains(?, status)) AS loaded_at, "
+        f"(SELECT count(*) FROM loads WHERE list_contains(?, status)) AS loads FROM work_orders WHERE {where}",
+        [list(LOADED), list(LOADED), *params],
     )
     return row.to_dicts()[0]
+
+
+def pending_tokens(con: duckdb.DuckDBPyConnection, filters: Filters) -> int:
+    """Orders the token index does not cover yet (being built, or an interrupted build)."""
+    where, params = filters.where()
+    return query(con, f"SELECT count(*) AS n FROM work_orders WHERE {where} "
+                      "AND order_id NOT IN (SELECT order_id FROM order_tokens)", params)["n"][0]
+
+
+def loaded_months(con: duckdb.DuckDBPyConnection, filters: Filters) -> list[date]:
+    """The months (first days) that have orders, oldest first."""
+    where, params = filters.where()
+    return query(con, f"SELECT DISTINCT date_trunc('month', received_at)::DATE AS m FROM work_orders WHERE {where} "
+                      "ORDER BY m", params)["m"].to_list()
+
+
+OPTION_COLUMNS = ("district", "street", "category_l1", "community")
+
+
+def options(con: duckdb.DuckDBPyConnection, filters: Filters, column: str) -> list[str]:
+    """The values of `column` among the filtered orders, most frequent first (for pickers)."""
+    if column not in OPTION_COLUMNS:
+        raise ValueError(f"not a picker column: {column}")
+    where, params = filters.where()
+    return query(con, f"SELECT {column} AS v, count(*) AS n FROM work_orders WHERE {column} IS NOT NULL AND {where} "
+                      "GROUP BY 1 ORDER BY n DESC, v", params)["v"].to_list()
+
+
+def areas(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
+    """The reference divisions with population (districts: street NULL); rankings are city-wide, so the
+    filters do not narrow them."""
+    return query(con, "SELECT district, street, community, population FROM areas")
+
+
+def last_load(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, Any]:
+    """When the last load that wrote data finished (`at`) and how many such loads there were (`loads`)."""
+    return query(con, "SELECT max(finished_at) AS at, count(*) AS loads FROM loads WHERE list_contains(?, status)",
+                 [list(LOADED)]).to_dicts()[0]

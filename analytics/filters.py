@@ -13,6 +13,7 @@ class Filters:
     districts: tuple[str, ...] = field(default_factory=tuple)
     streets: tuple[str, ...] = field(default_factory=tuple)
     categories: tuple[str, ...] = field(default_factory=tuple)   # category_l1
+    depts: tuple[str, ...] = field(default_factory=tuple)        # 承办单位, for drill-downs
 
     def where(self, time_column: str = "received_at", prefix: str = "") -> tuple[str, list[Any]]:
         """A SQL predicate over work_orders (columns optionally prefixed, e.g. "w.") and its bound parameters."""
@@ -23,7 +24,8 @@ class Filters:
         if self.date_to:
             clauses.append(f"{prefix}{time_column} < ?")
             params.append(self.date_to + timedelta(days=1))
-        for column, values in (("district", self.districts), ("street", self.streets), ("category_l1", self.categories)):
+        for column, values in (("district", self.districts), ("street", self.streets), ("category_l1", self.categories),
+                               ("dept", self.depts)):
             if values:
                 clauses.append(f"list_contains(?, {prefix}{column})")
                 params.append(list(values))
@@ -52,7 +54,7 @@ class Filters:
         parts = []
         if self.date_from or self.date_to:
             parts.append(f"时间 {self.date_from or '…'} 至 {self.date_to or '…'}")
-        for name, values in (("区", self.districts), ("街乡", self.streets), ("分类", self.categories)):
+        for name, values in (("区", self.districts), ("街乡", self.streets), ("分类", self.categories), ("部门", self.depts)):
             if values:
                 parts.append(f"{name}：{'、'.join(values)}")
         return "；".join(parts) or "全部数据"

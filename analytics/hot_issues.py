@@ -3,11 +3,11 @@
 Nothing is quadratic in the number of orders:
 1. each order gets a specific place, its spot: the estate, road, school, shop or site its text is about, else
    the one its address names (a community or street is an area, not a place: a real export always has one);
-   and a signature, its TOP_K problem tokens by TF-IDF (jieba tokens from the token index; generic and
+   and a signature, its top_k problem tokens by TF-IDF (jieba tokens from the token index; generic and
    hotline boilerplate words, district/street names and the words of the order's own place dropped, so that
    亚运村 or 北路 never make two orders look alike);
 2. blocking: orders sharing a signature token at the same spot (else the same area), or sharing a rare token
-   anywhere, are sorted by time and each is paired with its WINDOW next neighbours in that block;
+   anywhere, are sorted by time and each is paired with its `window` next neighbours in that block;
 3. a candidate pair is kept when the cosine of the two signatures reaches settings.hot_issues.text_similarity
    and the two orders are not at two different places; two orders at the same spot get
    settings.hot_issues.place_bonus added to their similarity;
@@ -22,46 +22,28 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from dataclasses import dataclass
 from functools import cache
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
+import duckdb
 import numpy as np
 import polars as pl
 import rjieba
 
-from analytics.settings import HotIssues, Settings
+from analytics.db import orders as fetch_orders
+from analytics.filters import Filters, from_args
+from analytics.settings import HotIssues, Settings, load_settings
 from analytics.text import place_terms, segment, stopwords
-
-TOP_K = 12              # signature tokens per order
-WINDOW = 4              # neighbours in time each order is compared with inside a block
-MAX_DF_SHARE = 0.15     # tokens in more orders than this share are too generic for a signature
-RARE_DF_SHARE = 0.01    # tokens rarer than this (or than RARE_DF_MIN orders) also block across places
-RARE_DF_MIN = 60
-HEAD_BOOST = 3.0        # tokens in the head of the text weigh this much more
-HEAD_CHARS = 40
-GRID_DEG = 0.005        # lat/lon cell (~500 m) used as the place when no community or address is given
-LABEL_SAMPLE = 40       # orders read to name a cluster
-RECENT_DAYS = 14        # growth: orders in the last RECENT_DAYS of the period vs the RECENT_DAYS before
 
 INPUT_COLUMNS = (
     "order_id", "received_at", "content", "tokens", "channel", "street", "community", "address",
-    "lat", "lon", "caller_key", "likes", "category_l2", "category_l3", "request_type",
+    "lat", "lon", "caller_key", "likes", "category_l1", "category_l2", "category_l3", "request_type",
 )
-
-STOPWORDS = frozenset("""
-问题 反映 投诉 举报 咨询 建议 请问 希望 要求 领导 部门 相关 政府 解决 处理 严重 影响 情况 现在 已经 没有 一个
-我们 你们 他们 她们 小区 居民 业主 群众 市民 老百姓 谢谢 您好 你好 尊敬 恳请 请求 尽快 多次 一直 至今 目前 存在
-导致 造成 进行 可以 能否 是否 为什么 什么 怎么 如何 何时 这个 这些 那些 而且 但是 因为 所以 如果 虽然 并且 以及
-还是 或者 工作 工作人员 有关 相关部门 单位 附近 周边 街道 社区 地方 区域 本人 自己 大家 每天 晚上 时间 时候
-之前 以后 今年 去年 同时 经常 非常 特别 根本 仍然 依然 不能 不是 就是 可能 应该 需要 能够 已经 还有 这样
-这种 那么 其他 情况 帮助 帮忙 回复 答复 关注 重视 关心 来电 来电人 市民 表示 诉求 联系 电话 人员 方面 一下
-一些 很多 许多 所有 任何 知道 看到 发现 出现 发生 生活 正常 工作日 日常 地区 我家 家里 我市 本市 全市 省市
-网友 网络平台 通过 留言 诉求人 市民来电 来电人称 人称 核实 说法 给个 协调 处理结果 给予 解答 再次 来电反映
-""".split())
 
 ESTATE_SUFFIX = "小区|花园|家园|公寓|新城|新村|嘉园|家属院|宿舍|大院|号院|苑|园|城|湾|府|里|大厦|广场|村|庄|滩"
 ROAD_SUFFIX = "[东西南北中]?(?:大街|大道|路|街)|胡同|巷"
-FACILITY_SUFFIX = "小学|中学|幼儿园|学校|学院|大学|医院|保健院|卫生服务中心|市场|公园|工地|(?:垃圾|搅拌|地铁|公交|车|加油|充电)站|店|超市|商场|馆|车贷"
+FACILITY_SUFFIX = "小学|中学|幼儿园|学校|学院|大学|医院|保健院|卫生服务中心|市场|公园|工地|(?:垃圾|搅拌|地铁|公交|车|加油|充电)站|店|超市|商场|馆"
 # A name: 2–10 characters that are not function words, then a place suffix. Estate parts chain (伊景园滨河苑,
 # 望京西园三区), and a road or school named after an estate or area stays one name (亚运村北路, 亚运村实验小学):
 # otherwise the area would pass for the place and the road for a problem word.
@@ -72,8 +54,7 @@ _PLACE_RE = (
     rf"(?:{ROAD_SUFFIX}|{_NAME_CHAR}{{0,2}}?(?:小学|中学|幼儿园|医院))?"
     rf"|{_NAME_CHAR}{{2,10}}?(?:{ROAD_SUFFIX})|{_NAME_CHAR}{{2,10}}?(?:{FACILITY_SUFFIX})"
 )
-# Anonymised or administrative prefixes ("A市A5区", "西地省", "A7县") end a name.
-_ADMIN_RE = re.compile(r"[A-Z]\d*[市区县省]|西地省|北京市|[\u4e00-\u9fa5]{2,4}(?:街道|镇|乡|地区)|(?:东城|西城|朝阳|海淀|丰台|石景山|门头沟|房山|通州|顺义|昌平|大兴|怀柔|平谷|密云|延庆)区|[，。！？、；：,.!?;:（）()“”\"'《》\s]")
+_ADMIN = r"[A-Z]\d*[市区县省]|[\u4e00-\u9fa5]{2}省|[\u4e00-\u9fa5]{2,4}(?:街道|镇|乡|地区)|[，。！？、；：,.!?;:（）()“”\"'《》\s]"
 _ADMIN_UNIT = re.compile(r"[\u4e00-\u9fa5]{2,4}(?:街道|镇|乡|地区)")
 # Who speaks and how ("市民来电咨询", "反映") is not part of the place that follows.
 _LEAD = r"^.*(?:投诉|举报|反映|关于|建议|咨询|请问|位于|地处|家住|住在|表示|来电人|来电|网友|市民)|^(?:小区|社区)"
@@ -82,14 +63,19 @@ _GENERIC_PLACE = (
     r"|(铁路|道路|马路|公路|城市|夜里|家里|这里|那里|哪里|心里|手里|屋里|楼里|跑路|出路|走路|上路)$"
     r"|旁边|附近|对面|门口|周边|楼下|卡里$"
     rf"|^(?:{ESTATE_SUFFIX}|{ROAD_SUFFIX}|{FACILITY_SUFFIX})$")
-_SPECIFIC = re.compile(rf"({ESTATE_SUFFIX}|车贷|{_PART})$")
+_SPECIFIC = re.compile(rf"({ESTATE_SUFFIX}|{_PART})$")
 # 幼儿园, 公园, 保健院 end like an estate but are facilities: named in full, never folded into an estate.
-_FACILITY_END = re.compile(rf"(?:{FACILITY_SUFFIX.replace('|车贷', '')})$")
+_FACILITY_END = re.compile(rf"(?:{FACILITY_SUFFIX})$")
 _SUFFIXES = re.compile(rf"(?:{FACILITY_SUFFIX}|{ROAD_SUFFIX}|{ESTATE_SUFFIX}|{_PART})+$")
 # Part-of-speech tags (jieba) of words that never belong to a place name: prepositions, conjunctions,
 # particles, modal words, interjections; and verbs.
 _FUNCTION_TAGS = frozenset({"p", "c", "u", "uj", "ul", "uv", "uz", "ud", "ug", "y", "e"})
 _VERB_TAGS = frozenset({"v", "vd", "vi"})
+# Proper names (places, organisations, brands) and what only qualifies a kind of place (numbers, times, ranks).
+_PROPER_TAGS = frozenset({"ns", "nt", "nz"})
+# A count or a length (2个厕所里, 生活十几年里, 段长度2公里) is a stretch of sentence, not a name.
+_COUNTED_RE = re.compile(r"[\d十百千几两多][个年月日天次段座栋层户元块米倍岁]")
+_MODIFIER_TAGS = frozenset({"m", "mq", "q", "t", "f", "b", "r", "d"})
 _ROAD_END = rf"(?:{ROAD_SUFFIX})$"
 _CJK2 = r"^[\u4e00-\u9fff]{2,}$"
 
@@ -99,7 +85,7 @@ def place_names(texts: pl.Series) -> pl.Series:
     speakers and generic words removed). Vectorised: every order is read, so this must not loop in Python."""
     names = (
         pl.DataFrame({"t": texts.cast(pl.String)}).with_row_index("row")
-        .select("row", name=pl.col("t").str.slice(0, 400).str.replace_all(_ADMIN_RE.pattern, " ")
+        .select("row", name=pl.col("t").str.slice(0, 400).str.replace_all(_admin_pattern(), " ")
                 .str.extract_all(_PLACE_RE)).explode("name").drop_nulls("name")
         .with_columns(pl.col("name").str.replace(_LEAD, ""), k=pl.int_range(pl.len()).over("row"))
     )
@@ -127,8 +113,12 @@ def is_place_name(name: str) -> bool:
     common noun is "inside" (楼道里, 冰箱里), not a 里 estate. Only dictionary words count: a name's own
     syllables (悦享, 百善) are unknown to the dictionary and tagged at random."""
     jb = _tagger()
+    if is_generic_place(name) or _COUNTED_RE.search(name):
+        return False
     prefix = _SUFFIXES.sub("", name) or name
     tagged = jb.tag(prefix)
+    if tagged and tagged[0][1] in _FUNCTION_TAGS:
+        return False
     words = [(w, t) for w, t in tagged if len(w) >= 2 and jb.has_word(w)]
     if any(t in _FUNCTION_TAGS for _, t in words):
         return False
@@ -136,6 +126,32 @@ def is_place_name(name: str) -> bool:
     if verbs and (prefix.startswith(verbs[0]) or len(tagged) >= 4):
         return False
     return not (name.endswith("里") and len(words) == 1 and words[0][0] == prefix and words[0][1] == "n")
+
+
+@cache
+def _admin_pattern() -> str:
+    """Prefixes that end a place name: anonymised or official divisions (A市A5区, the official districts and
+    cities in data/, any 街道/镇/乡/地区, a province) and punctuation."""
+    cities = sorted({t for t in place_terms() if t.endswith(("区", "县", "市"))}, key=len, reverse=True)
+    return "|".join([*map(re.escape, cities), _ADMIN])
+
+
+def is_generic_place(name: str) -> bool:
+    """A kind of place, not a named one: one dictionary word that is not a proper name (建筑工地, 市政府,
+    幼儿园, 停车场), or such a word after only numbers, times, ranks or single characters (18年政府,
+    县级以上人民政府, 市政府) or only common words (农田休耕政府)."""
+    jb = _tagger()
+    tagged = jb.tag(name)
+    last, tag = tagged[-1]
+    if len(tagged) == 1:
+        return jb.has_word(name) and tag not in _PROPER_TAGS
+    if len(last) < 2 or not jb.has_word(last):
+        return False
+    if all(len(w) == 1 or t in _MODIFIER_TAGS for w, t in tagged[:-1]):
+        return True
+    # A kind of place after common words only (农田休耕政府, 人民心目中政府): no syllable of a name in it.
+    return is_generic_place(last) and sum(len(w) >= 2 for w, _ in tagged[:-1]) >= 2 and all(
+        jb.has_word(w) and t not in _PROPER_TAGS and t not in ("nr", "nrt", "nrfg") for w, t in tagged[:-1])
 
 
 @cache
@@ -158,9 +174,12 @@ def _main_place(head_names: pl.Series, names: pl.Series) -> pl.Series:
 def _address_place(address: pl.Expr) -> pl.Expr:
     """The place an export's address names, without admin prefixes and house numbers
     (北京市朝阳区望京西园三区212号楼3单元 → 望京西园三区, 亚运村北路12号附近 → 亚运村北路)."""
-    stem = address.str.replace_all(_ADMIN_RE.pattern, " ").str.replace(r"(?:\d|与|附近|交叉口).*$", "") \
+    stem = address.str.replace_all(_admin_pattern(), " ").str.replace(r"(?:\d|与|附近|交叉口).*$", "") \
         .str.strip_chars().str.extract(r"(\S+)$", 1)
-    return pl.when(stem.str.len_chars() >= 3).then(stem)
+    # An address without Chinese (311 exports: 659 CAULDWELL AVENUE) is the place as written.
+    latin = address.str.to_uppercase().str.replace_all(r"\s+", " ").str.strip_chars()
+    return pl.when(~address.str.contains(r"[\u4e00-\u9fff]") & (latin.str.len_chars() >= 3)).then(latin) \
+        .when(stem.str.len_chars() >= 3).then(stem)
 
 
 def _place_stem(name: str | None) -> str | None:
@@ -175,7 +194,7 @@ def _place_stem(name: str | None) -> str | None:
 
 
 def _place_kind(name: str) -> str:
-    """R road, E estate (or village, 车贷 …), F facility (school, shop, site …)."""
+    """R road, E estate (or village …), F facility (school, shop, site …)."""
     return "R" if re.search(_ROAD_END, name) else "F" if _FACILITY_END.search(name) else "E" if _SPECIFIC.search(name) else "F"
 
 
@@ -201,7 +220,7 @@ def spot_keys(spots: pl.Series) -> pl.Series:
     return spots.replace_strict(canonical, default=None, return_dtype=pl.String)
 
 
-def prepare(orders: pl.DataFrame) -> pl.DataFrame:
+def prepare(orders: pl.DataFrame, h: HotIssues) -> pl.DataFrame:
     """The columns clustering needs (defaults for those the source lacks), row index `i`, and the places:
     place_key, the area the export gives (street + community / address / lat-lon cell), and spot, the specific
     place the order is about (the estate, road, school, shop … its text names, else its address), with
@@ -217,12 +236,12 @@ def prepare(orders: pl.DataFrame) -> pl.DataFrame:
         pl.concat_str([pl.col("street").fill_null(""), pl.col("community")], separator="|"),
         pl.concat_str([pl.col("street").fill_null(""), pl.col("address")], separator="|"),
         pl.when(pl.col("lat").is_not_null() & pl.col("lon").is_not_null()).then(pl.format(
-            "grid|{}|{}", (pl.col("lat") / GRID_DEG).floor().cast(pl.Int64), (pl.col("lon") / GRID_DEG).floor().cast(pl.Int64))),
+            "grid|{}|{}", (pl.col("lat") / h.grid_deg).floor().cast(pl.Int64), (pl.col("lon") / h.grid_deg).floor().cast(pl.Int64))),
     )
     docs = frame.select(*INPUT_COLUMNS).with_row_index("i").with_columns(
         pl.col("content", "street", "community", "address").cast(pl.String)).with_columns(place_key=structured)
     text = docs["content"].fill_null("")
-    head = text.str.split("\n").list.first().str.slice(0, HEAD_CHARS * 2)
+    head = text.str.split("\n").list.first().str.slice(0, h.head_chars * 2)
     places = place_names(text)
     docs = docs.with_columns(places, text_place=_main_place(places if (head == text).all() else place_names(head), places)).with_columns(
         spot=pl.coalesce("text_place", _address_place(pl.col("address"))),
@@ -234,16 +253,16 @@ def prepare(orders: pl.DataFrame) -> pl.DataFrame:
     return docs.with_columns(spot_key=spot_keys(docs["spot"]))
 
 
-def _signatures(docs: pl.DataFrame) -> pl.DataFrame:
-    """(i, tok, tok_id, df, w) rows: each order's TOP_K problem tokens by TF-IDF, L2-normalised.
+def signatures(docs: pl.DataFrame, h: HotIssues) -> pl.DataFrame:
+    """(i, tok, tok_id, df, w) rows: each order's top_k problem tokens by TF-IDF, L2-normalised.
     Tokens that are part of the order's own place name are left out: the place is matched separately."""
     n = docs.height
-    # The head of a text (its first line when it has a title, else its first HEAD_CHARS characters) says
+    # The head of a text (its first line when it has a title, else its first head_chars characters) says
     # what it is about; the rest is circumstance.
     head = pl.when(pl.col("content").str.contains("\n")).then(
-        pl.col("content").str.split("\n").list.first().str.len_chars()).otherwise(HEAD_CHARS)
+        pl.col("content").str.split("\n").list.first().str.len_chars()).otherwise(h.head_chars)
     place = pl.col("place_words")
-    generic = list(STOPWORDS | stopwords())
+    generic = list(stopwords())
     rows = (
         docs.select("i", "place_words", head=head, tok=pl.col("tokens")).explode("tok").drop_nulls("tok")
         .with_columns(start=pl.col("tok").str.len_chars().cum_sum().over("i") - pl.col("tok").str.len_chars())
@@ -254,35 +273,46 @@ def _signatures(docs: pl.DataFrame) -> pl.DataFrame:
                 & ~place.str.contains(pl.col("tok").str.slice(-2, 2), literal=True))
         .group_by("i", "tok").agg(tf=pl.len(), in_head=(pl.col("start") < pl.col("head")).any())
     )
+    # Grammar and time words (晚上, 一直, 我们) say nothing about the problem.
+    vocab = rows["tok"].unique()
+    grammar = [t for t in vocab.to_list() if _is_grammar(t)]
+    rows = rows.filter(~pl.col("tok").is_in(grammar))
+    # Short or English texts (311 descriptors) say little: their category is their matter.
+    words = rows.group_by("i").agg(n=pl.len())
+    category = pl.concat_str([pl.lit("类:"), pl.coalesce("category_l3", "category_l2", "category_l1")])
+    filed = (docs.join(words, on="i", how="left").filter(pl.col("n").fill_null(0) < 2)
+             .select("i", tok=category).drop_nulls("tok").with_columns(tf=pl.lit(1, pl.UInt32), in_head=pl.lit(True)))
+    rows = pl.concat([rows, filed.cast(rows.schema)])
     df = rows.group_by("tok").agg(df=pl.len())
-    max_df = max(MAX_DF_SHARE * n, 3)
+    max_df = max(h.max_df_share * n, 3)
     weighted = (
         rows.join(df.filter((pl.col("df") >= 2) & (pl.col("df") <= max_df)), on="tok")
         .with_columns(w=(1 + pl.col("tf").cast(pl.Float64).log()) * (n / pl.col("df")).log()
-                      * pl.when(pl.col("in_head")).then(HEAD_BOOST).otherwise(1.0))
+                      * pl.when(pl.col("in_head")).then(h.head_boost).otherwise(1.0))
         .sort(["i", "w", "tok"], descending=[False, True, False])
-        .group_by("i", maintain_order=True).head(TOP_K)
+        .group_by("i", maintain_order=True).head(h.top_k)
         .with_columns(w=pl.col("w") / (pl.col("w") ** 2).sum().over("i").sqrt())
     )
     vocab = weighted.select(pl.col("tok").unique().sort()).with_row_index("tok_id")
     return weighted.join(vocab, on="tok")
 
 
-def _candidates(docs: pl.DataFrame, sig: pl.DataFrame) -> pl.DataFrame:
+def candidates(docs: pl.DataFrame, sig: pl.DataFrame, h: HotIssues) -> pl.DataFrame:
     """Pairs (a, b), a < b, of orders next to each other in time inside a blocking key: same place and
     token, same place (any token), or the same rare token anywhere."""
     n = docs.height
-    rare = max(RARE_DF_SHARE * n, RARE_DF_MIN)
+    rare = max(h.rare_df_share * n, h.rare_df_min)
     vocab = int(sig["tok_id"].max()) + 2 if sig.height else 2
     # Integer keys: (block, token), (block, none) and (no block, rare token) never collide.
     meta = docs.select("i", "received_at", block=_block().rank("dense").cast(pl.Int64))
-    s = sig.select("i", "tok_id", "df").join(meta, on="i")
+    # A category says what, never where: it brings orders together only at one place.
+    s = sig.select("i", "tok_id", "df", filed=pl.col("tok").str.starts_with("类:")).join(meta, on="i")
     keyed = pl.concat([
         s.filter(pl.col("block").is_not_null()).select("i", "received_at", key=pl.col("block") * vocab + pl.col("tok_id")),
         meta.filter(pl.col("block").is_not_null()).select("i", "received_at", key=pl.col("block") * vocab + vocab - 1),
-        s.filter(pl.col("df") <= rare).select("i", "received_at", key=pl.col("tok_id").cast(pl.Int64)),
+        s.filter((pl.col("df") <= rare) & ~pl.col("filed")).select("i", "received_at", key=pl.col("tok_id").cast(pl.Int64)),
     ])
-    return _window_pairs(keyed)
+    return _window_pairs(keyed, h.window)
 
 
 def _block() -> pl.Expr:
@@ -290,11 +320,11 @@ def _block() -> pl.Expr:
     return pl.coalesce(pl.format("S|{}", "spot_key"), pl.format("P|{}", "place_key"))
 
 
-def _window_pairs(keyed: pl.DataFrame) -> pl.DataFrame:
-    """(i, received_at, key) rows → pairs of orders at most WINDOW apart in time order within a key."""
+def _window_pairs(keyed: pl.DataFrame, window: int) -> pl.DataFrame:
+    """(i, received_at, key) rows → pairs of orders at most `window` apart in time order within a key."""
     keyed = keyed.sort("key", "received_at", "i")
     pairs = []
-    for step in range(1, WINDOW + 1):
+    for step in range(1, window + 1):
         pairs.append(keyed.select(
             a=pl.col("i"), b=pl.col("i").shift(-step), same=pl.col("key") == pl.col("key").shift(-step),
         ).filter(pl.col("same")).select("a", "b"))
@@ -304,27 +334,30 @@ def _window_pairs(keyed: pl.DataFrame) -> pl.DataFrame:
         a=(pl.col("code") // 2**32).cast(pl.UInt32), b=(pl.col("code") % 2**32).cast(pl.UInt32))
 
 
-def text_components(docs: pl.DataFrame, sig: pl.DataFrame, block: str, threshold: float) -> np.ndarray:
+def text_components(docs: pl.DataFrame, sig: pl.DataFrame, block: str, threshold: float, h: HotIssues) -> np.ndarray:
     """Per order, a component id: orders of one block (e.g. one caller) linked by signature cosine ≥ threshold."""
     meta = docs.select("i", "received_at", blk=pl.col(block)).filter(pl.col("blk").is_not_null())
     keyed = pl.concat([
         sig.join(meta, on="i").select("i", "received_at", key=pl.struct("blk", "tok_id").hash()),
         meta.select("i", "received_at", key=pl.col("blk").hash()),
     ])
-    pairs = _window_pairs(keyed) if keyed.height else pl.DataFrame({"a": [], "b": []}, schema={"a": pl.UInt32, "b": pl.UInt32})
+    pairs = _window_pairs(keyed, h.window) if keyed.height else pl.DataFrame({"a": [], "b": []}, schema={"a": pl.UInt32, "b": pl.UInt32})
     if not pairs.height:
         return np.arange(docs.height)
-    kept = pairs.filter(pl.Series(_cosines(sig, docs.height, pairs) >= threshold))
+    kept = pairs.filter(pl.Series(cosines(sig, docs.height, pairs, h.top_k) >= threshold))
     return components(docs.height, kept["a"].to_numpy(), kept["b"].to_numpy())
 
 
-def _cosines(sig: pl.DataFrame, n: int, pairs: pl.DataFrame) -> np.ndarray:
-    """Cosine of the signatures of each pair (exact over the TOP_K tokens), in chunks."""
-    ids = np.full((n, TOP_K), -1, dtype=np.int32)
-    ws = np.zeros((n, TOP_K), dtype=np.float32)
-    pos = sig.select("i", "tok_id", "w", p=pl.int_range(pl.len()).over("i"))
-    ids[pos["i"].to_numpy(), pos["p"].to_numpy()] = pos["tok_id"].to_numpy()
-    ws[pos["i"].to_numpy(), pos["p"].to_numpy()] = pos["w"].to_numpy()
+def cosines(sig: pl.DataFrame, n: int, pairs: pl.DataFrame, top_k: int, rare_head: float = 0.0,
+            head_bonus: float = 0.0) -> np.ndarray:
+    """Cosine of the signatures of each pair (exact over the top_k tokens), in chunks; plus head_bonus when
+    both heads hold the same rare word (in at most rare_head orders: a name or a term of its own, 车贷, 新政)."""
+    ids = np.full((n, top_k), -1, dtype=np.int32)
+    ws = np.zeros((n, top_k), dtype=np.float32)
+    rh = np.zeros((n, top_k), dtype=bool)
+    pos = sig.select("i", "tok_id", "w", rare=pl.col("in_head") & (pl.col("df") <= rare_head), p=pl.int_range(pl.len()).over("i"))
+    at = pos["i"].to_numpy(), pos["p"].to_numpy()
+    ids[at], ws[at], rh[at] = pos["tok_id"].to_numpy(), pos["w"].to_numpy(), pos["rare"].to_numpy()
     a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
     out = np.empty(len(a), dtype=np.float32)
     chunk = 200_000
@@ -333,6 +366,8 @@ def _cosines(sig: pl.DataFrame, n: int, pairs: pl.DataFrame) -> np.ndarray:
         ta, tb = ids[ia], ids[ib]
         eq = (ta[:, :, None] == tb[:, None, :]) & (ta[:, :, None] >= 0)
         out[start:start + chunk] = np.einsum("pij,pi,pj->p", eq, ws[ia], ws[ib], optimize=True)
+        if head_bonus:
+            out[start:start + chunk] += head_bonus * (eq & rh[ia][:, :, None] & rh[ib][:, None, :]).any(axis=(1, 2))
     return out
 
 
@@ -353,44 +388,144 @@ def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
             parent = jumped
 
 
-def cluster(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
-    """The orders that belong to a hot issue, with `cluster` (the `i` of its first member)."""
-    # Praise is not a problem to act on.
-    docs = prepare(orders.filter(pl.col("request_type").ne_missing("表扬")) if "request_type" in orders.columns else orders)
-    pairs = _candidates(docs, sig := _signatures(docs)) if docs.height >= 2 else pl.DataFrame()
+def cluster(orders: pl.DataFrame, settings: Settings) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Every order (praise left out: not a problem to act on) prepared, with `cluster` (the `i` of its group's
+    first member); and the signatures."""
+    h = settings.hot_issues
+    docs = prepare(orders.filter(pl.col("request_type").ne_missing("表扬")) if "request_type" in orders.columns else orders, h)
+    sig = signatures(docs, h)
+    pairs = candidates(docs, sig, h) if docs.height >= 2 else pl.DataFrame()
     if pairs.height:
         place = _place_match(docs, pairs)
-        sim = _cosines(sig, docs.height, pairs) + settings.hot_issues.place_bonus * (place == 1)
-        kept = pairs.filter(pl.Series((sim >= settings.hot_issues.text_similarity) & (place >= 0)))
+        # The head bonus is for orders with no place in common to go by (a policy, a company).
+        sim = np.where(place == 1, cosines(sig, docs.height, pairs, h.top_k) + h.place_bonus,
+                       cosines(sig, docs.height, pairs, h.top_k, h.head_rare_df, h.head_bonus))
+        kept = pairs.filter(pl.Series((sim >= h.text_similarity) & (place >= 0)))
         labels = components(docs.height, kept["a"].to_numpy(), kept["b"].to_numpy())
-        labels = _merge_at_place(docs, sig, labels, settings.hot_issues)
+        labels = _merge_at_place(docs, sig, labels, h)
     else:
         labels = np.arange(docs.height)
-    docs = docs.with_columns(cluster=pl.Series(labels.astype(np.uint32)))
-    members = docs.filter(pl.len().over("cluster") >= settings.hot_issues.min_size)
-    return members.filter(pl.col("cluster").is_in(_issues(members, settings.hot_issues).implode()))
+    return docs.with_columns(cluster=pl.Series(labels.astype(np.uint32))), sig
 
 
-def _issues(members: pl.DataFrame, h: HotIssues) -> pl.Series:
-    """The groups that are hot issues: one specific place named in the text of most of their orders; or,
-    without one, bound to one place (address / community), concentrated in time and not consultations.
-    The same complaint spread over the city and the month (打车绕路) or policy questions from one community
-    are issue types, not one concrete problem at one place: 反复出现的问题类型 and 每月一题 show them."""
-    block = _block()
+@dataclass(frozen=True)
+class Groups:
+    """The groups of one period: `members` (orders of groups of at least min_size orders, with `cluster`),
+    `stats` (one row per group: size, callers, burst, verdict `hot`), the signatures, the period's days and
+    every prepared order (`docs`)."""
+    members: pl.DataFrame
+    stats: pl.DataFrame
+    sig: pl.DataFrame
+    days: float
+    docs: pl.DataFrame
+
+
+def group_orders(orders: pl.DataFrame, settings: Settings, period_start: datetime | None = None,
+                 period_end: datetime | None = None) -> Groups:
+    """Cluster the orders of one period and judge each group (see `_judge`); duplicate hot groups (the same
+    place and matter found twice) are merged into one."""
+    h = settings.hot_issues
+    docs, sig = cluster(orders, settings)
+    # The days the period's data covers (a day with at least one order): stray old orders do not stretch a
+    # baseline over months with no data.
+    times = orders["received_at"].drop_nulls() if orders.height else pl.Series([], dtype=pl.Datetime("us"))
+    if period_start is not None:
+        times = times.filter(times >= period_start)
+    if period_end is not None:
+        times = times.filter(times < period_end)
+    days = float(max(times.dt.date().n_unique(), h.burst_days))
+    members = docs.filter(pl.len().over("cluster") >= h.min_size)
+    stats = _judge(members, h, days)
+    merged = _merge_duplicates(members, sig, stats, h)
+    if merged is not None:
+        members = members.with_columns(cluster=pl.col("cluster").replace_strict(merged, default=pl.col("cluster")))
+        stats = _judge(members, h, days)
+    return Groups(members, stats, sig, days, docs)
+
+
+def _judge(members: pl.DataFrame, h: HotIssues, days: float) -> pl.DataFrame:
+    """Per group: size, callers (an order without a caller counts as its own), its burst (most distinct
+    callers within any burst_days days), the expected count in such a window from the group's own orders
+    outside it (spread over the rest of the period; at least expected_floor), lift, heat, and the verdict:
+    hot when at least min_callers callers, its burst at least min_callers callers and min_lift times the
+    expected, and at most max_consult_share consultations. A steady trickle is a root cause, not a hot issue;
+    one caller's group is a repeat."""
+    if members.is_empty():
+        return pl.DataFrame(schema=_STATS_SCHEMA)
+    w = timedelta(days=h.burst_days)
     cat = pl.coalesce("category_l3", "category_l2").fill_null("")
-    burst = (members.sort("received_at").rolling("received_at", period=f"{h.burst_days}d", group_by="cluster")
-             .agg(n=pl.len()).group_by("cluster").agg(burst=pl.col("n").max()))
-    stats = members.with_columns(block=block, named=pl.col("text_place").is_not_null()).group_by("cluster").agg(
-        size=pl.len(),
-        named=(pl.col("named") & (pl.col("spot_key") == pl.col("spot_key").filter("named").mode().first())).sum(),
-        bound=(pl.col("block") == pl.col("block").drop_nulls().mode().first()).sum(),
+    m = members.with_columns(who=pl.coalesce("caller_key", "order_id")).sort("cluster", "received_at", "i")
+    first = m.unique(["cluster", "who"], keep="first", maintain_order=True)
+    burst = (first.rolling("received_at", period=f"{h.burst_days}d", group_by="cluster")
+             .agg(burst=pl.len(), burst_to=pl.col("received_at").max())
+             .sort(["cluster", "burst", "burst_to"], descending=[False, True, False])
+             .group_by("cluster", maintain_order=True).first())
+    inside = (m.join(burst, on="cluster")
+              .filter((pl.col("received_at") > pl.col("burst_to") - w) & (pl.col("received_at") <= pl.col("burst_to")))
+              .group_by("cluster").agg(inside=pl.len()))
+    stats = m.group_by("cluster").agg(
+        size=pl.len(), callers=pl.col("who").n_unique(),
         consult=((pl.col("request_type") == "咨询") | cat.str.contains("政策|咨询")).sum(),
-    ).join(burst, on="cluster")
-    keep = (pl.col("named") >= h.named_place_share * pl.col("size")) | (
-        (pl.col("bound") >= h.bound_place_share * pl.col("size"))
-        & (pl.col("burst") >= h.min_burst_share * pl.col("size"))
-        & (pl.col("consult") <= h.max_consult_share * pl.col("size")))
-    return stats.filter(keep)["cluster"]
+        likes=pl.col("likes").fill_null(0).sum().cast(pl.Int64),
+        named=(pl.col("text_place").is_not_null()
+               & (pl.col("spot_key") == pl.col("spot_key").filter(pl.col("text_place").is_not_null()).mode().first())).sum(),
+    ).join(burst, on="cluster").join(inside, on="cluster")
+    rest = max(days - h.burst_days, h.burst_days)
+    return stats.with_columns(
+        burst_from=pl.col("burst_to") - w,
+        expected=((pl.col("size") - pl.col("inside")) * h.burst_days / rest).clip(lower_bound=h.expected_floor),
+    ).with_columns(lift=pl.col("burst") / pl.col("expected")).with_columns(
+        heat=pl.col("burst") * (1 + pl.col("lift")).log() + h.w_callers * (1 + pl.col("callers")).log()
+        + h.w_likes * (1 + pl.col("likes")).log(),
+        hot=(pl.col("callers") >= h.min_callers) & (pl.col("burst") >= h.min_callers) & (pl.col("lift") >= h.min_lift)
+        # Questions about a policy are answered, not acted on, unless they name one place (a school's enrolment).
+        & ((pl.col("consult") <= h.max_consult_share * pl.col("size")) | (pl.col("named") >= h.named_place_share * pl.col("size"))),
+    ).select(list(_STATS_SCHEMA)).cast(_STATS_SCHEMA)
+
+
+_STATS_SCHEMA = {"cluster": pl.UInt32, "size": pl.UInt32, "callers": pl.UInt32, "consult": pl.UInt32,
+                 "likes": pl.Int64, "burst": pl.UInt32, "burst_from": pl.Datetime("us"), "burst_to": pl.Datetime("us"),
+                 "expected": pl.Float64, "lift": pl.Float64, "heat": pl.Float64, "hot": pl.Boolean}
+
+
+def _merge_duplicates(members: pl.DataFrame, sig: pl.DataFrame, stats: pl.DataFrame, h: HotIssues) -> dict | None:
+    """Hot groups that are one issue found twice: at the same place (the spot or area most of each is at) with bursts within burst_days of each other or a top word in common; or, without a place, the same top
+    word. Returns cluster → merged cluster, or None when nothing merges."""
+    hot = stats.filter("hot").select("cluster", "burst_from", "burst_to")
+    if hot.height < 2:
+        return None
+    m = members.filter(pl.col("cluster").is_in(hot["cluster"].implode()))
+    at = m.with_columns(block=_block()).filter(pl.col("block").is_not_null())
+    spot = at.group_by("cluster").agg(spot=pl.col("block").mode().first(), named=pl.len())
+    top = (sig.join(m.select("i", "cluster"), on="i").group_by("cluster", "tok").agg(w=pl.col("w").sum())
+           .sort(["cluster", "w", "tok"], descending=[False, True, False]).group_by("cluster", maintain_order=True)
+           .head(3).with_columns(rank=pl.int_range(pl.len()).over("cluster")))
+    g = (hot.join(m.group_by("cluster").agg(size=pl.len()), on="cluster").join(spot, on="cluster", how="left")
+         .with_columns(spot=pl.when(pl.col("named") >= h.named_place_share * pl.col("size")).then("spot")))
+    same_spot = g.filter(pl.col("spot").is_not_null()).join(g, on="spot", suffix="_b").filter(pl.col("cluster") < pl.col("cluster_b"))
+    shared = top.join(top, on="tok", suffix="_b").filter(pl.col("cluster") < pl.col("cluster_b")).select(
+        "cluster", "cluster_b", "rank", "rank_b").unique(["cluster", "cluster_b"])
+    w = timedelta(days=h.burst_days)
+    near = (pl.col("burst_from") <= pl.col("burst_to_b") + w) & (pl.col("burst_from_b") <= pl.col("burst_to") + w)
+    at_place = same_spot.join(shared.select("cluster", "cluster_b", word=pl.lit(True)), on=["cluster", "cluster_b"], how="left") \
+        .filter(near & pl.col("word").fill_null(False)).select("cluster", "cluster_b")
+    # One place written shorter (滨河苑 / 伊景园滨河苑) with a word in common.
+    stems = g.filter(pl.col("spot").is_not_null()).select("cluster", stem=pl.col("spot").str.slice(2))
+    nested = (shared.join(stems, on="cluster").join(stems.rename({"cluster": "cluster_b", "stem": "stem_b"}), on="cluster_b")
+              .filter((pl.col("stem").str.len_chars() >= 2) & (pl.col("stem_b").str.len_chars() >= 2)
+                      & (pl.col("stem").str.contains(pl.col("stem_b"), literal=True)
+                         | pl.col("stem_b").str.contains(pl.col("stem"), literal=True)))
+              .select("cluster", "cluster_b"))
+    placeless = g.filter(pl.col("spot").is_null())["cluster"].implode()
+    by_word = shared.filter((pl.col("rank") == 0) & (pl.col("rank_b") == 0) & pl.col("cluster").is_in(placeless)
+                            & pl.col("cluster_b").is_in(placeless)).select("cluster", "cluster_b")
+    edges = pl.concat([at_place, nested, by_word])
+    if edges.is_empty():
+        return None
+    ids = g["cluster"].to_numpy().astype(np.int64)
+    index = {c: k for k, c in enumerate(ids)}
+    roots = components(len(ids), np.array([index[c] for c in edges["cluster"]]), np.array([index[c] for c in edges["cluster_b"]]))
+    return {int(c): int(ids[r]) for c, r in zip(ids, roots) if ids[r] != c}
 
 
 def _merge_at_place(docs: pl.DataFrame, sig: pl.DataFrame, labels: np.ndarray, h: HotIssues) -> np.ndarray:
@@ -415,7 +550,7 @@ def _merge_at_place(docs: pl.DataFrame, sig: pl.DataFrame, labels: np.ndarray, h
     toks = sig.join(members.select("i", "c"), on="i").select("c", "tok").unique()
     four = toks.filter(pl.col("tok").str.contains(r"^[\u4e00-\u9fff]{4}$"))
     words = pl.concat([toks, four.with_columns(pl.col("tok").str.slice(0, 2)), four.with_columns(pl.col("tok").str.slice(2, 2))]) \
-        .filter(~pl.col("tok").is_in(list(STOPWORDS | stopwords()))).unique()
+        .filter(~pl.col("tok").is_in(list(stopwords()))).unique()
     by_cat = (by_cat.join(words.rename({"c": "a"}), on="a").join(words.rename({"c": "b"}), on=["b", "tok"])
               .select("a", "b").unique())
     cent = (sig.join(members.select("i", "c"), on="i").group_by("c", "tok_id").agg(w=pl.col("w").sum())
@@ -450,118 +585,197 @@ def _place_match(docs: pl.DataFrame, pairs: pl.DataFrame) -> np.ndarray:
     return out
 
 
-def _span(texts: list[str], first: str, second: str | None) -> str:
-    """The problem in words: the commonest short stretch of text holding the two top tokens, else the tokens."""
-    if not second:
-        return first
-    spans = Counter()
-    for t in texts:
-        i, j = t.find(first), t.find(second)
-        if i >= 0 and j >= 0:
-            lo, hi = min(i, j), max(i + len(first), j + len(second))
-            if hi - lo <= 8 and not re.search(r"[\s，。！？、；：,.!?;:（）()《》“”]", t[lo:hi]):
-                spans[t[lo:hi]] += 1
-    return spans.most_common(1)[0][0] if spans else f"{first}、{second}"
+# Parts of speech that carry content in a label (nouns, verbs, adjectives, idioms, abbreviations, English);
+# everything else (prepositions, particles, pronouns, adverbs, numbers, measure words …) is grammar.
+_CONTENT_TAGS = ("n", "v", "a", "j", "l", "i", "eng")
 
 
-def _label(group: pl.DataFrame, idf: dict[str, float]) -> tuple[str, str]:
-    """(place, problem) naming a cluster."""
-    texts = [t or "" for t in group["content"].to_list()[:LABEL_SAMPLE]]
-    named_in = [set(p) for p in group["places"].to_list()[:LABEL_SAMPLE]]
-    place = None
-    structured = group["community"].drop_nulls()
-    if structured.len() == 0:
-        structured = group["address"].drop_nulls()
-    if structured.len() >= group.height / 2:
-        # The specific place where most orders name one, else the export's area.
-        spots = group["spot"].drop_nulls() if "spot" in group.columns else pl.Series([], dtype=pl.String)
-        top = spots.value_counts(sort=True)
-        if top.height and top["count"][0] >= group.height / 2:
-            place = top.filter(pl.col("count") == top["count"][0])["spot"].sort()[0]
-        else:
-            place = structured.mode().sort()[0]
-    if place is None:
-        counts = Counter()
-        for names in named_in:
-            counts.update(names)
-        common = [(c, len(p), p) for p, c in counts.items() if c >= max(2, len(texts) * 0.25)]
-        if common:
-            best = max(c for c, _, _ in common)
-            near = [x for x in common if x[0] >= best * 0.6]
-            place = max(near, key=lambda x: (x[0], bool(_SPECIFIC.search(x[2])), x[1], x[2]))[2]
-    for col in ("category_l3", "category_l2"):
+@cache
+def _is_grammar(token: str) -> bool:
+    tagged = _tagger().tag(token)
+    return len(tagged) == 1 and tagged[0][1] in _GRAMMAR_TAGS
+
+
+_GRAMMAR_TAGS = frozenset({"p", "c", "u", "uj", "ul", "uv", "uz", "ud", "ug", "y", "e", "o", "r", "rr", "rz", "d",
+                           "t", "tg", "m", "mq", "q", "f"})
+
+
+@cache
+def _is_content(token: str) -> bool:
+    if len(token) < 2 or _NUMBER_RE.match(token) or token in stopwords() or _MIXED_RE.search(token):
+        return False
+    # A division glued to a name (区润, 市楚行) is a segmentation accident.
+    if token[0] in "市区县省" and not _tagger().has_word(token):
+        return False
+    tagged = _tagger().tag(token)
+    if len(tagged) == 1:
+        return tagged[0][1].startswith(_CONTENT_TAGS) and tagged[0][1] not in ("vshi", "vyou")
+    # A word the dictionary does not know whole (伊景, 丽发): its pieces must not be grammar.
+    return not any(t in _FUNCTION_TAGS or t in ("r", "d", "m", "q") for _, t in tagged)
+
+
+_NUMBER_RE = re.compile(r"^[\d.%-]+$")
+# Codes glued to words (A市, A5区) and a division glued to a name (市融创) are not a problem's words.
+_MIXED_RE = re.compile(r"[A-Za-z0-9][\u4e00-\u9fff]|[\u4e00-\u9fff][A-Za-z0-9]|^[A-Za-z]+\d|^\d+[A-Za-z]")
+
+
+def _head_tokens(text: str, tokens: list[str], head_chars: int) -> list[str]:
+    """The tokens of a text's head: its first line when it has a title, else its first head_chars characters."""
+    limit = len(text.split("\n", 1)[0]) if "\n" in text else head_chars
+    out, at = [], 0
+    for t in tokens:
+        if at >= limit:
+            break
+        out.append(t)
+        at += len(t)
+    return out
+
+
+def problem_phrase(texts: list[str], tokens: list[list[str]], idf: dict[str, float], place: str,
+                   head_chars: int) -> str:
+    """The problem in words: the run of one to three adjacent content words (a short code such as 58 may lead)
+    in the heads of the most orders, weighed by rarity (idf); words of the place left out."""
+    counts: Counter = Counter()
+    for text, toks in zip(texts, tokens):
+        head = _head_tokens(text or "", toks or [], head_chars)
+        seen = set()
+        for a in range(len(head)):
+            lead = head[a].isdigit()
+            if not (_is_content(head[a]) or (lead and a + 1 < len(head) and _is_content(head[a + 1]))):
+                continue
+            for b in range(a + 1, min(a + 3, len(head)) + 1):
+                if b > a + 1 and not _is_content(head[b - 1]):
+                    break
+                run = tuple(head[a:b])
+                if lead and len(run) == 1:
+                    continue
+                seen.add(run)
+        counts.update(seen)
+    need = max(2, len(texts) * 0.2)
+    best, score = "", 0.0
+    for run, c in counts.items():
+        phrase = "".join(run)
+        if c < need or (place and (_overlaps(phrase, place) or phrase in place)):
+            continue
+        s = c * sum(idf.get(t, 1.0) for t in run)
+        if s > score or (s == score and phrase < best):
+            best, score = phrase, s
+    return best
+
+
+def label(group: pl.DataFrame, idf: dict[str, float], h: HotIssues) -> tuple[str, str]:
+    """(place, problem) naming a group: the specific place most of its orders name (else the address or
+    community most share), and the problem: the category most of them are filed under, else the phrase of
+    content words most of them use (problem_phrase)."""
+    sample = group.head(h.label_sample)
+    place = ""
+    named = group.filter(pl.col("text_place").is_not_null()) if "text_place" in group.columns else group.clear()
+    if named.height >= h.named_place_share * group.height:
+        key = named["spot_key"].mode().sort()[0]
+        place = named.filter(pl.col("spot_key") == key)["spot"].mode().sort()[0]
+    else:
+        for col in ("community", "address"):
+            values = group[col].drop_nulls()
+            if values.len() >= h.bound_place_share * group.height:
+                top = values.value_counts(sort=True)
+                if top["count"][0] >= h.bound_place_share * group.height:
+                    place = group["spot"].drop_nulls().mode().sort()[0] if group["spot"].drop_nulls().len() >= values.len() \
+                        else top.filter(pl.col("count") == top["count"][0])[col].sort()[0]
+                    break
+    for col in ("category_l3", "category_l2", "category_l1"):
         values = group[col].drop_nulls()
         if values.len() >= group.height * 0.6:
             top = values.value_counts(sort=True)
             if top["count"][0] >= group.height * 0.6:
-                return place or "", top[col][0]
-    seen = Counter(p for t, names in zip(texts, named_in) for p in names | set(_ADMIN_UNIT.findall(t)))
-    named = "|".join([p for p, c in seen.items() if c >= max(2, len(texts) * 0.2)] + [place or ""])
-    heads = [t.split("\n", 1)[0][:HEAD_CHARS * 2] if "\n" in t else t[:HEAD_CHARS] for t in texts]
-    counts = Counter()
-    for toks, head in zip(group["tokens"].to_list()[:LABEL_SAMPLE], heads):
-        counts.update({t for t in (toks or []) if t in idf and t in head and not _overlaps(t, named)})
-    ranked = sorted(counts, key=lambda t: (-counts[t] * idf[t], t))
-    problem = _span(heads, ranked[0], ranked[1] if len(ranked) > 1 else None) if ranked else ""
-    return place or "", problem
+                return place, top[col][0]
+    problem = problem_phrase(sample["content"].to_list(), sample["tokens"].to_list(), idf, place, h.head_chars)
+    return place, problem
 
 
 def _overlaps(token: str, place: str) -> bool:
     return any(token[k:k + 2] in place for k in range(len(token) - 1))
 
 
-def hot_issues(orders: pl.DataFrame, settings: Settings, period_end: datetime | None = None) -> pl.DataFrame:
-    """One row per hot issue, hottest first: label, place, problem, size, callers, channels, first_at, last_at,
-    likes, peak_share, growth, heat, order_ids. `period_end` (default: the last order) anchors growth."""
+_TABLE_SCHEMA = {"label": pl.String, "place": pl.String, "problem": pl.String, "size": pl.UInt32, "callers": pl.UInt32,
+                 "channels": pl.UInt32, "first_at": pl.Datetime("us"), "last_at": pl.Datetime("us"), "likes": pl.Int64,
+                 "burst": pl.UInt32, "burst_from": pl.Datetime("us"), "burst_to": pl.Datetime("us"),
+                 "expected": pl.Float64, "lift": pl.Float64, "peak_share": pl.Float64, "growth": pl.Float64,
+                 "heat": pl.Float64, "hot": pl.Boolean, "cluster": pl.UInt32, "order_ids": pl.List(pl.String)}
+
+
+def describe(groups: Groups, clusters: pl.Series, settings: Settings, period_end: datetime | None = None) -> pl.DataFrame:
+    """One labelled row per group in `clusters`, hottest first: label (place · problem), place, problem, size,
+    callers, channels, first_at, last_at, likes, burst (callers in the busiest burst_days), burst_from/to,
+    expected, lift, peak_share (busiest week's share), growth, heat, hot, cluster, order_ids."""
     h = settings.hot_issues
-    members = cluster(orders, settings)
-    schema = {"label": pl.String, "place": pl.String, "problem": pl.String, "size": pl.UInt32, "callers": pl.UInt32,
-              "channels": pl.UInt32, "first_at": pl.Datetime("us"), "last_at": pl.Datetime("us"), "likes": pl.Int64,
-              "peak_share": pl.Float64, "growth": pl.Float64, "heat": pl.Float64, "order_ids": pl.List(pl.String)}
+    members = groups.members.filter(pl.col("cluster").is_in(clusters.implode())).sort("received_at", "order_id")
     if members.is_empty():
-        return pl.DataFrame(schema=schema)
-    end = period_end or orders["received_at"].max()
-    recent_from = end - timedelta(days=RECENT_DAYS)
-    prior_from = recent_from - timedelta(days=RECENT_DAYS)
-    members = members.sort("received_at", "order_id")
+        return pl.DataFrame(schema=_TABLE_SCHEMA)
+    end = period_end or members["received_at"].max()
+    recent_from = end - timedelta(days=h.recent_days)
+    prior_from = recent_from - timedelta(days=h.recent_days)
     stats = members.group_by("cluster").agg(
-        size=pl.len().cast(pl.UInt32),
-        callers=pl.coalesce("caller_key", "order_id").n_unique().cast(pl.UInt32),
         # NULL, not 0, when the export says nothing about channels (message boards).
         channels=pl.when(pl.col("channel").is_not_null().any()).then(pl.col("channel").drop_nulls().n_unique()).cast(pl.UInt32),
         first_at=pl.col("received_at").min(), last_at=pl.col("received_at").max(),
-        likes=pl.col("likes").fill_null(0).sum().cast(pl.Int64),
         recent=(pl.col("received_at") > recent_from).sum(),
         prior=((pl.col("received_at") > prior_from) & (pl.col("received_at") <= recent_from)).sum(),
         order_ids=pl.col("order_id"),
-    )
-    weekly = members.group_by("cluster", pl.col("received_at").dt.truncate("1w").alias("wk")).len("n")
-    peak = weekly.group_by("cluster").agg(peak=pl.col("n").max())
+    ).join(groups.stats, on="cluster")
+    peak = (members.group_by("cluster", pl.col("received_at").dt.truncate("1w").alias("wk")).len("n")
+            .group_by("cluster").agg(peak=pl.col("n").max()))
     stats = stats.join(peak, on="cluster").with_columns(
         peak_share=pl.col("peak") / pl.col("size"),
         growth=((pl.col("recent") + 1) / (pl.col("prior") + 1)).log().clip(lower_bound=0.0),
-    ).with_columns(
-        heat=h.w_callers * (1 + pl.col("callers").cast(pl.Float64)).log() + h.w_likes * (1 + pl.col("likes")).log()
-        + h.w_peak * pl.col("peak_share") + h.w_growth * pl.col("growth"),
-    ).sort(["heat", "size", "first_at"], descending=[True, True, False])
-    idf = _idf(members)
-    labels = []
-    groups = members.partition_by("cluster", as_dict=True)
-    for cid in stats["cluster"].to_list():
-        place, problem = _label(groups[(cid,)], idf)
-        labels.append((place, problem, f"{place} · {problem}" if place and problem else place or problem or "（未命名）"))
+    ).sort(["heat", "size", "first_at", "cluster"], descending=[True, True, False, False])
+    idf = term_idf(members)
+    parts = members.partition_by("cluster", as_dict=True)
+    names = [label(parts[(c,)], idf, h) for c in stats["cluster"].to_list()]
     return stats.with_columns(
-        place=pl.Series([p for p, _, _ in labels], dtype=pl.String),
-        problem=pl.Series([q for _, q, _ in labels], dtype=pl.String),
-        label=pl.Series([lab for _, _, lab in labels], dtype=pl.String),
-    ).select(list(schema)).cast(schema)
+        place=pl.Series([p for p, _ in names], dtype=pl.String),
+        problem=pl.Series([q for _, q in names], dtype=pl.String),
+        label=pl.Series([f"{p} · {q}" if p and q else p or q or "（未命名）" for p, q in names], dtype=pl.String),
+    ).select(list(_TABLE_SCHEMA)).cast(_TABLE_SCHEMA)
 
 
-def _idf(members: pl.DataFrame) -> dict[str, float]:
+def hot_issues(orders: pl.DataFrame, settings: Settings, period_end: datetime | None = None,
+               period_start: datetime | None = None) -> pl.DataFrame:
+    """One row per hot issue, hottest first (see `describe` for the columns). The period (default: the first
+    to the last order) is what the burst is measured against."""
+    return settle(group_orders(orders, settings, period_start, period_end), settings, period_end)[1]
+
+
+def settle(groups: Groups, settings: Settings, period_end: datetime | None = None) -> tuple[Groups, pl.DataFrame]:
+    """The final verdicts and the hot-issue table. Two hot groups that read alike (same place and problem)
+    are one issue; a hot group without a place whose problem is one common word (驾校, 补课) is a kind of
+    problem, not one concrete problem, and is not hot."""
+    table = describe(groups, groups.stats.filter("hot")["cluster"], settings, period_end)
+    twins = table.filter(pl.col("label").is_duplicated())
+    if twins.height:
+        first = twins.group_by("label").agg(to=pl.col("cluster").min(), cluster=pl.col("cluster"))
+        merged = dict(first.explode("cluster").select("cluster", "to").iter_rows())
+        members = groups.members.with_columns(cluster=pl.col("cluster").replace_strict(merged, default=pl.col("cluster")))
+        groups = Groups(members, _judge(members, settings.hot_issues, groups.days), groups.sig, groups.days, groups.docs)
+        table = describe(groups, groups.stats.filter("hot")["cluster"], settings, period_end)
+    vague = table.filter((pl.col("place") == "") & pl.col("problem").map_elements(_one_common_word, return_dtype=pl.Boolean))
+    if vague.height:
+        stats = groups.stats.with_columns(hot=pl.col("hot") & ~pl.col("cluster").is_in(vague["cluster"].implode()))
+        groups = Groups(groups.members, stats, groups.sig, groups.days, groups.docs)
+        table = table.filter(~pl.col("cluster").is_in(vague["cluster"].implode()))
+    return groups, table
+
+
+def _one_common_word(phrase: str) -> bool:
+    jb = _tagger()
+    tagged = jb.tag(phrase) if phrase else [("", "")]
+    return not phrase or (len(tagged) == 1 and jb.has_word(phrase) and tagged[0][1] not in _PROPER_TAGS)
+
+
+def term_idf(members: pl.DataFrame) -> dict[str, float]:
     """IDF of label-worthy tokens among clustered orders (so a cluster's own words stand out)."""
     n = members.height
     df = (members.select("i", tok=pl.col("tokens")).explode("tok")
-          .filter(pl.col("tok").str.contains(_CJK2) & ~pl.col("tok").is_in(list(STOPWORDS)))
+          .filter(pl.col("tok").str.contains(_CJK2) & ~pl.col("tok").is_in(list(stopwords())))
           .unique().group_by("tok").len("df"))
     return {t: math.log(1 + n / d) for t, d in df.iter_rows()}
 
@@ -569,19 +783,32 @@ def _idf(members: pl.DataFrame) -> dict[str, float]:
 def explain(settings: Settings) -> str:
     h = settings.hot_issues
     return (
-        "**热点问题**：同一具体地点、同一具体问题、来自不同来电人的一组工单。做法：每条工单先确定具体地点"
-        "（诉求内容点名的小区、道路、学校、商铺、工地等，没有则取地址；社区、街道只是片区，不算同一地点），"
-        f"再取 TF-IDF 最高的 {TOP_K} 个问题词（去掉通用词、话务套话、区街名称和地点本身的字）作为特征；"
-        f"同一地点内共享特征词、或共享少见词的工单按时间相邻比较，余弦相似度 ≥ {h.text_similarity:g} 且不在两个"
-        f"不同地点的连成一组（并查集；同一具体地点的两条工单相似度另加 {h.place_bonus:g}）；同一地点中心相近、"
-        f"或同一具体地点、各有 {h.merge_category_share:.0%} 以上属同一三级分类且有共同问题词的组再合并，"
-        f"至少 {h.min_size} 条的组中，只有这样的才是热点问题：{h.named_place_share:.0%} 以上工单的诉求内容点名同一具体地点；"
-        f"或者没有点名地点时，{h.bound_place_share:.0%} 以上在同一地址或社区、{h.min_burst_share:.0%} 以上集中在最忙的 "
-        f"{h.burst_days} 天内、咨询类（诉求类型为咨询，或分类含政策、咨询）不超过 {h.max_consult_share:.0%}。"
-        "同一类诉求在全市、整月分散出现（如打车绕路）或同一社区的政策咨询是问题类型，见“反复出现的问题类型”和“每月一题候选”；"
-        "地点须像地名：地名后缀前的部分含虚词、或以动词开头带宾语（如“导致小区”“乘坐出租车时司机绕路”）的不算地点；表扬不计入。\n\n"
-        f"**热度** = {h.w_callers:g}×ln(1+来电人数) + {h.w_likes:g}×ln(1+点赞数) + {h.w_peak:g}×高峰周占比 + "
-        f"{h.w_growth:g}×增长，其中高峰周占比 = 工单最多的一周的工单数 ÷ 总数（时间越集中越高），"
-        f"增长 = max(0, ln((近 {RECENT_DAYS} 天工单+1) ÷ (此前 {RECENT_DAYS} 天工单+1)))，以所选时段末为准。"
+        "**热点问题**：不同来电人在短时间内集中反映的同一个具体问题。做法：每条工单先确定具体地点"
+        "（诉求内容点名的小区、道路、学校、商铺等，没有则取地址；“建筑工地”“市政府”这类泛称和从句子里截下的片段不算地点），"
+        f"再取 TF-IDF 最高的 {h.top_k} 个问题词作为特征（英文或很短的诉求用其分类）；同一地点内、或共享少见词的工单按时间相邻比较，"
+        f"余弦相似度 ≥ {h.text_similarity:g} 的连成一组（同一具体地点另加 {h.place_bonus:g}；没有共同地点时，"
+        f"标题共享一个只在 {h.head_rare_df} 条以内工单出现的词另加 {h.head_bonus:g}，如公司名、政策名）。"
+        f"至少 {h.min_size} 条的组中，来电人 ≥ {h.min_callers} 位、最忙的 {h.burst_days} 天内来电人数（爆发量）≥ {h.min_callers} "
+        f"且 ≥ {h.min_lift:g} 倍预期的才是热点问题；预期 = 该组在高峰窗口以外的工单按所选时段有数据的天数平摊到 {h.burst_days} 天"
+        f"（至少 {h.expected_floor:g}）。全年零散的同类诉求达不到倍数，是源头治理的对象（见重复诉求）；只有一位来电人的是重复诉求；"
+        f"咨询类超过 {h.max_consult_share:.0%} 且没有点名地点的不算；没有地点、问题又只是一个常用词（如驾校）的是问题类型，不算。"
+        "同一地点、同一问题被分成两组的合并为一条。\n\n"
+        f"**热度** = 爆发量 × ln(1 + 倍数) + {h.w_callers:g} × ln(1 + 来电人数) + {h.w_likes:g} × ln(1 + 点赞数)；"
         "无点赞数据的来源该项为 0。"
     )
+
+
+def read_hot_issues(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> pl.DataFrame:
+    """hot_issues among the filtered orders, growth anchored at the end of the period."""
+    end = datetime.combine(filters.date_to + timedelta(days=1), time()) if filters.date_to else None
+    return hot_issues(fetch_orders(con, filters, INPUT_COLUMNS), settings, period_end=end)
+
+
+def run(con, args) -> pl.DataFrame:
+    """CLI: hot issues, hottest first."""
+    filters = from_args(args)
+    orders = fetch_orders(con, filters, INPUT_COLUMNS)
+    end = datetime.combine(filters.date_to + timedelta(days=1), time()) if filters.date_to else None
+    table = hot_issues(orders, load_settings(), period_end=end)
+    return table.select("label", "place", "problem", "size", "callers", "channels", "first_at", "last_at", "likes",
+                        "heat", "order_ids")

@@ -7,11 +7,13 @@ from datetime import date
 from functools import cache
 from typing import Any, Literal
 
+import duckdb
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 import polars as pl
 
 from analytics.db import orders as fetch_orders
+from analytics.db import query
 from analytics.filters import Filters, add_months, from_args
 from analytics.settings import Settings, load_settings
 from analytics.text import DATA, keyword_expr
@@ -298,6 +300,53 @@ def words_bar(words: pl.DataFrame, value: str = "count", title: str = "涉及工
 def fetch(con, filters: Filters, columns: tuple[str, ...], months_back: int) -> pl.DataFrame:
     """The filtered orders plus `months_back` months of history before the period, for expected counts."""
     return fetch_orders(con, filters.reaching_back(months_back), columns)
+
+
+def read_hotspots(con: duckdb.DuckDBPyConnection, filters: Filters, by: Area, settings: Settings) -> pl.DataFrame:
+    """hotspots of the filtered period, with the history its expected counts need read before it."""
+    history = fetch(con, filters, HOTSPOT_COLUMNS, max(12, settings.hotspots.trailing_months))
+    return hotspots(history, by, settings, start=filters.date_from, end=filters.date_to)
+
+
+def read_area_counts(con: duckdb.DuckDBPyConnection, filters: Filters, by: Area) -> pl.DataFrame:
+    """Orders per district (district, orders) or street (district, street, orders) under the filters."""
+    keys = ", ".join(_keys(by))
+    where, params = filters.where()
+    return query(con, f"SELECT {keys}, count(*) AS orders FROM work_orders WHERE {where} AND {by} IS NOT NULL "
+                      f"GROUP BY {keys}", params)
+
+
+def read_points(con: duckdb.DuckDBPyConnection, filters: Filters, max_points: int = 3000) -> dict[str, Any]:
+    """How many filtered orders have coordinates (`count`) and a fixed pseudo-random sample of at most
+    max_points of them (`points`: lat, lon, category_l1) for the map."""
+    where, params = filters.where()
+    where += " AND lat IS NOT NULL AND lon IS NOT NULL"
+    count = query(con, f"SELECT count(*) AS n FROM work_orders WHERE {where}", params)["n"][0]
+    points = query(con, f"SELECT lat, lon, category_l1 FROM work_orders WHERE {where} ORDER BY hash(order_id) LIMIT ?",
+                   [*params, max_points])
+    return {"count": count, "points": points}
+
+
+def read_words(con: duckdb.DuckDBPyConnection, filters: Filters, min_count: int, min_lift: float,
+               n: int = 30) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The period's most frequent keywords and those rising most against the 12 months before it."""
+    frame = fetch(con, filters, WORD_COLUMNS, 12)
+    now = frame.filter(pl.col("received_at").dt.date() >= filters.date_from) if filters.date_from else frame
+    words = hot_words(frame, None, None, start=filters.date_from, min_count=min_count) if filters.date_from else None
+    return top_words(now, n), (emerging(words, n, min_lift) if words is not None else pl.DataFrame())
+
+
+def read_word_orders(con: duckdb.DuckDBPyConnection, filters: Filters, word: str, limit: int = 50) -> pl.DataFrame:
+    """The latest filtered orders whose tokens contain `word` (orders the token index does not cover yet
+    are matched on their text)."""
+    where, params = filters.where()
+    return query(
+        con,
+        "SELECT order_id, received_at, district, street, category_l1, content FROM work_orders "
+        f"LEFT JOIN order_tokens USING (order_id) WHERE {where} "
+        "AND (list_contains(tokens, ?) OR (tokens IS NULL AND contains(content, ?))) ORDER BY received_at DESC LIMIT ?",
+        [*params, word, word, limit],
+    )
 
 
 def run_hotspots(con, args) -> pl.DataFrame:

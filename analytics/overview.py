@@ -2,25 +2,25 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
+import duckdb
 import plotly.graph_objects as go
 import polars as pl
 
-from analytics.db import orders as fetch_orders
+from analytics.db import query
 from analytics.filters import Filters, from_args
 from analytics.ranking import score_range, tied_rank
-from analytics.rates import LABELS, RATE_INPUT_COLUMNS, rate_table
+from analytics.rates import LABELS, read_rate_table
 from analytics.settings import Settings, load_settings
 
-OVERVIEW_COLUMNS = (*RATE_INPUT_COLUMNS, "district", "category_l1")
 KPI_METRICS = ("orders", "response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate", "composite")
 
 
-def kpis(current: pl.DataFrame, previous: pl.DataFrame | None, settings: Settings) -> list[dict[str, Any]]:
-    """Each headline metric: value now, value in the previous period, and the change."""
-    now = rate_table(current, [], settings).to_dicts()[0]
-    before = rate_table(previous, [], settings).to_dicts()[0] if previous is not None and previous.height else {}
+def kpi_rows(now: dict[str, Any], before: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each headline metric from two one-row rate tables (as dicts; `before` empty when there is no
+    previous period): value now, value before, and the change."""
     rows = []
     for metric in KPI_METRICS:
         value, prior = now.get(metric), before.get(metric)
@@ -29,6 +29,16 @@ def kpis(current: pl.DataFrame, previous: pl.DataFrame | None, settings: Setting
             change = value / prior - 1
         rows.append({"metric": metric, "label": LABELS[metric], "value": value, "previous": prior, "change": change})
     return rows
+
+
+def read_kpis(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings,
+              previous: Filters | None = None) -> list[dict[str, Any]]:
+    """The headline metrics of the filtered period against `previous` (default: the period of equal
+    length just before)."""
+    now = read_rate_table(con, filters, [], settings).to_dicts()[0]
+    previous = previous or filters.previous()
+    before = read_rate_table(con, previous, [], settings).to_dicts()[0] if previous else {}
+    return kpi_rows(now, before if before.get("orders") else {})
 
 
 def format_kpi(metric: str, value: float | None, change: bool = False) -> str:
@@ -43,33 +53,32 @@ def format_kpi(metric: str, value: float | None, change: bool = False) -> str:
     return f"{value * 100:+.1f} 个百分点" if change else f"{value:.1%}"
 
 
-def monthly_trend(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
-    """Per month of received_at: orders and every rate."""
-    with_month = orders.with_columns(month=pl.col("received_at").dt.truncate("1mo").dt.date())
-    return rate_table(with_month, ["month"], settings).sort("month")
+def read_trend(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, months: int = 13) -> pl.DataFrame:
+    """Per month (`month`) of the last `months` months with orders up to the end of the period: orders and
+    every rate."""
+    return read_rate_table(con, replace(filters, date_from=None), ["month"], settings).tail(months)
 
 
-def top_categories(orders: pl.DataFrame, n: int = 10) -> pl.DataFrame:
-    """The n largest 一级分类 with their share of all orders."""
-    total = max(orders.height, 1)
+def read_top_categories(con: duckdb.DuckDBPyConnection, filters: Filters, n: int = 10) -> pl.DataFrame:
+    """The n largest 一级分类 with their share of all filtered orders."""
+    where, params = filters.where()
+    counts = query(con, "SELECT category_l1, count(*) AS orders, sum(count(*)) OVER () AS total FROM work_orders "
+                        f"WHERE {where} GROUP BY category_l1", params)
+    total = max(int(counts["total"].max() or 0), 1)
     return (
-        orders.group_by("category_l1").len("orders").drop_nulls("category_l1")
+        counts.drop("total").drop_nulls("category_l1")
         .sort(["orders", "category_l1"], descending=[True, False]).head(n)
         .with_columns(share=pl.col("orders") / total)
     )
 
 
-def ranking(orders: pl.DataFrame, unit: str, settings: Settings) -> pl.DataFrame:
+def read_ranking(con: duckdb.DuckDBPyConnection, filters: Filters, unit: str, settings: Settings) -> pl.DataFrame:
     """Units (a column such as district or street) by composite score, with rank: equal scores (to the 0.1
     shown) share a rank and are listed with higher volume first, then by name."""
-    table = rate_table(orders.drop_nulls(unit), [unit], settings)
+    table = read_rate_table(con, filters, [unit], settings).drop_nulls(unit)
     return table.sort(["composite", "orders", unit], descending=[True, True, False], nulls_last=True).select(
         tied_rank("composite").alias("rank"), pl.all()
     )
-
-
-def district_ranking(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
-    return ranking(orders, "district", settings)
 
 
 def month_labels(months: list) -> list[str]:
@@ -127,7 +136,7 @@ def ranking_figure(ranking: pl.DataFrame) -> go.Figure:
 def run(con, args) -> pl.DataFrame:
     """CLI: one row per month with orders and the rates (fractions 0–1)."""
     filters: Filters = from_args(args)
-    trend = monthly_trend(fetch_orders(con, filters, OVERVIEW_COLUMNS), load_settings())
+    trend = read_rate_table(con, filters, ["month"], load_settings())
     return trend.select(
         pl.col("month").dt.strftime("%Y-%m").alias("period"), "orders", "response_rate", "resolution_rate",
         "satisfaction_rate", "on_time_rate", "composite",

@@ -15,7 +15,7 @@ _NOT_OFFICIAL = ("NOT EXISTS (SELECT 1 FROM areas a WHERE a.street = w.street "
                  "AND (w.district IS NULL OR a.district = w.district))")
 
 
-def load_history(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+def load_history(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> pl.DataFrame:
     """Every load, newest first."""
     return query(
         con,
@@ -24,7 +24,7 @@ def load_history(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     )
 
 
-def quarantine_reasons(con: duckdb.DuckDBPyConnection, load_id: str | None = None) -> pl.DataFrame:
+def quarantine_reasons(con: duckdb.DuckDBPyConnection, filters: Filters | None = None, load_id: str | None = None) -> pl.DataFrame:
     """Quarantined rows per reason (within one load when given), largest first; the row number a reason
     starts with ("第 4 行…") is dropped so that rows with the same problem count together."""
     return query(
@@ -35,8 +35,8 @@ def quarantine_reasons(con: duckdb.DuckDBPyConnection, load_id: str | None = Non
     )
 
 
-def quarantine_rows(con: duckdb.DuckDBPyConnection, load_id: str | None = None, search: str | None = None,
-                    limit: int | None = 1000) -> pl.DataFrame:
+def quarantine_rows(con: duckdb.DuckDBPyConnection, filters: Filters | None = None, load_id: str | None = None,
+                    search: str | None = None, limit: int | None = 1000) -> pl.DataFrame:
     """Quarantined rows, optionally of one load and whose reason or raw row contains `search`."""
     term = search.strip() if search and search.strip() else None
     return query(
@@ -97,13 +97,14 @@ def unknown_streets(con: duckdb.DuckDBPyConnection, filters: Filters | None = No
     )
 
 
-def freshness(con: duckdb.DuckDBPyConnection, today: date) -> dict[str, Any]:
+def freshness(con: duckdb.DuckDBPyConnection, filters: Filters, today: date) -> dict[str, Any]:
     """Latest received_at and last successful load, and how many days each lies behind `today`."""
+    where, params = filters.where()
     row = query(
         con,
-        "SELECT (SELECT max(received_at) FROM work_orders) AS latest_received, "
+        f"SELECT (SELECT max(received_at) FROM work_orders WHERE {where}) AS latest_received, "
         "(SELECT max(finished_at) FROM loads WHERE list_contains(?, status)) AS last_load",
-        [list(LOADED)],
+        [*params, list(LOADED)],
     ).to_dicts()[0]
 
     def behind(moment: datetime | None) -> int | None:

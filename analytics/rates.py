@@ -3,9 +3,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import duckdb
 import polars as pl
 
+from analytics.db import query
+from analytics.filters import Filters
 from analytics.settings import Settings
+from core.counts import COUNT_COLUMNS, aggregates, valid_only
+from etl.schema import WORK_ORDER_COLUMNS
 
 # Columns rate_table needs from work_orders.
 RATE_INPUT_COLUMNS = (
@@ -62,22 +67,34 @@ def rate_table(orders: pl.DataFrame, by: Sequence[str], settings: Settings) -> p
     rated, nothing closed); the composite then re-weights the rates that exist, and says so via
     `composite_parts` (how many of the three rates it was computed from).
     """
-    s, w = settings.rates, settings.composite
     flags = order_flags(orders, settings)
-    agg = [
-        pl.len().alias("orders"),
-        pl.col("response_known").sum().alias("response_known"),
-        pl.col("responded_in_time").sum().alias("responded_in_time"),
-        pl.col("resolution_rated").sum().alias("resolution_rated"),
-        pl.col("resolved").sum().alias("resolved"),
-        pl.col("partially_resolved").sum().alias("partially_resolved"),
-        pl.col("satisfaction_rated").sum().alias("satisfaction_rated"),
-        pl.col("satisfied").sum().alias("satisfied"),
-        pl.col("basically_satisfied").sum().alias("basically_satisfied"),
-        pl.col("closed").sum().alias("closed"),
-        pl.col("closed_on_time").sum().alias("closed_on_time"),
-    ]
+    agg = [pl.len().alias("orders"), *(pl.col(c).sum().alias(c) for c in COUNT_COLUMNS[1:])]
     grouped = flags.group_by(list(by), maintain_order=True).agg(agg) if by else flags.select(agg)
+    return with_rates(grouped, settings)
+
+
+# Groupings beyond plain columns: the month an order belongs to (METRICS.md: by received_at).
+DERIVED_KEYS = {"month": "date_trunc('month', received_at)::DATE"}
+
+
+def read_rate_table(con: duckdb.DuckDBPyConnection, filters: Filters, by: Sequence[str], settings: Settings) -> pl.DataFrame:
+    """rate_table of the filtered orders, counted in DuckDB: only one row per group leaves the database.
+    `by`: work_orders columns and/or "month"; rows ordered by the keys."""
+    unknown = [k for k in by if k not in WORK_ORDER_COLUMNS and k not in DERIVED_KEYS]
+    if unknown:
+        raise ValueError(f"unknown grouping columns: {unknown}")
+    keys = [f"{DERIVED_KEYS.get(k, k)} AS {k}" for k in by]
+    select, params = aggregates(settings.rates)
+    where, where_params = filters.where()
+    sql = f"SELECT {', '.join([*keys, select])} FROM work_orders WHERE {where} AND {valid_only(settings.rates)}"
+    if by:
+        sql += f" GROUP BY ALL ORDER BY {', '.join(f'{k} NULLS LAST' for k in by)}"
+    return with_rates(query(con, sql, [*params, *where_params]), settings)
+
+
+def with_rates(grouped: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    """The rates (0–1) and the composite (0–100) from the counts of COUNT_COLUMNS, per row."""
+    s, w = settings.rates, settings.composite
 
     def ratio(num: pl.Expr, den: str) -> pl.Expr:
         return pl.when(pl.col(den) > 0).then(num / pl.col(den)).otherwise(None)

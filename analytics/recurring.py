@@ -1,18 +1,20 @@
 """What keeps coming back: hot issues, repeat complaints, recurring types per area, 每月一题 candidates."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
 
+import duckdb
 import numpy as np
 import plotly.graph_objects as go
 import polars as pl
 
 from analytics import hot_issues as hi
 from analytics.db import orders as fetch_orders
+from analytics.db import query
 from analytics.filters import Filters, from_args
 from analytics.rates import RATE_INPUT_COLUMNS, rate_table
 from analytics.settings import Settings, load_settings
+from etl.schema import WORK_ORDER_COLUMNS
 
 TYPE_COLUMNS = tuple(dict.fromkeys((
     *RATE_INPUT_COLUMNS, "order_id", "district", "street", "category_l2", "category_l3", "redispatch_count",
@@ -43,61 +45,56 @@ def _episodes(frame: pl.DataFrame, matter: str, window_days: int) -> pl.DataFram
     )
 
 
-def repeats(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
-    """Repeat-complaint alerts, most repeated first: the same caller on the same matter (same category_l3 /
-    l2, or similar text where there is no category), or the same place on the same matter (similar text),
-    each time within settings.repeats.window_days of the last, at least settings.repeats.alert_count times."""
-    r = settings.repeats
-    schema = {"kind": pl.String, "caller_key": pl.String, "place": pl.String, "matter": pl.String, "count": pl.UInt32,
-              "callers": pl.UInt32, "first_at": pl.Datetime("us"), "last_at": pl.Datetime("us"),
-              "order_ids": pl.List(pl.String)}
-    docs = hi.prepare(orders)
-    if docs.height < r.alert_count:
-        return pl.DataFrame(schema=schema)
-    sig = hi._signatures(docs)
+def repeats(orders: pl.DataFrame, settings: Settings, period_start: datetime | None = None,
+            period_end: datetime | None = None) -> pl.DataFrame:
+    """Two lists in one frame. 同一来电人 (the alert): the same caller on the same matter (same category_l3 / l2,
+    or similar text where there is no category), each time within settings.repeats.window_days of the last, at
+    least settings.repeats.alert_count times. 同一地点 (root causes): the hot-issue groups at one place with
+    several callers and at least alert_count orders, most callers first, at most settings.repeats.place_limit.
+    `hot_issue` names the hot issue the orders belong to, so that the two pages never disagree about them."""
+    r, h = settings.repeats, settings.hot_issues
+    if orders.height < r.alert_count:
+        return pl.DataFrame(schema=REPEAT_SCHEMA)
+    groups, hot = hi.settle(hi.group_orders(orders, settings, period_start, period_end), settings, period_end)
+    docs = groups.docs
     docs = docs.with_columns(
-        place_block=pl.coalesce("place_key", "spot_key"),
-        by_caller=pl.Series(hi.text_components(docs, sig, "caller_key", r.text_similarity).astype(np.int64)),
-    )
-    docs = docs.with_columns(
-        by_place=pl.Series(hi.text_components(docs, sig, "place_block", r.text_similarity).astype(np.int64)))
+        by_caller=pl.Series(hi.text_components(docs, groups.sig, "caller_key", r.text_similarity, h).astype(np.int64)))
     category = pl.coalesce("category_l3", "category_l2")
     caller = docs.filter(pl.col("caller_key").is_not_null()).with_columns(
-        matter_key=pl.concat_str([pl.col("caller_key"), pl.coalesce(category, pl.format("#{}", "by_caller"))],
-                                 separator="|"),
-        kind=pl.lit("同一来电人"),
-    )
-    place = docs.filter(pl.col("place_block").is_not_null()).with_columns(
-        matter_key=pl.format("{}|#{}", "place_block", "by_place"), kind=pl.lit("同一地点"),
-    )
-    groups = []
-    idf = hi._idf(docs)
-    for frame in (caller, place):
-        eps = _episodes(frame, "matter_key", r.window_days)
-        eps = eps.filter(pl.len().over("matter_key", "episode") >= r.alert_count)
-        if eps.is_empty():
-            continue
-        for (_, _), g in eps.group_by("matter_key", "episode", maintain_order=True):
-            g = g.sort("received_at", "order_id")
-            where, problem = hi._label(g, idf)
-            categories = g.select(category.alias("c"))["c"].drop_nulls()
-            groups.append({
-                "kind": g["kind"][0],
-                "caller_key": g["caller_key"][0] if g["kind"][0] == "同一来电人" else None,
-                "place": where or (g["place_name"].drop_nulls()[0] if g["place_name"].drop_nulls().len() else None),
-                "matter": categories.mode().sort()[0] if categories.len() == g.height else problem,
-                "count": g.height,
-                "callers": g.select(pl.coalesce("caller_key", "order_id").n_unique()).item(),
-                "first_at": g["received_at"].min(), "last_at": g["received_at"].max(),
-                "order_ids": g["order_id"].to_list(),
-            })
-    if not groups:
-        return pl.DataFrame(schema=schema)
-    out = pl.DataFrame(groups, schema=schema)
-    # A place alert that is one caller saying it again is already the caller's alert.
-    out = out.filter((pl.col("kind") == "同一来电人") | (pl.col("callers") > 1))
-    return out.sort(["count", "last_at", "kind"], descending=[True, True, False])
+        matter_key=pl.concat_str([pl.col("caller_key"), pl.coalesce(category, pl.format("#{}", "by_caller"))], separator="|"))
+    eps = _episodes(caller, "matter_key", r.window_days)
+    eps = eps.filter(pl.len().over("matter_key", "episode") >= r.alert_count)
+    hot_of = (hot.select("cluster", "label").join(groups.members.select("i", "cluster"), on="cluster")
+              .select("i", hot_issue="label"))
+    rows = []
+    idf = hi.term_idf(docs)
+    for _, g in eps.group_by("matter_key", "episode", maintain_order=True):
+        g = g.sort("received_at", "order_id").join(hot_of, on="i", how="left", maintain_order="left")
+        where, problem = hi.label(g, idf, h)
+        categories = g.select(category.alias("c"))["c"].drop_nulls()
+        rows.append({
+            "kind": "同一来电人", "caller_key": g["caller_key"][0],
+            "place": where or (g["place_name"].drop_nulls()[0] if g["place_name"].drop_nulls().len() else None),
+            "matter": categories.mode().sort()[0] if categories.len() == g.height else problem,
+            "count": g.height, "callers": 1, "first_at": g["received_at"].min(), "last_at": g["received_at"].max(),
+            "hot_issue": g["hot_issue"].drop_nulls().mode().sort()[0] if g["hot_issue"].drop_nulls().len() * 2 > g.height else None,
+            "order_ids": g["order_id"].to_list(),
+        })
+    by_caller = pl.DataFrame(rows, schema=REPEAT_SCHEMA)
+    multi = groups.stats.filter((pl.col("callers") >= 2) & (pl.col("size") >= r.alert_count)).sort(
+        ["callers", "size", "cluster"], descending=[True, True, False])
+    places = hi.describe(groups, multi.head(r.place_limit * 2)["cluster"], settings, period_end)
+    places = (places.filter(pl.col("place") != "").sort(["callers", "size", "cluster"], descending=[True, True, False])
+              .head(r.place_limit).select(
+                  kind=pl.lit("同一地点"), caller_key=pl.lit(None, pl.String), place="place", matter="problem",
+                  count="size", callers="callers", first_at="first_at", last_at="last_at",
+                  hot_issue=pl.when("hot").then("label"), order_ids="order_ids"))
+    return pl.concat([by_caller.sort(["count", "last_at"], descending=True), places.cast(REPEAT_SCHEMA)])
 
+
+REPEAT_SCHEMA = {"kind": pl.String, "caller_key": pl.String, "place": pl.String, "matter": pl.String, "count": pl.UInt32,
+                 "callers": pl.UInt32, "first_at": pl.Datetime("us"), "last_at": pl.Datetime("us"),
+                 "hot_issue": pl.String, "order_ids": pl.List(pl.String)}
 
 
 def _month_index(col: str = "month") -> pl.Expr:
@@ -201,11 +198,25 @@ def topic_candidates(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
 
 def topic_tracking(orders: pl.DataFrame, level: str, issue_type: str, pick_month: date) -> pl.DataFrame:
     """Monthly volume of one issue type with month-on-month change and change against the pick month."""
-    pick = pick_month.replace(day=1)
     o = _typed(orders).with_columns(month=pl.col("received_at").dt.truncate("1mo").dt.date())
     all_months = o.select(pl.col("month").unique().sort())
     counts = o.filter(pl.col(level) == issue_type).group_by("month").agg(orders=pl.len())
     frame = all_months.join(counts, on="month", how="left").with_columns(pl.col("orders").fill_null(0)).sort("month")
+    return tracking(frame, pick_month)
+
+
+def read_type_months(con: duckdb.DuckDBPyConnection, filters: Filters, level: str, issue_type: str) -> pl.DataFrame:
+    """Orders of one issue type per month (`month`, `orders`), over every month the filtered orders cover."""
+    if level not in WORK_ORDER_COLUMNS:
+        raise ValueError(f"unknown work_orders column: {level}")
+    where, params = filters.where()
+    return query(con, f"SELECT date_trunc('month', received_at)::DATE AS month, count(*) FILTER (WHERE {level} = ?) AS orders "
+                      f"FROM work_orders WHERE {where} GROUP BY 1 ORDER BY 1", [issue_type, *params])
+
+
+def tracking(frame: pl.DataFrame, pick_month: date) -> pl.DataFrame:
+    """Monthly volume (`month`, `orders`) with month-on-month change and change against the pick month."""
+    pick = pick_month.replace(day=1)
     at_pick = frame.filter(pl.col("month") == pick)["orders"]
     base = float(at_pick[0]) if at_pick.len() and at_pick[0] else None
     return frame.with_columns(
@@ -255,27 +266,20 @@ def explain(settings: Settings, what: str) -> str:
 
 
 
-def _cli_lists(frame: pl.DataFrame, args: Any) -> pl.DataFrame:
-    """csv and table output cannot hold lists: order ids are joined with ';' there; json keeps arrays."""
-    if getattr(args, "format", "json") == "json" or "order_ids" not in frame.columns:
-        return frame
-    return frame.with_columns(pl.col("order_ids").list.join(";"))
+def read_repeats(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> pl.DataFrame:
+    """repeats among the filtered orders."""
+    return repeats(fetch_orders(con, filters, REPEAT_COLUMNS), settings)
 
 
-def run_hot_issues(con, args) -> pl.DataFrame:
-    """CLI: hot issues, hottest first."""
-    filters: Filters = from_args(args)
-    orders = fetch_orders(con, filters, hi.INPUT_COLUMNS)
-    end = datetime.combine(filters.date_to + timedelta(days=1), time()) if filters.date_to else None
-    table = hi.hot_issues(orders, load_settings(), period_end=end)
-    return _cli_lists(table.select("label", "place", "problem", "size", "callers", "channels", "first_at", "last_at",
-                                   "likes", "heat", "order_ids"), args)
+def read_types(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, area: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """recurring_types per `area` and the 每月一题 candidates among the filtered orders."""
+    orders = fetch_orders(con, filters, TYPE_COLUMNS)
+    return recurring_types(orders, settings, area), topic_candidates(orders, settings)
 
 
 def run_repeats(con, args) -> pl.DataFrame:
     """CLI: repeat-complaint alerts."""
-    table = repeats(fetch_orders(con, from_args(args), REPEAT_COLUMNS), load_settings())
-    return _cli_lists(table, args)
+    return repeats(fetch_orders(con, from_args(args), REPEAT_COLUMNS), load_settings())
 
 
 def run_topics(con, args) -> pl.DataFrame:

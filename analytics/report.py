@@ -1,7 +1,7 @@
 """月度通报: one month of one district (or the city) — key numbers, rankings, hot issues, what to act on."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -10,12 +10,12 @@ import polars as pl
 
 from analytics import hot_issues, hotspots, overview
 from analytics.db import orders as fetch_orders
+from analytics.db import query
 from analytics.filters import Filters, add_months, month_bounds
 from analytics.rates import LABELS
 from analytics.settings import Settings
 
 CITY = "全市"
-REPORT_COLUMNS = tuple(dict.fromkeys((*overview.OVERVIEW_COLUMNS, "street")))
 DROP_ALERT = 0.01        # a rate falling by at least one percentage point is worth a line
 WORST_UNITS = 3
 
@@ -33,11 +33,11 @@ class MonthReport:
     actions: list[str]
 
 
-def category_changes(current: pl.DataFrame, previous: pl.DataFrame, n: int = 10) -> pl.DataFrame:
-    """The n largest 一级分类 this month with last month's count and the change in orders."""
-    top = overview.top_categories(current, n)
-    before = previous.group_by("category_l1").len("previous") if previous.height else pl.DataFrame(
-        schema={"category_l1": pl.String, "previous": pl.UInt32})
+def read_category_changes(con: duckdb.DuckDBPyConnection, filters: Filters, previous: Filters, n: int = 10) -> pl.DataFrame:
+    """The n largest 一级分类 of the period with the previous period's count and the change in orders."""
+    top = overview.read_top_categories(con, filters, n)
+    where, params = previous.where()
+    before = query(con, f"SELECT category_l1, count(*) AS previous FROM work_orders WHERE {where} GROUP BY 1", params)
     return (top.join(before, on="category_l1", how="left")
             .with_columns(pl.col("previous").fill_null(0).cast(pl.Int64), pl.col("orders").cast(pl.Int64))
             .with_columns(change=pl.col("orders") - pl.col("previous"))
@@ -71,20 +71,20 @@ def action_items(kpis: list[dict[str, Any]], ranking: pl.DataFrame, categories: 
     return items or ["本月各项指标未见明显异常。"]
 
 
-def month_report(con: duckdb.DuckDBPyConnection, month: date, district: str | None, settings: Settings) -> MonthReport:
-    """Everything the 月度通报 shows for `month` (any day in it) and a district (None: the city)."""
+def month_report(con: duckdb.DuckDBPyConnection, filters: Filters, month: date, district: str | None,
+                 settings: Settings) -> MonthReport:
+    """Everything the 月度通报 shows for `month` (any day in it) and a district (None: the city), within
+    `filters` (whose period and districts the month and district replace)."""
     first, last = month_bounds(month)
-    scope = Filters(date_from=first, date_to=last, districts=(district,) if district else ())
-    before = Filters(date_from=add_months(first, -1), date_to=first - timedelta(days=1), districts=scope.districts)
-    current = fetch_orders(con, scope, REPORT_COLUMNS)
-    previous = fetch_orders(con, before, REPORT_COLUMNS)
+    scope = replace(filters, date_from=first, date_to=last, districts=(district,) if district else ())
+    before = replace(scope, date_from=add_months(first, -1), date_to=first - timedelta(days=1))
     unit = "street" if district else "district"
-    ranking = overview.ranking(current, unit, settings).rename({unit: "unit"})
-    categories = category_changes(current, previous)
+    ranking = overview.read_ranking(con, scope, unit, settings).rename({unit: "unit"})
+    categories = read_category_changes(con, scope, before)
     history = hotspots.fetch(con, scope, hotspots.HOTSPOT_COLUMNS, max(12, settings.hotspots.trailing_months))
     hot = hotspots.hotspots(history, unit, settings, start=first, end=first)
     surge = hotspots.surges(hot).select("area", "category", "count", "expected", "lift", "z")
-    kpis = overview.kpis(current, previous, settings)
+    kpis = overview.read_kpis(con, scope, settings, previous=before)
     issues = hot_issues.hot_issues(fetch_orders(con, scope, hot_issues.INPUT_COLUMNS), settings, period_end=datetime.combine(last, time.max))
     unit_label = "街乡" if district else "区"
     return MonthReport(first, district or CITY, unit, kpis, ranking, categories, surge, issues,

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
+import duckdb
 import plotly.graph_objects as go
 import polars as pl
 
@@ -13,7 +14,7 @@ from analytics.db import query
 from analytics.ranking import score_range, tied_rank
 from analytics.filters import Filters, add_months, from_args
 from analytics.rates import LABELS as RATE_LABELS
-from analytics.rates import RATE_INPUT_COLUMNS, rate_table
+from analytics.rates import RATE_INPUT_COLUMNS, rate_table, read_rate_table
 from analytics.settings import Settings, load_settings
 
 SCORE_INPUT_COLUMNS = (
@@ -222,17 +223,78 @@ def score_table(
     `functional_only` (departments): leave out street and township governments (办事处, 人民政府, 管委会)."""
     if by == "dept" and functional_only:
         orders = orders.filter(~pl.col("dept").str.contains(STREET_OFFICE).fill_null(False))
-    table = monthly_scores(orders, by, settings)
-    minimum = settings.rankings.min_orders
+    quality = None
     if by == "dept":
         quality = dispatch_quality(
             orders.with_columns(period=pl.col("received_at").dt.truncate("1mo").dt.date()), duties, ["dept", "period"]
         )
+    return assess(monthly_scores(orders, by, settings), by, settings, areas=areas, ratings=ratings, quality=quality)
+
+
+def assess(table: pl.DataFrame, by: str, settings: Settings, *, areas: pl.DataFrame | None = None,
+           ratings: pl.DataFrame | None = None, quality: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Ranks, rank changes and per-capita volume (districts, streets), 治理类 candidates (streets), department
+    scores and dispatch quality (departments), from the monthly rates of monthly_scores."""
+    minimum = settings.rankings.min_orders
+    if by == "dept":
         table = with_dept_score(table, ratings, settings).join(quality, on=["dept", "period"], how="left")
         table = rank_units(table, by, "composite", "composite_rank", minimum).drop("composite_rank_change")
         return rank_units(table, by, "dept_score", "rank", minimum)
     table = rank_units(with_per_capita(table, areas, by), by, min_orders=minimum)
     return governance(table, settings) if by == "street" else table
+
+
+def read_score_table(con: duckdb.DuckDBPyConnection, filters: Filters, by: str, settings: Settings,
+                     functional_only: bool = False) -> pl.DataFrame:
+    """score_table of the units ranked under `filters` (with the history rank changes and the 治理类 window
+    need), counted in DuckDB: one row per unit and month leaves the database."""
+    scope = with_history(ranking_filters(filters, by), settings)
+    keys = list(UNIT_KEYS[by])
+    table = read_rate_table(con, scope, [*keys, "month"], settings).rename({"month": "period"}).drop_nulls(keys[-1])
+    if by != "dept":
+        table = table.with_columns(unit=pl.col(keys[-1])).sort(["period", *keys])
+        return assess(table, by, settings, areas=read_areas(con, filters))
+    offices = pl.col("dept").str.contains(STREET_OFFICE) if functional_only else pl.lit(False)
+    table = table.filter(~offices).with_columns(unit=pl.col("dept")).sort(["period", "dept"])
+    quality = read_dispatch_quality(con, scope).filter(~offices)
+    return assess(table, by, settings, ratings=read_ratings(con, scope), quality=quality)
+
+
+def read_dispatch_quality(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
+    """dispatch_quality per department and month (`period`), counted in DuckDB against dept_duties."""
+    where, params = filters.where(prefix="w.")
+    frame = query(con, f"""
+        WITH duties AS (SELECT category_l1::VARCHAR AS c1, category_l2::VARCHAR AS c2, dept::VARCHAR AS d FROM dept_duties
+                        WHERE category_l1 IS NOT NULL AND dept IS NOT NULL),
+             exact AS (SELECT c1, c2, list(DISTINCT d) AS ds FROM duties WHERE c2 IS NOT NULL GROUP BY c1, c2),
+             by_l1 AS (SELECT c1, list(DISTINCT d) AS ds FROM duties GROUP BY c1)
+        SELECT w.dept, date_trunc('month', w.received_at)::DATE AS period,
+               count(*) FILTER (WHERE coalesce(w.redispatch_count, 0) > 0 OR coalesce(w.status = '退单', false)) AS redispatched,
+               count(coalesce(e.ds, l.ds)) AS duty_known,
+               count(*) FILTER (WHERE NOT list_contains(coalesce(e.ds, l.ds), w.dept)) AS mismatched,
+               count(*) AS _n
+        FROM work_orders w
+        LEFT JOIN exact e ON w.category_l1 = e.c1 AND w.category_l2 = e.c2
+        LEFT JOIN by_l1 l ON w.category_l1 = l.c1
+        WHERE {where} AND w.dept IS NOT NULL GROUP BY ALL""", params)
+    return frame.with_columns(
+        redispatch_share=pl.col("redispatched") / pl.col("_n"),
+        mismatch_share=pl.when(pl.col("duty_known") > 0).then(pl.col("mismatched") / pl.col("duty_known")),
+    ).drop("_n")
+
+
+def read_areas(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
+    return query(con, AREAS_SQL)
+
+
+def read_ratings(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
+    """The street ratings of departments (dept_ratings) within the filtered months, districts and streets."""
+    return query(con, *ratings_query(filters))
+
+
+def read_duties(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
+    """The 权责清单 (dept_duties)."""
+    return query(con, DUTIES_SQL)
 
 
 def month_table(table: pl.DataFrame, month: date) -> pl.DataFrame:
@@ -350,11 +412,7 @@ def run(con, args) -> pl.DataFrame:
         raise SystemExit(f"scores 不支持 --by {by}；请用 district、street 或 dept。")
     settings = load_settings()
     filters = from_args(args)
-    orders = query(con, *orders_query(with_history(filters, settings)))
-    areas = query(con, AREAS_SQL) if by != "dept" else None
-    ratings = query(con, *ratings_query(with_history(filters, settings))) if by == "dept" else None
-    duties = query(con, DUTIES_SQL) if by == "dept" else None
-    table = score_table(orders, by, settings, areas=areas, ratings=ratings, duties=duties)
+    table = read_score_table(con, filters, by, settings)
     if filters.date_from:
         table = table.filter(pl.col("period") >= month_start(filters.date_from))
     columns = ["unit", "period", "orders", "response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate",

@@ -134,16 +134,17 @@ def main() -> None:
 
     timings = {}
     t = time.perf_counter()
-    docs = hi.prepare(frame)
+    h = settings.hot_issues
+    docs = hi.prepare(frame, h)
     timings["准备（片区键、具体地点：全部文本与地址的地点识别）"] = time.perf_counter() - t
     t = time.perf_counter()
-    sig = hi._signatures(docs)
+    sig = hi.signatures(docs, h)
     timings["特征词（TF-IDF 前 K 个）"] = time.perf_counter() - t
     t = time.perf_counter()
-    pairs = hi._candidates(docs, sig)
+    pairs = hi.candidates(docs, sig, h)
     timings["分块候选对"] = time.perf_counter() - t
     t = time.perf_counter()
-    hi._cosines(sig, docs.height, pairs)
+    hi.cosines(sig, docs.height, pairs, h.top_k)
     timings["候选对余弦"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -163,7 +164,7 @@ def main() -> None:
         "- 分词在导入时完成（分词索引 order_tokens），这里直接给出词表。",
         f"- 目标：≤ 60 秒。设置：text_similarity = {settings.hot_issues.text_similarity}，min_size = {settings.hot_issues.min_size}，"
         f"place_bonus = {settings.hot_issues.place_bonus}（同一具体地点），"
-        f"merge_category_share = {settings.hot_issues.merge_category_share}，TOP_K = {hi.TOP_K}，WINDOW = {hi.WINDOW}；"
+        f"merge_category_share = {settings.hot_issues.merge_category_share}，top_k = {h.top_k}，window = {h.window}；"
         f"成为热点问题：点名同一地点 ≥ {settings.hot_issues.named_place_share:.0%}，否则同一地址/社区 ≥ "
         f"{settings.hot_issues.bound_place_share:.0%} 且最忙 {settings.hot_issues.burst_days} 天内 ≥ "
         f"{settings.hot_issues.min_burst_share:.0%}、咨询 ≤ {settings.hot_issues.max_consult_share:.0%}"

@@ -1,9 +1,10 @@
 """`python -m etl load PATH... [--db DB] [--kind K] [--mapping FILE] [--json]`, `python -m etl tokens` and
-`python -m etl demo`."""
+`python -m etl demo`, `python -m etl lake DIR`."""
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 
@@ -69,6 +70,11 @@ def _load(args: argparse.Namespace) -> int:
         code = _tokens(args, db)
         if code:
             return code
+    lake = args.lake or os.environ.get("WHISTLE_LAKE")
+    if lake and len(args.paths) > failed:
+        code = _lake(argparse.Namespace(dir=lake, db=str(db), json=args.json))
+        if code:
+            return code
     return 1 if failed else 0
 
 
@@ -89,6 +95,29 @@ def _tokens(args: argparse.Namespace, db=None) -> int:
         print(json.dumps({"step": "tokens", **result.as_dict()}, ensure_ascii=False))
     elif result.rows_tokenized:
         print(f"分词索引：{result.rows_tokenized} 条工单已分词，用时 {result.seconds:.1f} 秒。")
+    return 0
+
+
+def _lake(args: argparse.Namespace) -> int:
+    """Bring the Parquet lake up to date (only partitions whose rows changed are rewritten)."""
+    from etl.lake import export
+
+    db = store.db_path(args.db)
+    if not db.exists():
+        print(f"找不到数据库 {db}：请先导入数据（python -m etl load）或生成演示数据（python -m etl demo）。", file=sys.stderr)
+        return 2
+    progress, close = (None, lambda: None) if args.json else _bar("数据湖")
+    try:
+        result = export(db, args.dir, progress=progress)
+    except (OSError, ValueError) as e:
+        close()
+        print(f"数据湖写入失败：{e}", file=sys.stderr)
+        return 1
+    close()
+    if args.json:
+        print(json.dumps({"step": "lake", **result}, ensure_ascii=False))
+    else:
+        print(f"数据湖 {result['lake']}：写入 {result['written']} 个分区，未变 {result['kept']} 个，删除 {result['removed']} 个。")
     return 0
 
 
@@ -115,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--encoding", default=None,
                    help="文件编码（如 utf-8、gb18030）；默认自动识别 UTF-8、UTF-8 BOM、GBK、GB18030")
     p.add_argument("--json", action="store_true", help="每个文件输出一行 JSON 摘要，不显示进度条")
+    p.add_argument("--lake", default=None, help="导入后更新此目录下的 Parquet 数据湖（或设环境变量 WHISTLE_LAKE）")
     p.set_defaults(func=_load)
     t = sub.add_parser("tokens", help="为尚未分词的工单补全分词索引（导入后会自动进行）")
     t.add_argument("--db", default=None)
@@ -125,6 +155,11 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--orders", type=int, default=200_000)
     d.add_argument("--seed", type=int, default=12345)
     d.set_defaults(func=_demo)
+    lk = sub.add_parser("lake", help="把各表写成 Parquet 数据湖（工单按月 Hive 分区，增量更新）")
+    lk.add_argument("dir", metavar="DIR")
+    lk.add_argument("--db", default=None)
+    lk.add_argument("--json", action="store_true")
+    lk.set_defaults(func=_lake)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import plotly.graph_objects as go
-import polars as pl
 import streamlit as st
 
 from analytics import community as cm
@@ -21,10 +20,7 @@ settings = data.settings()
 st.title("社区画像")
 
 period = replace(f, streets=(), categories=())
-choices = data.sql(
-    f"SELECT district, street, count(*) AS n FROM work_orders WHERE street IS NOT NULL AND {period.where()[0]} "
-    "GROUP BY 1, 2 ORDER BY n DESC, street", period.where()[1],
-)
+choices = data.read(cm.read_streets, period)
 if choices.is_empty():
     st.info("所选时段内没有带街乡的工单。请放宽左侧的时间段或区筛选。")
     st.stop()
@@ -33,26 +29,19 @@ default = next((i for i, s in enumerate(choices["street"]) if s in f.streets), 0
 c1, c2 = st.columns(2)
 picked = c1.selectbox("街道 / 乡镇", range(len(labels)), index=default, format_func=lambda i: labels[i], key="cm_street")
 district, street = choices["district"][picked], choices["street"][picked]
-communities = data.sql(
-    f"SELECT community, count(*) AS n FROM work_orders WHERE street = ? AND community IS NOT NULL AND {period.where()[0]} "
-    "GROUP BY 1 ORDER BY n DESC, community", [street, *period.where()[1]],
-)["community"].to_list()
+communities = data.read(cm.read_communities, replace(period, streets=(street,)))
 community = c2.selectbox("社区 / 村（可选）", ["全部社区", *communities], key="cm_community")
 community = None if community == "全部社区" else community
 
 scope = replace(period, districts=(district,), streets=(street,))
-street_orders = data.orders(scope, cm.PROFILE_COLUMNS)
-local = street_orders.filter(pl.col("community") == community) if community else street_orders
-district_orders = data.orders(replace(period, districts=(district,)), cm.PROFILE_COLUMNS)
 name = f"{street}{community or ''}"
 reference_name = street if community else district
-reference = street_orders if community else district_orders
+profile = data.read(cm.read_profile, scope, community, settings, name, reference_name)
 
 st.caption(f"{district} · {name} · {f.date_from or '…'} 至 {f.date_to or '…'}。本页可直接用浏览器打印为一页材料。")
-issues = cm.top_issues(local, settings)
-recurring = cm.recurring_addresses(local)
-st.markdown("#### 概况\n" + cm.summary(local, issues, recurring, name))
-if local.is_empty():
+issues, recurring = profile["issues"], profile["recurring"]
+st.markdown("#### 概况\n" + profile["summary"])
+if not profile["orders"]:
     st.stop()
 
 left, right = st.columns(2)
@@ -67,18 +56,14 @@ with left:
     st.caption("占比 = 该问题的工单 ÷ 全部工单。解决率、满意率只算已回访评价的工单。")
 with right:
     st.markdown("#### 每月工单量")
-    trend_scope = replace(scope, date_from=None)
-    trend_orders = data.orders(trend_scope, ("received_at", "community"))
-    if community:
-        trend_orders = trend_orders.filter(pl.col("community") == community)
-    trend = cm.monthly(trend_orders).tail(13)
+    trend = data.read(cm.read_monthly, scope, community)
     fig = go.Figure(go.Bar(x=trend["month"], y=trend["orders"], marker_color="#4c78a8", hovertemplate="%{x|%Y年%m月}：%{y} 件<extra></extra>"))
     fig.update_layout(height=260, margin=dict(t=10, b=10, l=10, r=10), xaxis=dict(tickformat="%Y年%m月", dtick="M1"), yaxis=dict(title="工单量", tickformat=",d"))
     st.plotly_chart(fig, width="stretch", key="cm_trend")
     st.caption("截至所选时段末的最近 13 个月。")
 
 st.markdown(f"#### 三率：{name} 与 {reference_name} 平均")
-rates = cm.rates_vs(local, reference, settings, name, reference_name)
+rates = profile["rates"]
 cols = st.columns(len(rates))
 for col, row in zip(cols, rates.to_dicts()):
     delta = None if row["difference"] is None else f"{row['difference'] * 100:+.1f} 个百分点"
@@ -103,7 +88,7 @@ with left:
         download_buttons(recurring, f"{name}_反复来电地址", key="dl_cm_recurring")
 with right:
     st.markdown("#### 居民常说的词")
-    words = cm.distinctive_words(local, reference)
+    words = profile["words"]
     st.dataframe(words, hide_index=True, placeholder="—", width="stretch", column_config={
         "word": "词", "count": "涉及工单", "share": st.column_config.NumberColumn("占比", format="percent"),
         "lift": st.column_config.NumberColumn(f"相对{reference_name}", format="%.1f 倍"),

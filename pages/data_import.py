@@ -7,12 +7,12 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from analytics.quality import quarantine_rows
+from analytics import quality
+from analytics.filters import Filters
 from etl import kinds
 from etl.load import LoadError, load_file, preview
 from etl.tokens import fill as fill_tokens
 from etl.mapping import target_label, targets
-from etl.store import connect_read
 from ui import data, upload
 from ui.export import download_buttons
 from ui.page import setup
@@ -52,11 +52,7 @@ def _report(result: dict) -> None:
     st.caption(f"导入批次 {result['load_id']} · 文件 {result['source_file']} · 编码 {result['encoding']}。"
                "读取 = 新增 + 更新 + 未变 + 隔离。其他用户在导入期间可照常浏览；新数据在各页面刷新后出现。")
     if result["rows_quarantined"]:
-        con = connect_read(data.current_path())
-        try:
-            rows = quarantine_rows(con, result["load_id"], limit=None)
-        finally:
-            con.close()
+        rows = data.read(quality.quarantine_rows, Filters(), result["load_id"], None, None)
         st.markdown("**被隔离的行**（未入库，修正后可重新导入同一文件）")
         st.dataframe(rows.drop("load_id", "source_file"), hide_index=True, placeholder="—", width="stretch",
                      column_config={"line_no": "行号", "reason": "原因", "raw": "原始行(JSON)"})

@@ -2,13 +2,15 @@
 department look like — load, 三率, re-dispatch, dispatch mismatches, street ratings, issue mix?"""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import polars as pl
 import streamlit as st
 
+from analytics import orders as work_orders
 from analytics import overview, scores
-from analytics.filters import Filters
+from analytics.filters import Filters, month_bounds
 from analytics.rates import explain
 from analytics.settings import Settings
 from etl.schema import label
@@ -21,22 +23,10 @@ setup()
 
 L = scores.LABELS
 RATES = ("response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate")
+DEPT_ORDER_COLUMNS = ("order_id", "received_at", "district", "street", "category_l1", "category_l2", "content", "status",
+                      "redispatch_count", "resolution", "satisfaction")
 TABLE_COLUMNS = ("rank", "movement", "unit", "orders", "dept_score", "composite", "composite_rank", "street_rating",
                  "rating_count", *RATES, "redispatch_share", "mismatch_share")
-
-
-@st.cache_data(max_entries=32, show_spinner="正在计算部门考评…")
-def tables(ver: tuple[int, int], f: Filters, settings: Settings, functional_only: bool) -> dict[str, pl.DataFrame]:
-    # Keyed on the database version: a load publishes a new file and the next rerun recomputes.
-    scope = scores.with_history(f, settings)
-    orders = data.orders(scope, scores.SCORE_INPUT_COLUMNS)
-    ratings = data.sql(*scores.ratings_query(scope))
-    duties = data.sql(scores.DUTIES_SQL)
-    return {
-        "scores": scores.score_table(orders, "dept", settings, ratings=ratings, duties=duties, functional_only=functional_only),
-        "ratings": ratings,
-        "duties": duties,
-    }
 
 
 def column_config() -> dict:
@@ -91,12 +81,9 @@ def profile(dept: str, t: dict[str, pl.DataFrame], f: Filters, ranking_month: da
         st.markdown("**工单量与各项比率（按月）**")
         st.plotly_chart(overview.trend_figure(own.rename({"period": "month"})), width="stretch", key="dept_trend")
         definition("\n\n".join(explain(m, settings) for m in ("orders", *RATES)))
-    where, params = f.where()
     with right:
         st.markdown("**问题构成（所选时段）**")
-        mix = overview.top_categories(
-            data.sql(f"SELECT category_l1 FROM work_orders WHERE {where} AND dept = ?", [*params, dept])
-        )
+        mix = data.read(overview.read_top_categories, replace(f, depts=(dept,)))
         st.plotly_chart(overview.categories_figure(mix), width="stretch", key="dept_mix")
         definition("按一级分类统计该部门在所选时段承办的工单量，百分比为占其全部工单的比例。")
 
@@ -118,12 +105,9 @@ def profile(dept: str, t: dict[str, pl.DataFrame], f: Filters, ranking_month: da
             download_buttons(shown, f"{dept}_街乡评分", key="dl_dept_ratings")
 
     st.markdown(f"**{ranking_month.year}年{ranking_month.month}月承办的工单**（最多 500 件；“派单不符”按权责清单判断）")
-    orders = data.sql(
-        "SELECT order_id, received_at, district, street, category_l1, category_l2, content, status, redispatch_count, "
-        f"resolution, satisfaction FROM work_orders WHERE {where} AND dept = ? AND received_at >= ? AND received_at < ? "
-        "ORDER BY received_at DESC LIMIT 500",
-        [*params, dept, ranking_month, scores.next_month(ranking_month)],
-    )
+    first, last = month_bounds(ranking_month)
+    in_month = replace(f, date_from=max(f.date_from or first, first), date_to=min(f.date_to or last, last), depts=(dept,))
+    orders = data.read(work_orders.listing, in_month, DEPT_ORDER_COLUMNS, (), "", None, "received_at", True, 500)
     checked = scores.responsible(orders.with_columns(dept=pl.lit(dept)), t["duties"]).with_columns(
         responsible=pl.col("responsible").list.join("、")
     ).drop("dept")
@@ -145,8 +129,9 @@ st.title("部门考评")
 functional_only = st.toggle(
     "只排职能部门（不含街道办事处、乡镇人民政府等街乡主体，它们在“街乡考评”中排名）", value=True, key="dept_functional_only",
 )
-data.connection()
-t = tables(data.version(), f, settings, functional_only)
+scope = scores.with_history(f, settings)
+t = {"scores": data.read(scores.read_score_table, f, "dept", settings, functional_only),
+     "ratings": data.read(scores.read_ratings, scope), "duties": data.read(scores.read_duties, f)}
 table = t["scores"]
 if table.is_empty():
     st.info("所选条件下没有写明承办部门的工单。请放宽左侧的筛选条件，或检查导入文件中的“承办单位”列。")

@@ -4,8 +4,9 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
+from analytics import db
 from analytics import hotspots as hs
-from analytics.filters import Filters
+from analytics import orders as work_orders
 from ui import data, filters
 from ui.export import download_buttons
 from ui.widgets import definition
@@ -18,26 +19,23 @@ settings = data.settings()
 st.title("热点分布")
 st.caption(f"筛选：{f.describe()}。期望值和热词基线使用所选时段之前最多 12 个月的历史数据。")
 
-history = f.reaching_back(max(12, settings.hotspots.trailing_months))
-orders = data.orders(history, hs.HOTSPOT_COLUMNS)
-current = orders.filter(pl.col("received_at").dt.date() >= f.date_from) if f.date_from else orders
-if current.is_empty():
+if not data.read(work_orders.count, f):
     st.info("所选条件下没有工单。请放宽左侧的时间段或区域筛选。")
     st.stop()
-areas = data.sql("SELECT district, street, population FROM areas")
+areas = data.read(db.areas, f)
 
 # Map and street ranking.
 left, right = st.columns([3, 2])
 with left:
     st.subheader("各区工单分布")
     measure = st.radio("指标", ["工单量", "每万常住人口工单量"], horizontal=True, key="hs_measure")
-    by_district = hs.per_10k(current.drop_nulls("district").group_by("district").agg(pl.len().alias("orders")), areas)
+    by_district = hs.per_10k(data.read(hs.read_area_counts, f, "district"), areas)
     column = "orders" if measure == "工单量" else "per_10k"
     fig = hs.district_map(by_district, column, measure, ",.0f" if column == "orders" else ",.1f")
-    points = data.orders(f, ("lat", "lon", "category_l1")).drop_nulls(["lat", "lon"])
-    show_points = points.height > 0 and st.toggle(f"在地图上显示工单位置（{points.height:,} 件有经纬度，最多抽样 3,000 件）", key="hs_points")
+    points = data.read(hs.read_points, f)
+    show_points = points["count"] > 0 and st.toggle(f"在地图上显示工单位置（{points['count']:,} 件有经纬度，最多抽样 3,000 件）", key="hs_points")
     if show_points:
-        hs.add_points(fig, points)
+        hs.add_points(fig, points["points"])
     picked = st.plotly_chart(fig, width="stretch", key=filters.chart_key("hs_map"), on_select="rerun", selection_mode="points")
     chosen = sorted({p["customdata"] for p in picked.selection.points if isinstance(p.get("customdata"), str)})
     if chosen:
@@ -46,7 +44,7 @@ with left:
                "（人口为第七次全国人口普查区级数据）。灰色表示该区没有工单或不在筛选范围内。点击区名可只看该区。")
 with right:
     st.subheader("街乡工单量排名")
-    streets = hs.per_10k(current.drop_nulls("street").group_by("district", "street").agg(pl.len().alias("orders")), areas, "street")
+    streets = hs.per_10k(data.read(hs.read_area_counts, f, "street"), areas, "street")
     street_measure = "orders"
     if streets["per_10k"].is_not_null().any() and st.toggle("按每万常住人口", key="hs_street_pc"):
         street_measure = "per_10k"
@@ -60,7 +58,7 @@ with right:
 st.subheader("激增：明显高于历史的 区域 × 分类 × 月份")
 level = st.radio("区域层级", ["区", "街乡"], horizontal=True, key="hs_level")
 by = "district" if level == "区" else "street"
-hot = hs.hotspots(orders, by, settings, start=f.date_from, end=f.date_to)
+hot = data.read(hs.read_hotspots, f, by, settings)
 found = hs.surges(hot)
 st.markdown(f"所选时段共有 **{found.height}** 个激增单元。")
 definition(hs.formula(settings), label="计算口径")
@@ -80,17 +78,8 @@ st.dataframe(
 download_buttons(table, "激增列表", key="dl_surges")
 
 
-# Hot words: the selected period against the history before it.
-@st.cache_data(max_entries=32, show_spinner="正在统计热词…")
-def _words(ver: tuple | None, flt: Filters, min_count: int, min_lift: float) -> tuple[pl.DataFrame, pl.DataFrame]:
-    frame = data.orders(flt.reaching_back(12), hs.WORD_COLUMNS)
-    now = frame.filter(pl.col("received_at").dt.date() >= flt.date_from) if flt.date_from else frame
-    words = hs.hot_words(frame, None, None, start=flt.date_from, min_count=min_count) if flt.date_from else None
-    return hs.top_words(now, 30), (hs.emerging(words, 30, min_lift) if words is not None else pl.DataFrame())
-
-
 st.subheader("热词")
-top, rising = _words(data.version(), f, settings.hotspots.word_min_count, settings.hotspots.word_min_lift)
+top, rising = data.read(hs.read_words, f, settings.hotspots.word_min_count, settings.hotspots.word_min_lift)
 mode = st.radio("显示", ["新出现 / 上升最快的词", "出现最多的词"], horizontal=True, key="hs_words_mode")
 shown = rising if mode.startswith("新") and rising.height else top
 if shown.is_empty():
@@ -110,14 +99,7 @@ points_sel = getattr(getattr(event, "selection", None), "points", None) if event
 if points_sel:
     picked = points_sel[0].get("y")
 word = st.selectbox("查看包含该词的工单（也可点击上图的柱子）", words, index=words.index(picked) if picked in words else 0)
-where, params = f.where()
-samples = data.sql(
-    f"SELECT order_id, received_at, district, street, category_l1, content FROM work_orders "
-    f"LEFT JOIN order_tokens USING (order_id) WHERE {where} "
-    # Orders still waiting for the token index are matched on their text.
-    f"AND (list_contains(tokens, ?) OR (tokens IS NULL AND contains(content, ?))) ORDER BY received_at DESC LIMIT 50",
-    [*params, word, word],
-)
+samples = data.read(hs.read_word_orders, f, word)
 st.caption(f"包含“{word}”的最近 {samples.height} 件工单")
 st.dataframe(samples, hide_index=True, placeholder="—", width="stretch", column_config={
     "order_id": "工单编号", "received_at": st.column_config.DatetimeColumn("受理时间", format="YYYY-MM-DD HH:mm"),

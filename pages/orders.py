@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analytics.db import query
+from analytics import orders
 from etl.schema import label
 from ui import data, filters
 from ui.export import download_query_buttons
@@ -29,13 +29,7 @@ st.title("工单明细")
 qp = st.query_params
 search = st.text_input("搜索诉求内容、地址或工单编号（多个词用空格分隔，须同时包含）", value=qp.get("q", ""), key="o_q")
 extra = {col: qp.get(col) for col in EXTRA if qp.get(col)}
-where, params = f.where()
-for col, value in extra.items():
-    where += f" AND {col} = ?"
-    params.append(value)
-for term in search.split():
-    where += " AND contains(lower(concat_ws(' ', order_id, content, address)), lower(?))"
-    params.append(term)
+conditions = tuple(extra.items())
 for key in ("q", *EXTRA):   # keep page-local state in the URL so a copied link shows the same rows
     wanted = search.strip() if key == "q" else extra.get(key)
     if wanted and qp.get(key) != wanted:
@@ -44,7 +38,7 @@ for key in ("q", *EXTRA):   # keep page-local state in the URL so a copied link 
         del qp[key]
 
 scope = f.describe() + "".join(f"；{label('work_orders', c)}：{v}" for c, v in extra.items()) + (f"；搜索：{search}" if search.strip() else "")
-total = data.sql(f"SELECT count(*) AS n FROM work_orders WHERE {where}", params)["n"][0]
+total = data.read(orders.count, f, conditions, search)
 st.caption(f"筛选：{scope}。共 **{total:,}** 条工单。")
 if extra and st.button("清除来自链接的条件（" + "、".join(label("work_orders", c) for c in extra) + "）", icon=":material/filter_alt_off:"):
     for col in extra:
@@ -67,9 +61,7 @@ if st.session_state.get("o_page", 1) > pages:   # fewer rows than before: back t
 with c4:
     page = st.number_input(f"页码（共 {pages:,} 页）", min_value=1, max_value=pages, step=1, key="o_page")
 
-order_by = f"{sort} {'DESC' if descending else 'ASC'} NULLS LAST, order_id"
-select = f"SELECT {', '.join(COLUMNS)} FROM work_orders WHERE {where} ORDER BY {order_by}"
-rows = data.sql(f"{select} LIMIT ? OFFSET ?", [*params, size, (page - 1) * size])
+rows = data.read(orders.listing, f, COLUMNS, conditions, search, None, sort, descending, size, (page - 1) * size)
 st.dataframe(
     rows, hide_index=True, placeholder="—", width="stretch", height=min(38 * (rows.height + 1), 760),
     column_config={
@@ -83,5 +75,5 @@ st.caption(f"第 {page:,} / {pages:,} 页，显示第 {(page - 1) * size + 1:,}�
            "点击表头可在本页内排序；跨页排序请用上方“排序”。")
 
 st.markdown("**导出全部符合条件的工单**（不只本页）")
-con = data.connection()
-download_query_buttons(lambda: query(con, select, params), "工单明细", key="dl_orders", filters_text=scope)
+download_query_buttons(data.fetcher(orders.listing, f, COLUMNS, conditions, search, None, sort, descending), "工单明细",
+                       key="dl_orders", filters_text=scope)

@@ -1,8 +1,6 @@
 """总览: how is the city / my district doing this period, against the previous period?"""
 from __future__ import annotations
 
-from dataclasses import replace
-
 import streamlit as st
 
 from analytics import overview
@@ -19,16 +17,14 @@ settings = data.settings()
 st.title("总览")
 st.caption(f"筛选：{f.describe()}。与上一等长时段比较。")
 
-current = data.orders(f, overview.OVERVIEW_COLUMNS)
-prev_filters = f.previous()
-previous = data.orders(prev_filters, overview.OVERVIEW_COLUMNS) if prev_filters else None
-
-if current.is_empty():
+kpis = data.read(overview.read_kpis, f, settings)
+total = kpis[0]["value"]
+if not total:
     st.info("所选条件下没有工单。请放宽左侧的时间段或区域筛选。")
     st.stop()
 
 cols = st.columns(len(overview.KPI_METRICS))
-for col, k in zip(cols, overview.kpis(current, previous, settings)):
+for col, k in zip(cols, kpis):
     with col:
         metric_with_definition(
             k["label"], overview.format_kpi(k["metric"], k["value"]), explain(k["metric"], settings),
@@ -36,8 +32,7 @@ for col, k in zip(cols, overview.kpis(current, previous, settings)):
             delta_color="off" if k["metric"] == "orders" else "normal",
         )
 
-trend_filters = replace(f, date_from=None, date_to=f.date_to)
-trend = overview.monthly_trend(data.orders(trend_filters, overview.OVERVIEW_COLUMNS), settings).tail(13)
+trend = data.read(overview.read_trend, f, settings)
 
 left, right = st.columns([3, 2])
 with left:
@@ -46,7 +41,7 @@ with left:
     definition("\n\n".join(explain(m, settings) for m in ("orders", "response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate")))
 with right:
     st.subheader("主要问题分类")
-    top = overview.top_categories(current)
+    top = data.read(overview.read_top_categories, f)
     picked = st.plotly_chart(overview.categories_figure(top), width="stretch", on_select="rerun",
                              selection_mode="points", key=filters.chart_key("ov_categories"))
     if picked.selection.point_indices:
@@ -54,7 +49,7 @@ with right:
     definition("按一级分类统计所选时段的工单量，百分比为占全部工单的比例。点击柱条可只看该分类。")
 
 st.subheader("各区综合得分排名")
-ranking = overview.district_ranking(current, settings)
+ranking = data.read(overview.read_ranking, f, "district", settings)
 picked = st.plotly_chart(overview.ranking_figure(ranking), width="stretch", on_select="rerun",
                          selection_mode="points", key=filters.chart_key("ov_districts"))
 if picked.selection.point_indices:
@@ -75,5 +70,5 @@ st.dataframe(
     },
 )
 download_buttons(table, "各区排名")
-st.page_link("pages/orders.py", label=f"查看这 {current.height:,} 条工单的明细", icon=":material/table_rows:",
+st.page_link("pages/orders.py", label=f"查看这 {total:,} 条工单的明细", icon=":material/table_rows:",
              query_params=filters.link_params())

@@ -7,6 +7,7 @@ import polars as pl
 import streamlit as st
 
 from analytics import quality
+from analytics.filters import Filters
 from ui import data, filters
 from ui.export import download_buttons
 from ui.widgets import definition
@@ -26,12 +27,11 @@ def shown_name(text: str | None) -> str | None:
     return text.replace("demo:seed=", "演示数据·种子 ").replace("demo-seed-", "演示数据-")
 
 
-con = data.connection()
 f = filters.current()
 st.title("数据质量")
 
 st.subheader("数据新鲜度")
-fresh = quality.freshness(con, date.today())
+fresh = data.read(quality.freshness, Filters(), date.today())
 a, b = st.columns(2)
 with a:
     st.metric(
@@ -49,7 +49,7 @@ if fresh["received_days_behind"] is not None and fresh["received_days_behind"] >
     st.warning(f"最新工单已是 {fresh['received_days_behind']} 天前受理的：本月数据可能尚未导入，请在“数据导入”页上传最新导出。")
 
 st.subheader("导入记录")
-history = quality.load_history(con)
+history = data.read(quality.load_history, Filters())
 if history.is_empty():
     st.info("还没有导入记录。请在“数据导入”页上传导出文件。")
 else:
@@ -89,10 +89,10 @@ else:
         )
     with c2:
         search = st.text_input("在原因或原始行中搜索", key="q_search", placeholder="例如：受理时间、工单编号、某个值")
-    reasons = quality.quarantine_reasons(con, load_id)
+    reasons = data.read(quality.quarantine_reasons, Filters(), load_id)
     st.dataframe(reasons, hide_index=True, placeholder="—", width="stretch",
                  column_config={"reason": "原因（同类合并）", "rows": st.column_config.NumberColumn("行数", format="localized")})
-    rows = quality.quarantine_rows(con, load_id, search, limit=None)
+    rows = data.read(quality.quarantine_rows, Filters(), load_id, search, None)
     st.caption(f"符合条件的隔离行：{rows.height:,} 行（表格显示前 1,000 行，下载为全部）。")
     st.dataframe(
         rows.head(1000), hide_index=True, placeholder="—", width="stretch",
@@ -103,7 +103,7 @@ else:
 
 st.subheader("数据覆盖")
 st.caption(f"范围：{f.describe()}（左侧筛选条件）。")
-cov = quality.coverage(con, f)
+cov = data.read(quality.coverage, f)
 st.dataframe(
     cov.drop("check"), hide_index=True, placeholder="—", width="stretch",
     column_config={"label": "检查项", "orders": st.column_config.NumberColumn("工单数", format="localized"),
@@ -113,7 +113,7 @@ definition(
     "“街道/乡镇不在官方名录”：街乡名称非空，但与国家统计局统计用区划代码中的北京 343 个街乡镇（及开发区）都对不上，"
     "这些工单无法参与街乡排名与人口折算。“缺少问题分类”：导入时没有一级分类的工单。"
 )
-unknown = quality.unknown_streets(con, f)
+unknown = data.read(quality.unknown_streets, f)
 if unknown.height:
     with st.expander(f"不在官方名录的街乡名称（前 {unknown.height} 个）"):
         st.dataframe(unknown, hide_index=True, placeholder="—", width="stretch",

@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, time, timedelta
 
 import polars as pl
 import streamlit as st
 
 from analytics import hot_issues as hi
+from analytics import orders as work_orders
 from analytics import recurring as rc
 from analytics.filters import Filters
-from analytics.settings import Settings
 from ui import data, filters
 from ui.export import download_buttons
 from ui.widgets import definition, pct
@@ -23,10 +22,8 @@ settings = data.settings()
 st.title("重复诉求与源头治理")
 st.caption(f"筛选：{f.describe()}。源头治理从反复出现的问题开始：同一地点的同一问题、同一人的反复来电、持续偏高或难解决的问题类型。")
 
-DETAIL_SQL = (
-    "SELECT order_id, received_at, channel, district, street, community, category_l2, category_l3, content, status, "
-    "resolution, satisfaction FROM work_orders WHERE list_contains(?, order_id) ORDER BY received_at"
-)
+DETAIL_COLUMNS = ("order_id", "received_at", "channel", "district", "street", "community", "category_l2", "category_l3",
+                  "content", "status", "resolution", "satisfaction")
 DETAIL_CONFIG = {
     "order_id": "工单编号", "received_at": st.column_config.DatetimeColumn("受理时间", format="YYYY-MM-DD HH:mm"),
     "channel": "来源渠道", "district": "区", "street": "街道/乡镇", "community": "社区/村", "category_l2": "二级分类",
@@ -35,31 +32,11 @@ DETAIL_CONFIG = {
 }
 
 
-def _period_end(flt: Filters) -> datetime | None:
-    return datetime.combine(flt.date_to + timedelta(days=1), time()) if flt.date_to else None
-
-
-@st.cache_data(max_entries=16, show_spinner="正在识别热点问题（文本相似 + 地点）…")
-def _hot(ver: tuple | None, flt: Filters, s: Settings) -> pl.DataFrame:
-    return hi.hot_issues(data.orders(flt, hi.INPUT_COLUMNS), s, period_end=_period_end(flt))
-
-
-@st.cache_data(max_entries=16, show_spinner="正在查找重复诉求…")
-def _repeats(ver: tuple | None, flt: Filters, s: Settings) -> pl.DataFrame:
-    return rc.repeats(data.orders(flt, rc.REPEAT_COLUMNS), s)
-
-
-@st.cache_data(max_entries=16, show_spinner="正在统计问题类型…")
-def _types(ver: tuple | None, flt: Filters, s: Settings, area: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    orders = data.orders(flt, rc.TYPE_COLUMNS)
-    return rc.recurring_types(orders, s, area), rc.topic_candidates(orders, s)
-
-
 def _drill(ids: list[str], title: str) -> None:
     """The orders behind a selected row, with their text."""
-    ids = list(ids)   # a cell of a list column arrives as a polars Series, which DuckDB cannot bind
+    ids = list(ids)   # a cell of a list column arrives as a polars Series
     st.markdown(f"**{title}** · 共 {len(ids):,} 件工单")
-    detail = data.sql(DETAIL_SQL, [ids])
+    detail = data.read(work_orders.listing, Filters(), DETAIL_COLUMNS, (), "", tuple(ids), "received_at", False)
     st.dataframe(detail, hide_index=True, placeholder="—", width="stretch", column_config=DETAIL_CONFIG, height=320)
     download_buttons(detail, f"工单明细_{title[:20]}", key=f"dl_detail_{hash(title)}")
 
@@ -69,11 +46,10 @@ def _selected(event) -> int | None:
     return rows[0] if rows else None
 
 
-ver = data.version()
 tab_hot, tab_rep, tab_types, tab_topics = st.tabs(["热点问题", "重复诉求预警", "反复出现的问题类型", "每月一题候选"])
 
 with tab_hot:
-    hot = _hot(ver, f, settings)
+    hot = data.read(hi.read_hot_issues, f, settings)
     st.markdown(f"所选条件下识别出 **{hot.height}** 个热点问题（同一地点、同一具体问题、至少 {settings.hot_issues.min_size} 件工单）。"
                 "点选一行查看其工单。")
     definition(rc.explain(settings, "hot_issues"), label="识别方法与热度口径")
@@ -100,7 +76,7 @@ with tab_hot:
             _drill(hot["order_ids"][row], hot["label"][row])
 
 with tab_rep:
-    reps = _repeats(ver, f, settings)
+    reps = data.read(rc.read_repeats, f, settings)
     r = settings.repeats
     st.markdown(f"共 **{reps.height}** 条预警：同一事项 {r.window_days} 天内反复反映 ≥ {r.alert_count} 次。点选一行查看其工单。")
     definition(rc.explain(settings, "repeats"))
@@ -117,6 +93,7 @@ with tab_rep:
                 "count": st.column_config.NumberColumn("次数", format="localized"), "callers": "来电人数",
                 "first_at": st.column_config.DatetimeColumn("首次", format="YYYY-MM-DD"),
                 "last_at": st.column_config.DatetimeColumn("最近", format="YYYY-MM-DD"),
+                "hot_issue": "所属热点问题",
             },
         )
         download_buttons(reps.with_columns(pl.col("order_ids").list.join(";")), "重复诉求预警", key="dl_rep")
@@ -129,7 +106,7 @@ level_label = rc.LEVEL_LABELS.get(settings.topics.level, settings.topics.level)
 with tab_types:
     area = st.radio("区域层级", ["街乡", "区"], horizontal=True, key="rc_area")
     area_col = "street" if area == "街乡" else "district"
-    types, topics = _types(ver, f, settings, area_col)
+    types, topics = data.read(rc.read_types, f, settings, area_col)
     st.markdown(f"共 **{types.height}** 个 区域 × {level_label} 组合连续高于预期或解决率持续偏低，是源头治理的候选。点选一行查看其工单。")
     definition(rc.explain(settings, "recurring"))
     if types.is_empty():
@@ -152,11 +129,8 @@ with tab_types:
         row = _selected(event)
         if row is not None:
             pick = view.row(row, named=True)
-            where, params = f.where()
-            ids = data.sql(
-                f"SELECT order_id FROM work_orders WHERE {where} AND {area_col} = ? AND {settings.topics.level} = ? "
-                "ORDER BY received_at DESC LIMIT 2000", [*params, pick["area"], pick["issue_type"]],
-            )["order_id"].to_list()
+            ids = data.read(work_orders.listing, f, ("order_id",), ((area_col, pick["area"]), (settings.topics.level, pick["issue_type"])),
+                            "", None, "received_at", True, 2000)["order_id"].to_list()
             _drill(ids, f"{pick['area']} · {pick['issue_type']}")
 
 with tab_topics:
@@ -189,12 +163,12 @@ with tab_topics:
         chosen = topics["issue_type"][row if row is not None else 0]
         st.subheader(f"跟踪：{chosen}")
         history = replace(f, date_from=None, date_to=None)
-        all_orders = data.orders(history, ("received_at", settings.topics.level))
-        months = sorted(all_orders["received_at"].dt.truncate("1mo").dt.date().unique().to_list())
+        monthly = data.read(rc.read_type_months, history, settings.topics.level, chosen)
+        months = monthly["month"].to_list()
         default = f.date_from.replace(day=1) if f.date_from and f.date_from.replace(day=1) in months else months[0]
         pick_month = st.selectbox("选题月份", months, index=months.index(default), format_func=lambda m: f"{m.year}年{m.month}月",
                                   key="rc_pick")
-        track = rc.topic_tracking(all_orders, settings.topics.level, chosen, pick_month)
+        track = rc.tracking(monthly, pick_month)
         st.plotly_chart(rc.tracking_figure(track, pick_month, f"{chosen}：每月工单量（橙色为选题之后）"), width="stretch",
                         key="rc_track")
         after = track.filter(pl.col("after_pick"))

@@ -6,7 +6,8 @@ from datetime import datetime
 import polars as pl
 import streamlit as st
 
-from analytics import hot_issues, hotspots, report
+from analytics import db, hot_issues, hotspots, report
+from analytics.filters import Filters
 from analytics.rates import explain
 from ui import data, filters
 from ui.export import download_buttons
@@ -22,7 +23,7 @@ months = filters.loaded_months()[::-1]
 if not months:
     st.info("数据库中还没有工单。请先在“数据导入”页上传导出文件。")
     st.stop()
-districts = data.sql("SELECT DISTINCT district FROM work_orders WHERE district IS NOT NULL ORDER BY district")["district"].to_list()
+districts = sorted(data.read(db.options, Filters(), "district"))
 with st.container(key="noprint_report_controls", horizontal=True, vertical_alignment="bottom"):
     default_month = f.date_to.replace(day=1) if f.date_to and f.date_to.replace(day=1) in months else months[0]
     month = st.selectbox("通报月份", months, index=months.index(default_month), format_func=lambda m: f"{m.year}年{m.month}月",
@@ -32,7 +33,7 @@ with st.container(key="noprint_report_controls", horizontal=True, vertical_align
     scope = st.selectbox("范围", scopes, index=scopes.index(default_scope), key="r_scope", width=200)
     st.caption("直接用浏览器打印（Ctrl+P）即得 A4 通报：侧边栏、选择框和按钮不会打印。")
 
-r = report.month_report(data.connection(), month, None if scope == report.CITY else scope, settings)
+r = data.read(report.month_report, Filters(), month, None if scope == report.CITY else scope, settings)
 unit_label = "街道/乡镇" if r.unit == "street" else "区"
 st.title(f"{scope}接诉即办月度通报 · {month.year}年{month.month}月")
 st.caption(f"生成时间 {datetime.now():%Y-%m-%d %H:%M}")

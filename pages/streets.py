@@ -7,6 +7,7 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
+from analytics import orders as work_orders
 from analytics import overview, scores
 from analytics.filters import Filters, month_bounds
 from analytics.rates import explain
@@ -21,15 +22,8 @@ setup()
 
 L = scores.LABELS
 RATES = ("response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate")
-
-
-@st.cache_data(max_entries=32, show_spinner="正在计算考评排名…")
-def score_table(ver: tuple[int, int], f: Filters, level: str, settings: Settings) -> pl.DataFrame:
-    # Keyed on the database version: a load publishes a new file and the next rerun recomputes.
-    scope = scores.with_history(scores.ranking_filters(f, level), settings)
-    return scores.score_table(
-        data.orders(scope, scores.SCORE_INPUT_COLUMNS), level, settings, areas=data.sql(scores.AREAS_SQL)
-    )
+UNIT_ORDER_COLUMNS = ("order_id", "received_at", "category_l1", "category_l2", "content", "dept", "status", "resolution",
+                      "satisfaction", "responded_at", "closed_at")
 
 
 def view(month: pl.DataFrame, level: str) -> pl.DataFrame:
@@ -77,18 +71,14 @@ def drill_down(table: pl.DataFrame, row: dict, level: str, f: Filters, ranking_m
     first, last = month_bounds(ranking_month)
     unit_filters = replace(f, date_from=first, date_to=last, districts=(row["district"],),
                            streets=(row["unit"],) if level == "street" else ())
-    where, params = unit_filters.where()
     with right:
         st.markdown(f"**{ranking_month.year}年{ranking_month.month}月问题构成**")
-        mix = overview.top_categories(data.sql(f"SELECT category_l1 FROM work_orders WHERE {where}", params))
+        mix = data.read(overview.read_top_categories, unit_filters)
         st.plotly_chart(overview.categories_figure(mix), width="stretch", key="unit_mix")
         definition("按一级分类统计该单位排名月份的工单量，百分比为占其全部工单的比例。")
     total = row["orders"]
     st.markdown(f"**{ranking_month.year}年{ranking_month.month}月的工单**（共 {total:,} 件，按受理时间倒序，最多显示 500 件）")
-    orders = data.sql(
-        "SELECT order_id, received_at, category_l1, category_l2, content, dept, status, resolution, satisfaction, "
-        f"responded_at, closed_at FROM work_orders WHERE {where} ORDER BY received_at DESC LIMIT 500", params,
-    )
+    orders = data.read(work_orders.listing, unit_filters, UNIT_ORDER_COLUMNS, (), "", None, "received_at", True, 500)
     st.dataframe(
         orders, hide_index=True, placeholder="—", width="stretch",
         column_config={c: label("work_orders", c) for c in orders.columns} | {
@@ -106,8 +96,7 @@ level = st.segmented_control(
     key="streets_level",
 ) or "street"
 
-data.connection()
-table = score_table(data.version(), f, level, settings)
+table = data.read(scores.read_score_table, f, level, settings)
 if table.is_empty():
     st.info("所选条件下没有工单。请放宽左侧的时间段或问题分类筛选。")
     st.stop()

@@ -6,7 +6,6 @@ import streamlit as st
 
 from analytics import cases
 from analytics.filters import Filters
-from analytics.settings import Settings
 from ui import data, filters
 from ui.export import download_buttons
 from ui.widgets import definition, metric_with_definition, pct
@@ -15,23 +14,6 @@ from ui.page import setup
 setup()
 
 L = cases.LABELS
-
-
-@st.cache_data(max_entries=32, show_spinner="正在计算吹哨报到指标…")
-def tables(ver: tuple[int, int], f: Filters, settings: Settings) -> dict[str, pl.DataFrame | dict]:
-    # Keyed on the database version: a load publishes a new file and the next rerun recomputes.
-    case_rows = data.sql(*cases.cases_sql(f))
-    events = data.sql(*cases.events_sql(f))
-    street_orders = data.sql(*cases.street_orders_sql(f))
-    return {
-        "cases": case_rows,
-        "events": events,
-        "summary": cases.summary(case_rows, events, settings),
-        "league": cases.dept_league(events, settings),
-        "case_table": cases.case_table(case_rows, events, settings),
-        "street_use": cases.street_use(case_rows, street_orders, cases.period_months(f, case_rows)),
-        "street_month": cases.street_month(case_rows),
-    }
 
 
 f = filters.current()
@@ -43,8 +25,7 @@ st.caption(
     f"到场时限 {minutes} 分钟。"
 )
 
-data.connection()
-t = tables(data.version(), f, settings)
+t = data.read(cases.read_tables, f, settings)
 if t["cases"].is_empty():
     st.info("所选条件下没有吹哨案件。请放宽左侧的时间段或区域筛选，或在“数据导入”页导入吹哨案件与事件记录。")
     st.stop()
@@ -194,7 +175,7 @@ st.markdown("**关联工单**")
 if not order_ids:
     st.caption("该案件没有关联工单。")
 else:
-    related = data.sql(*cases.related_orders_sql(order_ids))
+    related = data.read(cases.read_related_orders, Filters(), tuple(order_ids))
     missing = sorted(set(order_ids) - set(related["order_id"].to_list()))
     if missing:
         st.caption(f"数据库中找不到关联工单：{'、'.join(missing)}（可能尚未导入）。")

@@ -75,4 +75,3 @@ def test_community_page_shows_the_rates(tmp_path, monkeypatch):
     shown = {m.label: m.value for m in at.metric}
     assert shown["解决率"] == f"{expected['resolution_rate'] * 100:.1f}%"
     assert any("望京西园三区212号楼" in str(d.value.values) for d in at.dataframe)
-    assert "@media print" in at.markdown[0].value

@@ -14,6 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics import export, report
+from analytics.filters import Filters
 from analytics.settings import load_settings
 from etl.store import connect_read
 from tests.test_scores import build_db
@@ -141,7 +142,7 @@ def test_report_page_matches_analytics(app, db):
     assert not at.exception, at.exception
     con = connect_read(db)
     try:
-        want = report.month_report(con, date(2026, 10, 1), None, load_settings())
+        want = report.month_report(con, Filters(), date(2026, 10, 1), None, load_settings())
     finally:
         con.close()
     assert at.title[0].value == "全市接诉即办月度通报 · 2026年10月"

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.filters import Filters
-from analytics.overview import district_ranking, kpis
+from analytics.overview import read_kpis, read_ranking
 from analytics.settings import load_settings
 from tests.dbfactory import sample_orders, write_orders
 
@@ -72,14 +72,11 @@ def test_url_filters_select_the_view(db):
 
 def test_kpis_compare_with_previous_period(db):
     con = duckdb.connect(str(db), read_only=True)
-    from analytics.db import orders
-    from analytics.overview import OVERVIEW_COLUMNS
     f = Filters(date_from=date(2026, 10, 1), date_to=date(2026, 10, 31))
-    cur, prev = orders(con, f, OVERVIEW_COLUMNS), orders(con, f.previous(), OVERVIEW_COLUMNS)
-    rows = {k["metric"]: k for k in kpis(cur, prev, load_settings())}
+    rows = {k["metric"]: k for k in read_kpis(con, f, load_settings())}
     assert f.previous() == Filters(date_from=date(2026, 9, 1), date_to=date(2026, 9, 30))
     assert rows["orders"]["value"] == 18 and rows["orders"]["previous"] == 18 and rows["orders"]["change"] == 0
-    ranking = district_ranking(cur, load_settings())
+    ranking = read_ranking(con, f, "district", load_settings())
     assert ranking["rank"].to_list() == [1, 2, 3]
     assert sorted(ranking["district"].to_list()) == ["延庆区", "朝阳区", "海淀区"]
     assert ranking["composite"].is_sorted(descending=True)

@@ -46,10 +46,10 @@ def test_load_history_and_quarantine(con, loaded):
     assert history.height == 1
     row = history.row(0, named=True)
     assert (row["rows_read"], row["rows_inserted"], row["rows_quarantined"], row["status"]) == (5, 4, 1, "partial")
-    reasons = quality.quarantine_reasons(con, result.load_id)
+    reasons = quality.quarantine_reasons(con, load_id=result.load_id)
     assert reasons.height == 1 and reasons["rows"][0] == 1
     assert reasons["reason"][0].startswith("『受理时间』")      # the row number is dropped for grouping
-    rows = quality.quarantine_rows(con, result.load_id, search="A3")
+    rows = quality.quarantine_rows(con, load_id=result.load_id, search="A3")
     assert rows["line_no"].to_list() == [4]
     assert quality.quarantine_rows(con, search="没有这个词").is_empty()
     assert quality.quarantine_rows(con, load_id="other").is_empty()
@@ -70,7 +70,7 @@ def test_coverage_counts(con):
 
 
 def test_freshness(con):
-    fresh = quality.freshness(con, date(2026, 11, 25))
+    fresh = quality.freshness(con, Filters(), date(2026, 11, 25))
     assert fresh["latest_received"].date() == date(2026, 11, 20)
     assert fresh["received_days_behind"] == 5
     assert fresh["load_days_behind"] == (date(2026, 11, 25) - fresh["last_load"].date()).days

@@ -120,9 +120,10 @@ def test_hot_issues_find_planted_clusters(planted):
 
 def test_hot_issues_nothing_quadratic_blocks(planted):
     frame, _ = planted
-    docs = hi.prepare(frame)
-    pairs = hi._candidates(docs, hi._signatures(docs))
-    assert pairs.height <= docs.height * (hi.TOP_K + 2) * hi.WINDOW
+    docs = hi.prepare(frame, load_settings().hot_issues)
+    h = load_settings().hot_issues
+    pairs = hi.candidates(docs, hi.signatures(docs, h), h)
+    assert pairs.height <= docs.height * (h.top_k + 2) * h.window
 
 
 # One community in 亚运村街道: different problems on roads, a school and a bus stop all named after the area
@@ -286,7 +287,7 @@ def test_message_board_top_issues_are_the_named_problems(messages):
     table = hi.hot_issues(messages, load_settings())
     top10 = table.head(10)
     labels = " | ".join(top10["label"].to_list())
-    for place, problem in (("丽发新城", "搅拌"), ("伊景园滨河苑", "车位"), ("58车贷", ""), ("魅力之城", "")):
+    for place, problem in (("丽发新城", "搅拌"), ("伊景园滨河苑", "捆绑"), ("58车贷", ""), ("魅力之城", ""), ("购房补贴", "")):
         row = top10.filter(pl.col("label").str.contains(place))
         assert row.height == 1, labels
         assert problem in row["label"][0], labels
@@ -368,15 +369,21 @@ def _issues_of(table: pl.DataFrame) -> list[pl.DataFrame]:
     return [row for row in table.iter_rows(named=True) if any(o.startswith("S") for o in row["order_ids"])]
 
 
-def test_a_citywide_spread_without_a_place_is_not_a_hot_issue(planted):
-    """Forty callers over the whole month, each in another community, about the same taxi detour: an issue
-    type (反复出现的问题类型 / 每月一题), not a hot issue — with or without communities in the export. The same
-    forty callers from one community within a week are one."""
+def test_a_steady_trickle_is_not_a_hot_issue_but_a_burst_is(planted):
+    """Forty callers spread evenly over the year, each in another community, about the same taxi detour: a
+    steady problem type (反复出现的问题类型 / 每月一题), not a hot issue. The same forty callers within three
+    weeks are one, with or without a place (a text burst across callers), and so are forty from one community
+    within a week."""
     frame, _ = planted
     text = "来电人反映：乘坐出租车时司机绕路，多收了车费，希望相关部门尽快解决。"
     s = load_settings()
-    assert _issues_of(hi.hot_issues(_spread(frame, 40, 30, lambda k: f"社区{k}", text), s)) == []
-    assert _issues_of(hi.hot_issues(_spread(frame, 40, 30, lambda k: None, text), s)) == []
+    year = _spread(frame, 40, 360, lambda k: f"社区{k}", text).with_columns(
+        received_at=pl.when(pl.col("order_id").str.starts_with("S"))
+        .then(datetime(2026, 1, 3) + pl.duration(days=pl.col("order_id").str.slice(1).cast(pl.Int64) * 9))
+        .otherwise("received_at"))
+    assert _issues_of(hi.hot_issues(year, s)) == []
+    burst = _issues_of(hi.hot_issues(_spread(frame, 40, 20, lambda k: None, text), s))
+    assert len(burst) == 1 and burst[0]["callers"] == 40 and burst[0]["place"] == "", [r["label"] for r in burst]
     local = _issues_of(hi.hot_issues(_spread(frame, 40, 6, lambda k: "幸福三村社区", text), s))
     assert len(local) == 1 and local[0]["size"] == 40, [r["label"] for r in local]
 

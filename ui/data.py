@@ -1,9 +1,11 @@
-"""Cached access to the database for the pages: one read-only connection per published version."""
+"""The one door to the data for pages: every read is a named analytics function `fn(con, filters, *args)`,
+run here on the one read-only connection (per published version) and cached under the one key
+(database, version, function, filters, arguments). Every read passes `scoped()` with its Filters."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import polars as pl
@@ -13,6 +15,8 @@ from analytics.db import orders_sql, query, with_tokens
 from analytics.filters import Filters
 from analytics.settings import Settings, load_settings
 from etl.store import connect_read, db_path, db_version
+
+T = TypeVar("T")
 
 
 def current_path() -> Path:
@@ -38,20 +42,32 @@ def connection() -> duckdb.DuckDBPyConnection:
     return _connection(str(current_path()), ver)
 
 
+def scoped(filters: Filters) -> Filters:
+    """The filters a read actually runs with: the single place where a user's area scope applies."""
+    return filters
+
+
+def _name(fn: Callable) -> str:
+    return f"{fn.__module__}.{fn.__qualname__}"
+
+
 @st.cache_data(max_entries=512, show_spinner=False)
-def _cached(path: str, ver: tuple[int, int], sql_text: str, params: tuple[Any, ...]) -> pl.DataFrame:
-    return query(_connection(path, ver), sql_text, [list(p) if isinstance(p, tuple) else p for p in params])
+def _read(path: str, ver: tuple[int, int], name: str, filters: Filters, args: tuple, _fn: Callable) -> Any:
+    return _fn(_connection(path, ver), filters, *args)
 
 
-def _cache_key(sql_text: str, params: Sequence[Any]) -> tuple[str, tuple[int, int], str, tuple[Any, ...]]:
-    """(database, version, statement, hashable parameters) for the cached readers below."""
+def read(fn: Callable[..., T], filters: Filters, *args: Any) -> T:
+    """`fn(con, filters, *args)` (an analytics function), cached until a load replaces the database.
+    Arguments must be hashable by Streamlit (dataclasses such as Settings are)."""
     connection()
-    return str(current_path()), version(), sql_text, tuple(tuple(p) if isinstance(p, list) else p for p in params)
+    return _read(str(current_path()), version(), _name(fn), scoped(filters), args, _fn=fn)
 
 
-def sql(sql_text: str, params: Sequence[Any] = ()) -> pl.DataFrame:
-    """A query result, cached until the database is replaced by a load."""
-    return _cached(*_cache_key(sql_text, params))
+def fetcher(fn: Callable[..., T], filters: Filters, *args: Any) -> Callable[[], T]:
+    """The same read, uncached and deferred: for downloads built when clicked (e.g. every filtered order).
+    The returned callable does not touch Streamlit."""
+    con, flt = connection(), scoped(filters)
+    return lambda: fn(con, flt, *args)
 
 
 def settings() -> Settings:
@@ -61,14 +77,28 @@ def settings() -> Settings:
     return st.session_state["settings"]
 
 
+# Older entry points, kept while pages in flight move to `read`.
+@st.cache_data(max_entries=512, show_spinner=False)
+def _cached(path: str, ver: tuple[int, int], sql_text: str, params: tuple[Any, ...]) -> pl.DataFrame:
+    return query(_connection(path, ver), sql_text, [list(p) if isinstance(p, tuple) else p for p in params])
+
+
+def _cache_key(sql_text: str, params: Sequence[Any]) -> tuple[str, tuple[int, int], str, tuple[Any, ...]]:
+    connection()
+    return str(current_path()), version(), sql_text, tuple(tuple(p) if isinstance(p, list) else p for p in params)
+
+
+def sql(sql_text: str, params: Sequence[Any] = ()) -> pl.DataFrame:
+    return _cached(*_cache_key(sql_text, params))
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
 def _cached_orders(path: str, ver: tuple[int, int], sql_text: str, params: tuple[Any, ...]) -> pl.DataFrame:
     return with_tokens(_cached(path, ver, sql_text, params))
 
 
 def orders(filters: Filters, columns: Sequence[str]) -> pl.DataFrame:
-    """The filtered work orders with the given columns (and `tokens`), cached per database version."""
-    sql_text, params = orders_sql(filters, columns)
+    sql_text, params = orders_sql(scoped(filters), columns)
     if "tokens" not in columns:
         return sql(sql_text, params)
     return _cached_orders(*_cache_key(sql_text, params))

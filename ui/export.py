@@ -8,17 +8,16 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from analytics import export
-from analytics.db import LOADED
+from analytics import db, export
 from ui import data, filters
 
 
 def meta(name: str, filters_text: str | None = None) -> export.ExportMeta:
     """What an export says about itself: its name, the filters in force, the database and its last load."""
-    last = data.sql("SELECT max(finished_at) AS t, count(*) AS n FROM loads WHERE list_contains(?, status)", [list(LOADED)]).row(0)
+    last = data.read(db.last_load, filters.current())
     source = f"哨声 Whistle 数据库 {data.current_path().name}"
-    if last[0]:
-        source += f"（共 {last[1]} 批导入，最近一次 {last[0]:%Y-%m-%d %H:%M}）"
+    if last["at"]:
+        source += f"（共 {last['loads']} 批导入，最近一次 {last['at']:%Y-%m-%d %H:%M}）"
     return export.ExportMeta(name, filters_text or filters.current().describe(), source, datetime.now())
 
 

@@ -5,6 +5,7 @@ from datetime import date
 
 import streamlit as st
 
+from analytics import db
 from analytics.filters import Filters, month_bounds
 from ui import data
 
@@ -14,18 +15,11 @@ URL_KEYS = ("from", "to", "district", "street", "category")
 
 def loaded_months() -> list[date]:
     """The months (first days) that have orders, oldest first."""
-    frame = data.sql(
-        "SELECT DISTINCT date_trunc('month', received_at)::DATE AS m FROM work_orders ORDER BY m"
-    )
-    return frame["m"].to_list()
+    return data.read(db.loaded_months, Filters())
 
 
-def _options(column: str, where: str = "TRUE", params: list | None = None) -> list[str]:
-    frame = data.sql(
-        f"SELECT {column} AS v, count(*) AS n FROM work_orders WHERE {column} IS NOT NULL AND {where} "
-        "GROUP BY 1 ORDER BY n DESC, v", params or []
-    )
-    return frame["v"].to_list()
+def _options(column: str, within: Filters = Filters()) -> list[str]:
+    return data.read(db.options, within, column)
 
 
 def _seed_from_url(months: list[date]) -> None:
@@ -94,8 +88,8 @@ def sidebar() -> Filters:
         )
         st.session_state["f_from"], st.session_state["f_to"] = start, end
         districts = st.multiselect("区", _options("district"), key="f_district", placeholder="全部区")
-        where, params = ("list_contains(?, district)", [districts]) if districts else ("TRUE", [])
-        streets = st.multiselect("街道 / 乡镇", _options("street", where, params), key="f_street", placeholder="全部街乡")
+        streets = st.multiselect("街道 / 乡镇", _options("street", Filters(districts=tuple(districts))), key="f_street",
+                                 placeholder="全部街乡")
         categories = st.multiselect("问题分类（一级）", _options("category_l1"), key="f_category", placeholder="全部分类")
     filters = Filters(
         date_from=month_bounds(start)[0], date_to=month_bounds(end)[1],

@@ -1,0 +1,282 @@
+"""Scale benchmark: a Beijing year and more on one machine.
+
+Builds monthly exports of realistic orders (official districts and streets, estates, multi-level categories,
+departments, free text), loads them month by month with `python -m etl load` (orders published, then the token
+index), and at each checkpoint (default 1, 10 and 25 million orders) times every page of the dashboard cold
+(a fresh process) and warm (the same session again), a filter change, and every analytics command, with the
+peak memory of each process.
+
+    nice .venv/bin/python bench/bench_scale.py [--rows-per-month 1000000] [--checkpoints 1,10,25] [--keep]
+
+Writes bench/RESULTS-scale.md (and bench/out/scale.json with every figure). Targets (issue #16):
+10 M: every page ≤ 1 s warm, ≤ 3 s cold, filter change ≤ 300 ms, memory ≤ 4 GB;
+25 M: every page ≤ 2 s cold, memory ≤ 8 GB, 25 monthly 1 M loads ≤ 10 minutes (orders published);
+cold time at a one-month window not growing more than 1.5× from 10 M to 25 M.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from dashboard import PAGES  # noqa: E402
+from etl.reference import streets as official_streets  # noqa: E402
+
+OUT = ROOT / "bench" / "out" / "scale"
+RESULTS = ROOT / "bench" / "RESULTS-scale.md"
+START = date(2024, 1, 1)
+
+CATEGORIES = [
+    ("住房", "物业管理", "收费"), ("住房", "物业管理", "维修"), ("住房", "房屋质量", "漏水"),
+    ("城乡建设", "供暖", "室温不达标"), ("城乡建设", "市政设施", "路灯"), ("城乡建设", "排水", "积水"),
+    ("交通管理", "停车", "占道停车"), ("交通管理", "公交", "线路"), ("市场管理", "无证经营", "流动摊贩"),
+    ("市场管理", "预付卡", "退费"), ("环境保护", "噪声", "夜间施工"), ("环境保护", "大气", "油烟"),
+    ("医疗卫生", "医保", "报销"), ("教育", "入学", "学位"), ("劳动和社会保障", "欠薪", "拖欠工资"),
+    ("社会秩序", "扰民", "群租"), ("公共服务", "供水", "水质"), ("公共服务", "电力", "停电"),
+]
+DEPTS = ["住建委", "城管委", "市场监管局", "交通委", "生态环境局", "教委", "卫健委", "人力社保局", "水务局", "公安分局"]
+ESTATE_HEADS = ["华", "景", "富", "康", "嘉", "锦", "和", "安", "泰", "金", "翠", "龙", "瑞", "祥", "欣", "怡"]
+ESTATE_TAILS = ["园", "苑", "家园", "小区", "里", "新城", "花园", "嘉园"]
+PROBLEMS = {
+    "收费": "物业乱收停车费，收费标准不公示", "维修": "楼道灯坏了物业一直不修", "漏水": "楼上卫生间漏水渗到我家",
+    "室温不达标": "暖气不热室温只有十五度", "路灯": "路灯不亮晚上出行有安全隐患", "积水": "雨后路口积水严重无法通行",
+    "占道停车": "小区门口占道停车严重堵塞通道", "线路": "公交线路调整后出行不便", "流动摊贩": "路边流动摊贩占道经营",
+    "退费": "健身房预付卡关门无法退费", "夜间施工": "工地夜间施工噪音很大影响休息", "油烟": "楼下餐馆油烟直排扰民",
+    "报销": "医保异地报销手续复杂", "学位": "孩子入学学位紧张咨询政策", "拖欠工资": "公司拖欠工资三个月",
+    "群租": "楼内违规群租人员混杂", "水质": "自来水浑浊发黄", "停电": "小区频繁停电影响生活",
+}
+ESTATES_PER_STREET = 4
+ASKS = ["希望尽快处理", "要求相关部门核实", "请尽快派人查看", "多次反映未解决，希望督办", "请给予答复"]
+
+
+def _units(rng: np.random.Generator) -> tuple[pl.DataFrame, np.ndarray]:
+    """Official (district, street) pairs and ESTATES_PER_STREET invented estates for each (street i owns
+    estates[i * ESTATES_PER_STREET:(i + 1) * ESTATES_PER_STREET])."""
+    pairs = official_streets().select("district", "street").unique().sort("district", "street")
+    estates = np.array([rng.choice(ESTATE_HEADS) + rng.choice(ESTATE_HEADS) + rng.choice(ESTATE_TAILS)
+                        for _ in range(pairs.height * ESTATES_PER_STREET)])
+    return pairs, estates
+
+
+def month_export(path: Path, month: int, rows: int, seed: int = 25) -> None:
+    """One monthly export (CSV, UTF-8) of `rows` orders received in month `month` (0 = January 2024)."""
+    rng = np.random.default_rng(seed + month)
+    units, estates = _units(np.random.default_rng(seed))
+    year, mon = START.year + (START.month - 1 + month) // 12, (START.month - 1 + month) % 12 + 1
+    first = np.datetime64(f"{year}-{mon:02d}-01T00:00:00")
+    after = np.datetime64(f"{year + mon // 12}-{mon % 12 + 1:02d}-01T00:00:00")
+    seconds = int((after - first) / np.timedelta64(1, "s"))
+    recv = first + np.sort(rng.integers(0, seconds, rows)).astype("timedelta64[s]")
+    # Busy streets get more orders (Zipf-like), as in the city.
+    weights = 1 / np.arange(1, units.height + 1) ** 0.6
+    unit = rng.choice(units.height, rows, p=weights / weights.sum())
+    cat = rng.integers(0, len(CATEGORIES), rows)
+    district = units["district"].to_numpy()[unit]
+    street = units["street"].to_numpy()[unit]
+    estate = estates[unit * ESTATES_PER_STREET + rng.integers(0, ESTATES_PER_STREET, rows)]
+    problem = np.array([PROBLEMS[c[2]] for c in CATEGORIES])[cat]
+    l1 = np.array([c[0] for c in CATEGORIES])[cat]
+    l2 = np.array([c[1] for c in CATEGORIES])[cat]
+    l3 = np.array([c[2] for c in CATEGORIES])[cat]
+    dept = np.char.add(district.astype(str), np.array(DEPTS)[cat % len(DEPTS)])
+    dispatched = recv + rng.integers(600, 7200, rows).astype("timedelta64[s]")
+    responded = dispatched + rng.gamma(2.0, 6.0, rows).astype("int64").astype("timedelta64[h]")
+    closed = dispatched + rng.gamma(2.0, 2.5, rows).astype("int64").astype("timedelta64[D]") + np.timedelta64(3, "h")
+
+    def fmt(values: np.ndarray) -> pl.Series:
+        return pl.Series(values.astype("datetime64[ms]")).dt.strftime("%Y-%m-%d %H:%M:%S")
+
+    def pick(values: list[str], p: list[float] | None = None) -> np.ndarray:
+        return np.asarray(values)[rng.choice(len(values), rows, p=p)]
+
+    building = pl.Series(rng.integers(1, 30, rows)).cast(pl.String)
+    frame = pl.DataFrame({
+        "工单编号": f"S{year}{mon:02d}" + pl.Series(np.arange(rows)).cast(pl.String).str.zfill(7),
+        "受理时间": fmt(recv),
+        "来源渠道": pick(["电话", "网络", "微信", "APP"], [0.7, 0.15, 0.1, 0.05]),
+        "诉求类型": pick(["投诉", "求助", "咨询", "举报", "建议"], [0.45, 0.25, 0.2, 0.05, 0.05]),
+        "一级分类": l1, "二级分类": l2, "三级分类": l3,
+        "诉求内容": pl.Series(estate) + building + "号楼居民反映" + pl.Series(problem) + "，" + pl.Series(pick(ASKS)) + "。",
+        "区": district, "街道": street,
+        "社区": pl.Series(estate) + "社区",
+        "地址": pl.Series(district) + pl.Series(street) + pl.Series(estate) + building + "号楼",
+        "来电号码": pl.Series(rng.integers(13_000_000_000, 19_000_000_000, rows)).cast(pl.String),
+        "承办单位": dept,
+        "派单时间": fmt(dispatched), "响应时间": fmt(responded), "办结时间": fmt(closed),
+        "工单状态": pick(["已办结", "办理中"], [0.93, 0.07]),
+        "是否解决": pick(["解决", "部分解决", "未解决", ""], [0.72, 0.1, 0.1, 0.08]),
+        "是否满意": pick(["满意", "基本满意", "不满意", "未评价"], [0.7, 0.12, 0.1, 0.08]),
+    }).with_columns(pl.col(pl.String).replace("", None))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.write_csv(path)
+
+
+def _child(code: str, env: dict[str, str]) -> dict:
+    """Run `code` in a fresh interpreter (no cache of an earlier run helps); it prints one JSON line last.
+    Adds the process's peak resident memory."""
+    wrapped = code + "\nimport resource, json as _j; print(_j.dumps({**RESULT, 'peak_mb': " \
+                     "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))"
+    run = subprocess.run([sys.executable, "-c", wrapped], cwd=ROOT, env={**os.environ, **env},
+                         capture_output=True, text=True)
+    if run.returncode:
+        return {"error": (run.stderr or run.stdout).strip().splitlines()[-1][:300] if (run.stderr or run.stdout) else "?"}
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+PAGE_CODE = """
+import time
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file({dashboard!r}, default_timeout=900)
+at.query_params.update({params})
+t = time.perf_counter(); at.run(); boot = time.perf_counter() - t
+if {page!r} != {default!r}:
+    t = time.perf_counter(); at.switch_page({page!r}).run(); cold = time.perf_counter() - t
+else:
+    cold = boot
+errors = [str(e.value)[:200] for e in at.exception]
+t = time.perf_counter(); at.run(); warm = time.perf_counter() - t
+filter_change = None
+box = [m for m in at.sidebar.multiselect if m.label.startswith("区")]
+if box and box[0].options:
+    t = time.perf_counter(); box[0].select(box[0].options[0]).run(); filter_change = time.perf_counter() - t
+RESULT = dict(boot=boot, cold=cold, warm=warm, filter_change=filter_change, errors=errors)
+"""
+
+CLI_CODE = """
+import runpy, sys, time, io, contextlib
+sys.argv = ["analytics", *{args!r}]
+t = time.perf_counter()
+buf = io.StringIO()
+code = 0
+try:
+    with contextlib.redirect_stdout(buf):
+        runpy.run_module("analytics", run_name="__main__")
+except SystemExit as e:
+    code = e.code or 0
+RESULT = dict(seconds=time.perf_counter() - t, code=code, lines=buf.getvalue().count(chr(10)))
+"""
+
+CLI_COMMANDS = ["overview", "hotspots", "words", "hot-issues", "repeats", "topics", "scores", "cases"]
+
+
+def measure(db: Path, month_params: dict[str, str], month_args: list[str]) -> dict:
+    env = {"HOTLINE_DB": str(db)}
+    default = PAGES[0][1]
+    pages = {}
+    for _, file, title, _, _ in PAGES:
+        if not (ROOT / file).exists():
+            continue
+        pages[title] = _child(PAGE_CODE.format(dashboard=str(ROOT / "dashboard.py"), page=file, default=default,
+                                               params=month_params), env)
+        print(f"  {title}: {pages[title]}", flush=True)
+    cli = {}
+    for command in CLI_COMMANDS:
+        for window, extra in (("month", month_args), ("all", [])):
+            cli[f"{command} ({window})"] = _child(CLI_CODE.format(args=[command, "--db", str(db), *extra,
+                                                                        "--format", "json"]), env)
+            print(f"  {command} {window}: {cli[f'{command} ({window})']}", flush=True)
+    return {"pages": pages, "cli": cli}
+
+
+def load_month(db: Path, csv: Path) -> dict:
+    t = time.perf_counter()
+    run = subprocess.run([sys.executable, "-m", "etl", "load", str(csv), "--db", str(db), "--json"], cwd=ROOT,
+                         capture_output=True, text=True)
+    total = time.perf_counter() - t
+    lines = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    file_line = next((x for x in lines if "rows_inserted" in x), {})
+    token_line = next((x for x in lines if x.get("step") == "tokens"), {})
+    return {"total": total, "tokens": token_line.get("seconds"), "orders_published": total - (token_line.get("seconds") or 0),
+            "rows_inserted": file_line.get("rows_inserted"), "status": file_line.get("status"),
+            "error": run.stderr.strip().splitlines()[-1] if run.returncode else None}
+
+
+def _fmt(x: float | None, digits: int = 2) -> str:
+    return "—" if x is None else f"{x:.{digits}f}"
+
+
+def write_results(data: dict) -> None:
+    lines = ["# Scale benchmark", "",
+             f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}; measured {data['when']}; "
+             f"load average at start {data['loadavg']}. {data['rows_per_month']:,} orders per monthly export; "
+             "each page measured in a fresh process (cold: first render of the page; warm: the same page again; "
+             "filter: narrowing the 区 filter), each CLI command in a fresh process.", "",
+             "## Loads", "", "| month | orders in db | orders published (s) | token index (s) | whole command (s) |",
+             "|---|---|---|---|---|"]
+    total_published = 0.0
+    for i, load in enumerate(data["loads"], 1):
+        total_published += load["orders_published"]
+        lines.append(f"| {i} | {i * data['rows_per_month']:,} | {_fmt(load['orders_published'], 1)} | "
+                     f"{_fmt(load['tokens'], 1)} | {_fmt(load['total'], 1)} |")
+    lines += ["", f"All {len(data['loads'])} loads: orders published in {total_published / 60:.1f} min in all.", ""]
+    for size, result in data["checkpoints"].items():
+        lines += [f"## {size} orders", "", "| page | cold (s) | warm (s) | filter change (s) | peak memory (MB) | errors |",
+                  "|---|---|---|---|---|---|"]
+        for title, r in result["pages"].items():
+            lines.append(f"| {title} | {_fmt(r.get('cold'))} | {_fmt(r.get('warm'))} | {_fmt(r.get('filter_change'))} | "
+                         f"{_fmt(r.get('peak_mb'), 0)} | {'; '.join(r.get('errors', [])) or r.get('error', '')} |")
+        lines += ["", "| command | seconds | peak memory (MB) | result |", "|---|---|---|---|"]
+        for name, r in result["cli"].items():
+            lines.append(f"| {name} | {_fmt(r.get('seconds'))} | {_fmt(r.get('peak_mb'), 0)} | "
+                         f"{r.get('error') or ('exit ' + str(r.get('code')) + ', ' + str(r.get('lines')) + ' lines')} |")
+        lines.append("")
+    notes = ""
+    if RESULTS.exists() and "## Notes" in RESULTS.read_text(encoding="utf-8"):
+        notes = RESULTS.read_text(encoding="utf-8").split("## Notes", 1)[1]
+    lines += ["## Notes", notes.strip() or "(none yet)"]
+    RESULTS.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows-per-month", type=int, default=1_000_000)
+    parser.add_argument("--checkpoints", default="1,10,25", help="measure after this many monthly loads")
+    parser.add_argument("--db", default=str(OUT / "scale.duckdb"))
+    parser.add_argument("--keep", action="store_true", help="continue from the database and loads already there")
+    args = parser.parse_args()
+    checkpoints = sorted(int(x) for x in args.checkpoints.split(","))
+    db = Path(args.db)
+    OUT.mkdir(parents=True, exist_ok=True)
+    state_path = OUT / "scale.json"
+    data = json.loads(state_path.read_text()) if args.keep and state_path.exists() else None
+    if not data or data["rows_per_month"] != args.rows_per_month:
+        for p in db.parent.glob(db.name + "*"):
+            p.unlink()
+        data = {"rows_per_month": args.rows_per_month, "loads": [], "checkpoints": {}}
+    data["when"] = time.strftime("%Y-%m-%d %H:%M")
+    data["loadavg"] = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    for month in range(len(data["loads"]), checkpoints[-1]):
+        csv = OUT / f"month-{month:02d}.csv"
+        month_export(csv, month, args.rows_per_month)
+        load = load_month(db, csv)
+        csv.unlink()
+        data["loads"].append(load)
+        print(f"month {month + 1}: {load}", flush=True)
+        state_path.write_text(json.dumps(data, ensure_ascii=False, indent=1))
+        if month + 1 in checkpoints:
+            first = date(START.year + (START.month - 1 + month) // 12, (START.month - 1 + month) % 12 + 1, 1)
+            end = date(first.year + first.month // 12, first.month % 12 + 1, 1) - timedelta(days=1)
+            size = f"{(month + 1) * args.rows_per_month / 1e6:g} M"
+            print(f"measuring at {size}", flush=True)
+            data["checkpoints"][size] = measure(
+                db, {"from": first.isoformat(), "to": end.isoformat()},
+                ["--from", first.isoformat(), "--to", end.isoformat()])
+            state_path.write_text(json.dumps(data, ensure_ascii=False, indent=1))
+            write_results(data)
+    write_results(data)
+
+
+if __name__ == "__main__":
+    main()

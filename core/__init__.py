@@ -1,0 +1,1 @@
+"""What etl and analytics share, below both: neither imports the other, both import this."""

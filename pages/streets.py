@@ -13,7 +13,7 @@ from analytics.filters import Filters, month_bounds
 from analytics.rates import explain
 from analytics.settings import Settings
 from etl.schema import label
-from ui import data, filters, settings_panel
+from ui import data, filters, settings_panel, url
 from ui.export import download_buttons
 from ui.widgets import definition, metric_with_definition
 from ui.page import setup
@@ -92,9 +92,10 @@ settings = settings_panel.render("sidebar")
 st.title("街乡考评")
 
 level = st.segmented_control(
-    "考评单位", ["street", "district"], default="street", format_func=lambda v: "街道 / 乡镇" if v == "street" else "区",
-    key="streets_level",
+    "考评单位", ["street", "district"], default=url.value("level", ["street", "district"], "street"),
+    format_func=lambda v: "街道 / 乡镇" if v == "street" else "区", key="streets_level",
 ) or "street"
+url.keep("level", level, default="street")
 
 table = data.read(scores.read_score_table, f, level, settings)
 if table.is_empty():

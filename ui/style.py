@@ -43,6 +43,7 @@ CSS = """
 @page { size: A4 portrait; margin: 10mm; }
 @media print {
   html { font-size: 12px; }   /* 9 pt body text; headings scale from it */
+  [data-testid="stMain"] :is(p, span, div, li, td, th, small, label, code) { font-size: max(12px, 1em) !important; }
   [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"], header,
   [data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stStatusWidget"], [data-testid="stSkipToContent"],
   [data-testid="stElementToolbar"], [data-testid="stDownloadButton"], [data-testid="stPopover"], [data-testid="stPageLink"],
@@ -116,7 +117,8 @@ SCRIPT = """
 
 
 def apply() -> None:
-    """Print rules and the translator for Streamlit's own English (once per page view; placed in the sidebar,
-    where it takes no room)."""
+    """Print rules (style-only HTML goes to Streamlit's event container: always mounted, no room taken) and the
+    translator for Streamlit's own English (placed in the sidebar, where it takes no room)."""
+    st.html(CSS)
     script = SCRIPT % {"zh": json.dumps(ZH, ensure_ascii=False), "patterns": json.dumps(PATTERNS)}
-    st.sidebar.html(CSS + script, unsafe_allow_javascript=True)
+    st.sidebar.html(script, unsafe_allow_javascript=True)

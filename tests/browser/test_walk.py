@@ -24,7 +24,7 @@ NUMBERS = [
     (r"\d\.\d{3,}", "more than two decimals"),
     (r"\d\.\d{2,}%", "a percentage with more than one decimal"),
     (r"\b\d+(\.\d+)?[kKMG]\b", "an SI suffix instead of thousands separators"),
-    (r"(?<![\d,.\-/年:])(?!(?:19|20)\d\d(?:[年\-/]|$))\d{4,}(?![\d年月日\-/:])", "a count without thousands separators"),
+    (r"(?<![A-Za-z0-9,.\-/年:])(?!(?:19|20)\d\d(?:[年\-/]|$))\d{4,}(?![\d年月日\-/:])", "a count without thousands separators"),
 ]
 
 VISIBLE_TEXT = """() => {
@@ -72,7 +72,7 @@ def chromium():
 def problems(texts: list[str]) -> list[str]:
     found = []
     for text in texts:
-        for word in re.findall(r"[A-Za-z][A-Za-z_]*", text):
+        for word in re.findall(r"[A-Za-z][A-Za-z0-9_]*", text):
             if word not in ALLOWED and not re.fullmatch(r"[A-Z]", word):
                 found.append(f"English '{word}' in “{text[:80]}”")
         for pattern in RAW:

@@ -9,7 +9,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from analytics import db
 from analytics.filters import Filters
-from ui import data, filters, startup, style
+from ui import auth, data, filters, startup, style
 from ui.page import run_inside_entry
 
 ROOT = Path(__file__).resolve().parent
@@ -37,10 +37,10 @@ def not_found() -> None:
     st.page_link(ROOT / "pages/overview.py", label="回到总览")
 
 
-def navigation() -> st.navigation:
+def navigation(user) -> st.navigation:
     sections: dict[str, list[st.Page]] = {}
     for section, file, title, icon, url in PAGES:
-        if (ROOT / file).exists():
+        if (ROOT / file).exists() and auth.may_open(url, user):
             default = url == "overview"
             sections.setdefault(section, []).append(
                 st.Page(ROOT / file, title=title, icon=icon, url_path=HOME if default else url, default=default)
@@ -48,10 +48,12 @@ def navigation() -> st.navigation:
     # The default page is served at "/" only (the path it reserves never resolves), so /overview is a hidden
     # copy of it. Any other unknown address gets a Chinese page (Streamlit's own answer is an English dialog),
     # registered under the address that was asked for.
-    hidden = [st.Page(ROOT / "pages/overview.py", title="总览", url_path="overview", visibility="hidden")]
+    paths = {page.url_path for pages in sections.values() for page in pages}   # the default page's is ""
+    hidden = [st.Page(ROOT / "pages/overview.py", title="总览", url_path="overview", visibility="hidden")] if "" in paths else []
+    registered = paths | {"", HOME}
     ctx = get_script_run_ctx()
     asked = (ctx.pages_manager.intended_page_name or "").strip("/") if ctx else ""
-    known = {url for *_, url in PAGES} | {"", HOME}
+    known = registered | {"overview"}
     if asked and asked not in known and "/" not in asked:
         hidden.append(st.Page(not_found, title="页面不存在", url_path=asked, visibility="hidden"))
     sections.setdefault("概览", []).extend(hidden)
@@ -76,8 +78,9 @@ def data_line() -> None:
 
 def main() -> None:
     st.set_page_config(page_title="哨声 · 12345 接诉即办分析", page_icon=str(style.ICON), layout="wide")
+    user = auth.gate()
     startup.ensure_database()
-    page = navigation()
+    page = navigation(user)
     st.sidebar.title("哨声")
     filters.sidebar()
     data_line()

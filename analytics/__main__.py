@@ -9,7 +9,10 @@ from datetime import date
 
 import polars as pl
 
-from etl.store import connect_read, db_path
+from access.scope import restrict
+from analytics import export
+from analytics.filters import Scope
+from core.store import connect_read, db_path
 
 # command -> (module:function, help). Each function is run(con, args) -> pl.DataFrame.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -42,7 +45,23 @@ def parser() -> argparse.ArgumentParser:
         c.add_argument("--by", choices=["district", "street", "dept", "community"], help="统计单位")
         c.add_argument("--limit", type=int, help="最多输出多少行")
         c.add_argument("--format", choices=["table", "csv", "json"], default="table")
+        who = c.add_mutually_exclusive_group()
+        who.add_argument("--scope", help="只看一个区或街乡的数据，如 朝阳区 或 朝阳区/三里屯街道（排名也只在其中）")
+        who.add_argument("--user", help="按该看板用户的权限范围输出（见 python -m access list）")
     return p
+
+
+def _scope(args: argparse.Namespace) -> Scope | None:
+    """The area the output is limited to (--scope, or --user's); None when --user names no enabled user."""
+    if args.user:
+        from access import users
+
+        user = users.get(args.user)
+        return user.scope if user else None
+    if args.scope:
+        district, _, street = args.scope.partition("/")
+        return Scope(district.strip() or None, street.strip() or None)
+    return Scope()
 
 
 def render(frame: pl.DataFrame, fmt: str) -> str:
@@ -52,8 +71,8 @@ def render(frame: pl.DataFrame, fmt: str) -> str:
     # csv and table cells cannot hold lists (order ids): they are joined with ';' there.
     frame = frame.with_columns(pl.col(c).list.join(";") for c, t in frame.schema.items()
                                if isinstance(t, pl.List) and t.inner == pl.String)
-    if fmt == "csv":
-        return frame.write_csv()
+    if fmt == "csv":  # opened in a spreadsheet: no cell may run as a formula
+        return export.cells(frame).write_csv()
     with pl.Config(tbl_rows=50, tbl_cols=20, fmt_str_lengths=40, tbl_width_chars=200):
         return str(frame)
 
@@ -66,7 +85,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     module, func = COMMANDS[args.command][0].split(":")
     run = getattr(importlib.import_module(module), func)
-    con = connect_read(path)
+    scope = _scope(args)
+    if scope is None:
+        print(f"没有启用的用户 {args.user}。python -m access list 列出全部用户。", file=sys.stderr)
+        return 2
+    con = restrict(connect_read(path), scope)
     try:
         frame = run(con, args)
     finally:

@@ -13,7 +13,8 @@ from analytics.filters import Filters
 from analytics.hotspots import top_places
 from analytics.rates import LABELS, RATE_INPUT_COLUMNS, rate_table
 from analytics.settings import Settings
-from analytics.text import keyword_expr, place_terms, stopwords
+from analytics.text import keyword_expr, stopwords
+from core.segment import place_terms
 
 PROFILE_COLUMNS = (
     *RATE_INPUT_COLUMNS, "order_id", "district", "street", "community", "address", "category_l2", "caller_key",

@@ -9,8 +9,8 @@ import duckdb
 import polars as pl
 
 from analytics.filters import Filters
-from analytics.text import segment
-from etl.schema import WORK_ORDER_COLUMNS
+from core.segment import segment
+from core.schema import WORK_ORDER_COLUMNS
 
 LOADED = ("ok", "partial")   # load statuses that wrote data (partial: some rows quarantined)
 

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from analytics.rates import LABELS as RATE_LABELS
-from etl.schema import TABLES
+from core.schema import TABLES
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 EXCEL_MAX_ROWS = 1_048_576
@@ -67,15 +67,21 @@ def neutralise(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def prepare(frame: pl.DataFrame, columns: dict[str, str] | None = None) -> pl.DataFrame:
-    """The table as exported: lists joined with spaces, Chinese headers (`columns` overrides the
-    defaults; unknown names stay as they are, never two columns with one header), cells neutralised."""
+def cells(frame: pl.DataFrame) -> pl.DataFrame:
+    """The table as a spreadsheet gets it: lists joined with spaces, categoricals as text, every string
+    cell and every header neutralised."""
     lists = [c for c, dtype in frame.schema.items() if isinstance(dtype, pl.List)]
     if lists:
         frame = frame.with_columns(pl.col(c).cast(pl.List(pl.String)).list.join(" ") for c in lists)
     frame = frame.with_columns(
         pl.col(c).cast(pl.String) for c, dtype in frame.schema.items() if dtype in (pl.Categorical, pl.Enum, pl.Object)
     )
+    return neutralise(frame.rename({c: neutralise_text(c) for c in frame.columns if neutralise_text(c) != c}))
+
+
+def prepare(frame: pl.DataFrame, columns: dict[str, str] | None = None) -> pl.DataFrame:
+    """The table as exported: Chinese headers (`columns` overrides the defaults; unknown names stay as they
+    are, never two columns with one header), then `cells`."""
     labels = {**COLUMN_LABELS, **(columns or {})}
     renamed, seen = {}, set(frame.columns)
     for col in frame.columns:
@@ -83,7 +89,14 @@ def prepare(frame: pl.DataFrame, columns: dict[str, str] | None = None) -> pl.Da
         if new != col and new not in seen:
             renamed[col] = new
             seen.add(new)
-    return neutralise(frame.rename(renamed))
+    return cells(frame.rename(renamed))
+
+
+def sheet_name(name: str) -> str:
+    """A name Excel accepts for a sheet: without / \\ ? * : [ ], not starting or ending with an apostrophe,
+    at most 31 characters, never empty or "History" (reserved)."""
+    clean = "".join("_" if ch in '/\\?*:[]' or ord(ch) < 32 else ch for ch in name).strip("' ")[:31].strip("' ")
+    return "数据" if not clean or clean.lower() == "history" else clean
 
 
 def to_csv(frame: pl.DataFrame, meta: ExportMeta, columns: dict[str, str] | None = None) -> bytes:
@@ -110,7 +123,7 @@ def to_xlsx(frame: pl.DataFrame, meta: ExportMeta, columns: dict[str, str] | Non
     buf = io.BytesIO()
     book = xlsxwriter.Workbook(buf, {"constant_memory": True, "strings_to_formulas": False,
                                      "strings_to_urls": False, "strings_to_numbers": False})
-    ws = book.add_worksheet(sheet[:31])
+    ws = book.add_worksheet(sheet_name(sheet))
     bold = book.add_format({"bold": True})
     header = book.add_format({"bold": True, "bg_color": "#DDE7F3", "border": 1})
     stamp = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})

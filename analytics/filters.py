@@ -7,6 +7,31 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class Scope:
+    """The area a user may see: the whole city, one district, or one street of a district."""
+    district: str | None = None
+    street: str | None = None
+
+    @property
+    def is_city(self) -> bool:
+        return not self.district
+
+    def where(self, prefix: str = "") -> tuple[list[str], list[Any]]:
+        """SQL clauses over a table with district/street columns, and their parameters."""
+        clauses, params = [], []
+        if self.district:
+            clauses.append(f"{prefix}district = ?")
+            params.append(self.district)
+            if self.street:
+                clauses.append(f"{prefix}street = ?")
+                params.append(self.street)
+        return clauses, params
+
+    def describe(self) -> str:
+        return " ".join(p for p in (self.district, self.street if self.district else None) if p) or "全市"
+
+
+@dataclass(frozen=True)
 class Filters:
     date_from: date | None = None
     date_to: date | None = None          # inclusive: the whole of this day
@@ -14,6 +39,7 @@ class Filters:
     streets: tuple[str, ...] = field(default_factory=tuple)
     categories: tuple[str, ...] = field(default_factory=tuple)   # category_l1
     depts: tuple[str, ...] = field(default_factory=tuple)        # 承办单位, for drill-downs
+    scope: Scope = field(default_factory=Scope)                  # the user's area; set by ui.data.scoped
 
     def where(self, time_column: str = "received_at", prefix: str = "") -> tuple[str, list[Any]]:
         """A SQL predicate over work_orders (columns optionally prefixed, e.g. "w.") and its bound parameters."""
@@ -29,7 +55,8 @@ class Filters:
             if values:
                 clauses.append(f"list_contains(?, {prefix}{column})")
                 params.append(list(values))
-        return " AND ".join(clauses), params
+        scope_clauses, scope_params = self.scope.where(prefix)
+        return " AND ".join(clauses + scope_clauses), params + scope_params
 
     def previous(self) -> "Filters | None":
         """The same filters over the period of equal length just before this one (for 环比)."""
@@ -57,6 +84,8 @@ class Filters:
         for name, values in (("区", self.districts), ("街乡", self.streets), ("分类", self.categories), ("部门", self.depts)):
             if values:
                 parts.append(f"{name}：{'、'.join(values)}")
+        if not self.scope.is_city:
+            parts.append(f"权限范围：{self.scope.describe()}")
         return "；".join(parts) or "全部数据"
 
 

@@ -23,21 +23,21 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from datetime import datetime, time, timedelta
 
 import duckdb
 import numpy as np
 import polars as pl
-import rjieba
 
 from analytics.db import orders as fetch_orders
 from analytics.filters import Filters, from_args
 from analytics.settings import HotIssues, Settings, load_settings
-from analytics.text import place_terms, segment, stopwords
+from analytics.text import stopwords
+from core.segment import place_terms, plain, segment
 
 INPUT_COLUMNS = (
-    "order_id", "received_at", "content", "tokens", "channel", "street", "community", "address",
+    "order_id", "received_at", "content", "tokens", "channel", "district", "street", "community", "address",
     "lat", "lon", "caller_key", "likes", "category_l1", "category_l2", "category_l3", "request_type",
 )
 
@@ -54,10 +54,10 @@ _PLACE_RE = (
     rf"(?:{ROAD_SUFFIX}|{_NAME_CHAR}{{0,2}}?(?:小学|中学|幼儿园|医院))?"
     rf"|{_NAME_CHAR}{{2,10}}?(?:{ROAD_SUFFIX})|{_NAME_CHAR}{{2,10}}?(?:{FACILITY_SUFFIX})"
 )
-_ADMIN = r"[A-Z]\d*[市区县省]|[\u4e00-\u9fa5]{2}省|[\u4e00-\u9fa5]{2,4}(?:街道|镇|乡|地区)|[，。！？、；：,.!?;:（）()“”\"'《》\s]"
+_ADMIN = r"[A-Z]\d*[市区县省]|[\u4e00-\u9fa5]{2}省|[\u4e00-\u9fa5]{2,4}(?:街道|地区)|[，。！？、；：,.!?;:（）()“”\"'《》\s]"
 _ADMIN_UNIT = re.compile(r"[\u4e00-\u9fa5]{2,4}(?:街道|镇|乡|地区)")
 # Who speaks and how ("市民来电咨询", "反映") is not part of the place that follows.
-_LEAD = r"^.*(?:投诉|举报|反映|关于|建议|咨询|请问|位于|地处|家住|住在|表示|来电人|来电|网友|市民)|^(?:小区|社区)"
+_LEAD = r"^.*(?:投诉|举报|反映|关于|建议|咨询|请问|位于|地处|家住|住在|表示|来电人|来电|网友|市民)|^(?:小区|社区|[区市县省])"
 _GENERIC_PLACE = (
     r"^(我们|咱们|你们|他们|本|该|这个|整个|周边|附近|所在|现在|目前|安置|老旧|其他|各个|一些|相关|多条|因|居民)"
     r"|(铁路|道路|马路|公路|城市|夜里|家里|这里|那里|哪里|心里|手里|屋里|楼里|跑路|出路|走路|上路)$"
@@ -74,18 +74,18 @@ _VERB_TAGS = frozenset({"v", "vd", "vi"})
 # Proper names (places, organisations, brands) and what only qualifies a kind of place (numbers, times, ranks).
 _PROPER_TAGS = frozenset({"ns", "nt", "nz"})
 # A count or a length (2个厕所里, 生活十几年里, 段长度2公里) is a stretch of sentence, not a name.
-_COUNTED_RE = re.compile(r"[\d十百千几两多][个年月日天次段座栋层户元块米倍岁]")
+_COUNTED_RE = re.compile(r"[\d十百千几两多][个年月日天次段座栋层户元块米倍岁]|\d号[^院楼]")
 _MODIFIER_TAGS = frozenset({"m", "mq", "q", "t", "f", "b", "r", "d"})
 _ROAD_END = rf"(?:{ROAD_SUFFIX})$"
 _CJK2 = r"^[\u4e00-\u9fff]{2,}$"
 
 
-def place_names(texts: pl.Series) -> pl.Series:
+def place_names(texts: pl.Series, divisions: tuple[str, ...] = ()) -> pl.Series:
     """Per text, the named places in it, in order: estates, roads, schools, shops, sites … (admin prefixes,
     speakers and generic words removed). Vectorised: every order is read, so this must not loop in Python."""
     names = (
         pl.DataFrame({"t": texts.cast(pl.String)}).with_row_index("row")
-        .select("row", name=pl.col("t").str.slice(0, 400).str.replace_all(_admin_pattern(), " ")
+        .select("row", name=pl.col("t").str.slice(0, 400).str.replace_all(_admin_pattern(divisions), " ")
                 .str.extract_all(_PLACE_RE)).explode("name").drop_nulls("name")
         .with_columns(pl.col("name").str.replace(_LEAD, ""), k=pl.int_range(pl.len()).over("row"))
     )
@@ -112,12 +112,14 @@ def is_place_name(name: str) -> bool:
     start (导致小区, 增设路, 乘坐出租车时司机绕路) or anywhere in a long stretch (廉租房漏水导致电路); and 里 after a
     common noun is "inside" (楼道里, 冰箱里), not a 里 estate. Only dictionary words count: a name's own
     syllables (悦享, 百善) are unknown to the dictionary and tagged at random."""
-    jb = _tagger()
+    jb = plain()
     if is_generic_place(name) or _COUNTED_RE.search(name):
         return False
     prefix = _SUFFIXES.sub("", name) or name
     tagged = jb.tag(prefix)
-    if tagged and tagged[0][1] in _FUNCTION_TAGS:
+    # A name does not open with a particle or a one-character verb (想住院…医院, 算进补课费里).
+    opening = jb.tag(name)[0]
+    if tagged and (tagged[0][1] in _FUNCTION_TAGS or (len(opening[0]) == 1 and opening[1] in _VERB_TAGS)):
         return False
     words = [(w, t) for w, t in tagged if len(w) >= 2 and jb.has_word(w)]
     if any(t in _FUNCTION_TAGS for _, t in words):
@@ -128,35 +130,31 @@ def is_place_name(name: str) -> bool:
     return not (name.endswith("里") and len(words) == 1 and words[0][0] == prefix and words[0][1] == "n")
 
 
-@cache
-def _admin_pattern() -> str:
-    """Prefixes that end a place name: anonymised or official divisions (A市A5区, the official districts and
-    cities in data/, any 街道/镇/乡/地区, a province) and punctuation."""
-    cities = sorted({t for t in place_terms() if t.endswith(("区", "县", "市"))}, key=len, reverse=True)
-    return "|".join([*map(re.escape, cities), _ADMIN])
+@lru_cache(maxsize=8)
+def _admin_pattern(divisions: tuple[str, ...] = ()) -> str:
+    """Prefixes that end a place name: anonymised or official divisions (A市A5区, the official districts,
+    cities and towns in data/, the export's own district and street values, any 街道/地区, a province) and
+    punctuation. A 镇 or 乡 counts only when it is a known division: 蓝湾小镇 is an estate."""
+    known = {t for t in place_terms() if t.endswith(("区", "县", "市", "镇", "乡"))} | set(divisions)
+    return "|".join([*map(re.escape, sorted(known, key=len, reverse=True)), _ADMIN])
 
 
 def is_generic_place(name: str) -> bool:
     """A kind of place, not a named one: one dictionary word that is not a proper name (建筑工地, 市政府,
-    幼儿园, 停车场), or such a word after only numbers, times, ranks or single characters (18年政府,
-    县级以上人民政府, 市政府) or only common words (农田休耕政府)."""
-    jb = _tagger()
+    幼儿园, 停车场), or such a word after only numbers, times, ranks or a division (18年政府, 县级以上人民政府,
+    市政府) or only common words (农田休耕政府)."""
+    jb = plain()
     tagged = jb.tag(name)
     last, tag = tagged[-1]
     if len(tagged) == 1:
         return jb.has_word(name) and tag not in _PROPER_TAGS
     if len(last) < 2 or not jb.has_word(last):
         return False
-    if all(len(w) == 1 or t in _MODIFIER_TAGS for w, t in tagged[:-1]):
-        return True
+    if all(w in "市县区省镇乡" or t in _MODIFIER_TAGS for w, t in tagged[:-1]):
+        return tag not in ("ns", "nz")
     # A kind of place after common words only (农田休耕政府, 人民心目中政府): no syllable of a name in it.
     return is_generic_place(last) and sum(len(w) >= 2 for w, _ in tagged[:-1]) >= 2 and all(
         jb.has_word(w) and t not in _PROPER_TAGS and t not in ("nr", "nrt", "nrfg") for w, t in tagged[:-1])
-
-
-@cache
-def _tagger() -> rjieba.Jieba:
-    return rjieba.Jieba()
 
 
 def _main_place(head_names: pl.Series, names: pl.Series) -> pl.Series:
@@ -171,15 +169,40 @@ def _main_place(head_names: pl.Series, names: pl.Series) -> pl.Series:
     ))["h"]
 
 
-def _address_place(address: pl.Expr) -> pl.Expr:
-    """The place an export's address names, without admin prefixes and house numbers
-    (北京市朝阳区望京西园三区212号楼3单元 → 望京西园三区, 亚运村北路12号附近 → 亚运村北路)."""
-    stem = address.str.replace_all(_admin_pattern(), " ").str.replace(r"(?:\d|与|附近|交叉口).*$", "") \
-        .str.strip_chars().str.extract(r"(\S+)$", 1)
+def _address_place(address: pl.Expr, divisions: tuple[str, ...] = ()) -> pl.Expr:
+    """The place an export's address names, without admin prefixes and house numbers: the last named part
+    (北京市朝阳区望京西园三区212号楼3单元 → 望京西园三区, 亚运村北路12号附近 → 亚运村北路,
+    迎宾一路135号悦澜新都 → 悦澜新都)."""
+    parts = (address.str.replace_all(_admin_pattern(divisions), " ")
+             .str.replace_all(r"[\d一二三四五六七八九十]*[\d]+(?:号楼|号院|号|栋|幢|楼|单元|室|层|弄)?|与|附近|交叉口|旁边|对面", " ")
+             .str.strip_chars().str.split(" ").list.eval(pl.element().filter(pl.element().str.len_chars() >= 2)))
+    stem = parts.list.last()
     # An address without Chinese (311 exports: 659 CAULDWELL AVENUE) is the place as written.
     latin = address.str.to_uppercase().str.replace_all(r"\s+", " ").str.strip_chars()
     return pl.when(~address.str.contains(r"[\u4e00-\u9fff]") & (latin.str.len_chars() >= 3)).then(latin) \
         .when(stem.str.len_chars() >= 3).then(stem)
+
+
+def _divisions(docs: pl.DataFrame) -> tuple[str, ...]:
+    """The export's own district and street names (and their short forms for streets: 竹溪 of 竹溪街道)."""
+    values = set(docs["district"].drop_nulls().unique().to_list()) if "district" in docs.columns else set()
+    values |= set(docs["street"].drop_nulls().unique().to_list())
+    return tuple(sorted(v for v in values if len(v) >= 2))
+
+
+def _known_places(docs: pl.DataFrame) -> list[str]:
+    """Places the export itself names (its community column without 社区/居委会/村委会, and the named part of its
+    addresses), so that a text naming one is about it whatever its name ends with (悦澜新都, 望江Park): the
+    data, not a list of suffixes, says what a place is. Divisions, generic words and names shorter than
+    three characters are left out."""
+    community = docs["community"].drop_nulls().str.replace(r"(?:社区居委会|居委会|村委会|社区)$", "")
+    divisions = _divisions(docs)
+    address = docs.select(p=_address_place(pl.col("address"), divisions))["p"].drop_nulls()
+    names = pl.concat([community, address]).unique()
+    names = names.filter((names.str.len_chars() >= 3) & names.str.contains(r"[\u4e00-\u9fff]")
+                         & ~names.is_in(list(place_terms())))
+    return sorted((n for n in names.to_list() if not is_generic_place(n) and n not in divisions),
+                  key=lambda n: (-len(n), n))
 
 
 def _place_stem(name: str | None) -> str | None:
@@ -242,9 +265,15 @@ def prepare(orders: pl.DataFrame, h: HotIssues) -> pl.DataFrame:
         pl.col("content", "street", "community", "address").cast(pl.String)).with_columns(place_key=structured)
     text = docs["content"].fill_null("")
     head = text.str.split("\n").list.first().str.slice(0, h.head_chars * 2)
-    places = place_names(text)
-    docs = docs.with_columns(places, text_place=_main_place(places if (head == text).all() else place_names(head), places)).with_columns(
-        spot=pl.coalesce("text_place", _address_place(pl.col("address"))),
+    divisions = _divisions(docs)
+    places = place_names(text, divisions)
+    known = _known_places(docs)
+    named = text.str.slice(0, 400).str.extract_many(known, leftmost=True) if known else pl.Series([[]] * docs.height)
+    named_head = head.str.extract_many(known, leftmost=True) if known else named
+    docs = docs.with_columns(places, text_place=pl.Series(pl.DataFrame({"k": named_head, "K": named, "r": _main_place(
+        places if (head == text).all() else place_names(head, divisions), places)}).select(
+        pl.coalesce(pl.col("k").list.first(), "r", pl.col("K").list.first()))["k"])).with_columns(
+        spot=pl.coalesce("text_place", _address_place(pl.col("address"), divisions)),
         place_name=pl.coalesce("community", "address", pl.col("places").list.join("|").replace("", None)),
         # The words of the place an order is about say where, not what (亚运村, 北路, 实验小学).
         place_words=pl.concat_str([pl.col(c).fill_null("") for c in ("community", "address", "text_place")],
@@ -453,7 +482,6 @@ def _judge(members: pl.DataFrame, h: HotIssues, days: float) -> pl.DataFrame:
     if members.is_empty():
         return pl.DataFrame(schema=_STATS_SCHEMA)
     w = timedelta(days=h.burst_days)
-    cat = pl.coalesce("category_l3", "category_l2").fill_null("")
     m = members.with_columns(who=pl.coalesce("caller_key", "order_id")).sort("cluster", "received_at", "i")
     first = m.unique(["cluster", "who"], keep="first", maintain_order=True)
     burst = (first.rolling("received_at", period=f"{h.burst_days}d", group_by="cluster")
@@ -465,7 +493,7 @@ def _judge(members: pl.DataFrame, h: HotIssues, days: float) -> pl.DataFrame:
               .group_by("cluster").agg(inside=pl.len()))
     stats = m.group_by("cluster").agg(
         size=pl.len(), callers=pl.col("who").n_unique(),
-        consult=((pl.col("request_type") == "咨询") | cat.str.contains("政策|咨询")).sum(),
+        consult=(pl.col("request_type") == "咨询").sum(),
         likes=pl.col("likes").fill_null(0).sum().cast(pl.Int64),
         named=(pl.col("text_place").is_not_null()
                & (pl.col("spot_key") == pl.col("spot_key").filter(pl.col("text_place").is_not_null()).mode().first())).sum(),
@@ -510,7 +538,7 @@ def _merge_duplicates(members: pl.DataFrame, sig: pl.DataFrame, stats: pl.DataFr
     at_place = same_spot.join(shared.select("cluster", "cluster_b", word=pl.lit(True)), on=["cluster", "cluster_b"], how="left") \
         .filter(near & pl.col("word").fill_null(False)).select("cluster", "cluster_b")
     # One place written shorter (滨河苑 / 伊景园滨河苑) with a word in common.
-    stems = g.filter(pl.col("spot").is_not_null()).select("cluster", stem=pl.col("spot").str.slice(2))
+    stems = g.filter(pl.col("spot").is_not_null()).select("cluster", stem=pl.col("spot").str.replace(r"^S\|[A-Z]:|^P\|", ""))
     nested = (shared.join(stems, on="cluster").join(stems.rename({"cluster": "cluster_b", "stem": "stem_b"}), on="cluster_b")
               .filter((pl.col("stem").str.len_chars() >= 2) & (pl.col("stem_b").str.len_chars() >= 2)
                       & (pl.col("stem").str.contains(pl.col("stem_b"), literal=True)
@@ -592,7 +620,7 @@ _CONTENT_TAGS = ("n", "v", "a", "j", "l", "i", "eng")
 
 @cache
 def _is_grammar(token: str) -> bool:
-    tagged = _tagger().tag(token)
+    tagged = plain().tag(token)
     return len(tagged) == 1 and tagged[0][1] in _GRAMMAR_TAGS
 
 
@@ -605,9 +633,9 @@ def _is_content(token: str) -> bool:
     if len(token) < 2 or _NUMBER_RE.match(token) or token in stopwords() or _MIXED_RE.search(token):
         return False
     # A division glued to a name (区润, 市楚行) is a segmentation accident.
-    if token[0] in "市区县省" and not _tagger().has_word(token):
+    if token[0] in "市区县省" and not plain().has_word(token):
         return False
-    tagged = _tagger().tag(token)
+    tagged = plain().tag(token)
     if len(tagged) == 1:
         return tagged[0][1].startswith(_CONTENT_TAGS) and tagged[0][1] not in ("vshi", "vyou")
     # A word the dictionary does not know whole (伊景, 丽发): its pieces must not be grammar.
@@ -631,10 +659,13 @@ def _head_tokens(text: str, tokens: list[str], head_chars: int) -> list[str]:
     return out
 
 
-def problem_phrase(texts: list[str], tokens: list[list[str]], idf: dict[str, float], place: str,
-                   head_chars: int) -> str:
-    """The problem in words: the run of one to three adjacent content words (a short code such as 58 may lead)
-    in the heads of the most orders, weighed by rarity (idf); words of the place left out."""
+def problem_phrase(texts: list[str], tokens: list[list[str]], vocab: "Vocabulary", place: str,
+                   head_chars: int, names: tuple[str, ...] = (), scale: float = 1.0, specificity: float = 0.0) -> str:
+    """The problem in words: the run of one to three adjacent content words (a number such as 58 may lead)
+    in the heads of the most orders, weighed by rarity (idf). Left out: words in more than max_df_share of all
+    orders, the place's words and other named places, divisions, a word glued to the place (栖霞湾|畔), and
+    runs whose rarest word is not used mostly here: the group (`scale` × the texts given) must hold at least
+    `specificity` of all orders using it (恳请政府 is in every kind of letter)."""
     counts: Counter = Counter()
     for text, toks in zip(texts, tokens):
         head = _head_tokens(text or "", toks or [], head_chars)
@@ -655,15 +686,20 @@ def problem_phrase(texts: list[str], tokens: list[list[str]], idf: dict[str, flo
     best, score = "", 0.0
     for run, c in counts.items():
         phrase = "".join(run)
-        if c < need or (place and (_overlaps(phrase, place) or phrase in place)):
+        words = [t for t in run if not t.isdigit()]
+        if c < need or not words or not all(t in vocab.df for t in words) \
+                or (place and (_overlaps(phrase, place) or phrase in place)) or _ADMIN_UNIT.fullmatch(phrase) \
+                or phrase in place_terms() or any(phrase in n or n in phrase for n in names) \
+                or c * scale < specificity * min(vocab.df[t] for t in words) \
+                or (place and sum(place + phrase in t for t in texts) * 2 >= c):
             continue
-        s = c * sum(idf.get(t, 1.0) for t in run)
+        s = c * sum(vocab.idf(t) for t in words)
         if s > score or (s == score and phrase < best):
             best, score = phrase, s
     return best
 
 
-def label(group: pl.DataFrame, idf: dict[str, float], h: HotIssues) -> tuple[str, str]:
+def label(group: pl.DataFrame, vocab: Vocabulary, h: HotIssues) -> tuple[str, str]:
     """(place, problem) naming a group: the specific place most of its orders name (else the address or
     community most share), and the problem: the category most of them are filed under, else the phrase of
     content words most of them use (problem_phrase)."""
@@ -688,7 +724,18 @@ def label(group: pl.DataFrame, idf: dict[str, float], h: HotIssues) -> tuple[str
             top = values.value_counts(sort=True)
             if top["count"][0] >= group.height * 0.6:
                 return place, top[col][0]
-    problem = problem_phrase(sample["content"].to_list(), sample["tokens"].to_list(), idf, place, h.head_chars)
+    # Other places the texts name (劳动东路 beside 魅力之城) say where, not what.
+    # (Named in two orders or more, and not the group's own place with words glued on: 搅拌站丽发新城.)
+    seen = Counter(n for ns in sample["places"].to_list() if ns for n in set(ns)) if "places" in sample.columns else Counter()
+    names = {n for n, c in seen.items() if c >= 2 and _place_kind(n) in "RE" and not (place and place in n)}
+    # The export's own divisions, short forms too (竹溪 of 竹溪街道).
+    for col in ("street", "district"):
+        if col in sample.columns:
+            values = sample[col].drop_nulls().unique().to_list()
+            names |= set(values) | {re.sub(r"(?:街道|地区|镇|乡|区|县)$", "", v) for v in values}
+    names = tuple(sorted(n for n in names if len(n) >= 2))
+    problem = problem_phrase(sample["content"].to_list(), sample["tokens"].to_list(), vocab, place, h.head_chars, names,
+                             group.height / max(sample.height, 1), h.label_specificity)
     return place, problem
 
 
@@ -728,9 +775,9 @@ def describe(groups: Groups, clusters: pl.Series, settings: Settings, period_end
         peak_share=pl.col("peak") / pl.col("size"),
         growth=((pl.col("recent") + 1) / (pl.col("prior") + 1)).log().clip(lower_bound=0.0),
     ).sort(["heat", "size", "first_at", "cluster"], descending=[True, True, False, False])
-    idf = term_idf(members)
+    vocab = term_idf(groups.docs, h.max_df_share)
     parts = members.partition_by("cluster", as_dict=True)
-    names = [label(parts[(c,)], idf, h) for c in stats["cluster"].to_list()]
+    names = [label(parts[(c,)], vocab, h) for c in stats["cluster"].to_list()]
     return stats.with_columns(
         place=pl.Series([p for p, _ in names], dtype=pl.String),
         problem=pl.Series([q for _, q in names], dtype=pl.String),
@@ -747,8 +794,9 @@ def hot_issues(orders: pl.DataFrame, settings: Settings, period_end: datetime | 
 
 def settle(groups: Groups, settings: Settings, period_end: datetime | None = None) -> tuple[Groups, pl.DataFrame]:
     """The final verdicts and the hot-issue table. Two hot groups that read alike (same place and problem)
-    are one issue; a hot group without a place whose problem is one common word (驾校, 补课) is a kind of
-    problem, not one concrete problem, and is not hot."""
+    are one issue. A hot group whose problem cannot be named (no category most share, no phrase most use:
+    mixed complaints at one place), or without a place and named by one common word (驾校, 补课), is not
+    one concrete problem, and is not hot."""
     table = describe(groups, groups.stats.filter("hot")["cluster"], settings, period_end)
     twins = table.filter(pl.col("label").is_duplicated())
     if twins.height:
@@ -757,7 +805,8 @@ def settle(groups: Groups, settings: Settings, period_end: datetime | None = Non
         members = groups.members.with_columns(cluster=pl.col("cluster").replace_strict(merged, default=pl.col("cluster")))
         groups = Groups(members, _judge(members, settings.hot_issues, groups.days), groups.sig, groups.days, groups.docs)
         table = describe(groups, groups.stats.filter("hot")["cluster"], settings, period_end)
-    vague = table.filter((pl.col("place") == "") & pl.col("problem").map_elements(_one_common_word, return_dtype=pl.Boolean))
+    vague = table.filter((pl.col("problem") == "") | (pl.col("place") == "")
+                         & pl.col("problem").map_elements(_one_common_word, return_dtype=pl.Boolean))
     if vague.height:
         stats = groups.stats.with_columns(hot=pl.col("hot") & ~pl.col("cluster").is_in(vague["cluster"].implode()))
         groups = Groups(groups.members, stats, groups.sig, groups.days, groups.docs)
@@ -766,18 +815,29 @@ def settle(groups: Groups, settings: Settings, period_end: datetime | None = Non
 
 
 def _one_common_word(phrase: str) -> bool:
-    jb = _tagger()
+    jb = plain()
     tagged = jb.tag(phrase) if phrase else [("", "")]
     return not phrase or (len(tagged) == 1 and jb.has_word(phrase) and tagged[0][1] not in _PROPER_TAGS)
 
 
-def term_idf(members: pl.DataFrame) -> dict[str, float]:
-    """IDF of label-worthy tokens among clustered orders (so a cluster's own words stand out)."""
-    n = members.height
-    df = (members.select("i", tok=pl.col("tokens")).explode("tok")
+@dataclass(frozen=True)
+class Vocabulary:
+    """Document frequencies of label-worthy words among `n` orders."""
+    n: int
+    df: dict[str, int]
+
+    def idf(self, token: str) -> float:
+        return math.log(1 + self.n / self.df[token])
+
+
+def term_idf(docs: pl.DataFrame, max_df_share: float = 1.0) -> Vocabulary:
+    """The label-worthy words of the given orders, leaving out those in more than max_df_share of them
+    (投诉, 反映: in most orders, they name no problem)."""
+    n = docs.height
+    df = (docs.select("i", tok=pl.col("tokens")).explode("tok")
           .filter(pl.col("tok").str.contains(_CJK2) & ~pl.col("tok").is_in(list(stopwords())))
-          .unique().group_by("tok").len("df"))
-    return {t: math.log(1 + n / d) for t, d in df.iter_rows()}
+          .unique().group_by("tok").len("df").filter(pl.col("df") <= max(max_df_share * n, 3)))
+    return Vocabulary(n, dict(df.iter_rows()))
 
 
 def explain(settings: Settings) -> str:
@@ -791,24 +851,29 @@ def explain(settings: Settings) -> str:
         f"至少 {h.min_size} 条的组中，来电人 ≥ {h.min_callers} 位、最忙的 {h.burst_days} 天内来电人数（爆发量）≥ {h.min_callers} "
         f"且 ≥ {h.min_lift:g} 倍预期的才是热点问题；预期 = 该组在高峰窗口以外的工单按所选时段有数据的天数平摊到 {h.burst_days} 天"
         f"（至少 {h.expected_floor:g}）。全年零散的同类诉求达不到倍数，是源头治理的对象（见重复诉求）；只有一位来电人的是重复诉求；"
-        f"咨询类超过 {h.max_consult_share:.0%} 且没有点名地点的不算；没有地点、问题又只是一个常用词（如驾校）的是问题类型，不算。"
+        f"咨询（诉求类型为咨询）超过 {h.max_consult_share:.0%} 且没有点名地点的不算；没有地点、问题又只是一个常用词（如驾校）的是问题类型，不算。"
         "同一地点、同一问题被分成两组的合并为一条。\n\n"
         f"**热度** = 爆发量 × ln(1 + 倍数) + {h.w_callers:g} × ln(1 + 来电人数) + {h.w_likes:g} × ln(1 + 点赞数)；"
         "无点赞数据的来源该项为 0。"
     )
 
 
-def read_hot_issues(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> pl.DataFrame:
-    """hot_issues among the filtered orders, growth anchored at the end of the period."""
+def period(filters: Filters) -> tuple[datetime | None, datetime | None]:
+    """The filters' date range as [start, end) datetimes (None where open): what a burst is measured against."""
+    start = datetime.combine(filters.date_from, time()) if filters.date_from else None
     end = datetime.combine(filters.date_to + timedelta(days=1), time()) if filters.date_to else None
-    return hot_issues(fetch_orders(con, filters, INPUT_COLUMNS), settings, period_end=end)
+    return start, end
+
+
+def read_hot_issues(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> pl.DataFrame:
+    """hot_issues among the filtered orders (only the period shown is read and clustered), measured against
+    that period."""
+    start, end = period(filters)
+    return hot_issues(fetch_orders(con, filters, INPUT_COLUMNS), settings, period_end=end, period_start=start)
 
 
 def run(con, args) -> pl.DataFrame:
     """CLI: hot issues, hottest first."""
-    filters = from_args(args)
-    orders = fetch_orders(con, filters, INPUT_COLUMNS)
-    end = datetime.combine(filters.date_to + timedelta(days=1), time()) if filters.date_to else None
-    table = hot_issues(orders, load_settings(), period_end=end)
+    table = read_hot_issues(con, from_args(args), load_settings())
     return table.select("label", "place", "problem", "size", "callers", "channels", "first_at", "last_at", "likes",
-                        "heat", "order_ids")
+                        "burst", "lift", "heat", "order_ids")

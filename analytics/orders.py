@@ -9,7 +9,7 @@ import polars as pl
 
 from analytics.db import query
 from analytics.filters import Filters
-from etl.schema import WORK_ORDER_COLUMNS
+from core.schema import WORK_ORDER_COLUMNS
 
 # Page-local conditions another page may link with (column = value).
 EXTRA_COLUMNS = ("dept", "status", "community", "street", "district", "category_l1", "category_l2", "category_l3")

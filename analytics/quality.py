@@ -112,3 +112,35 @@ def freshness(con: duckdb.DuckDBPyConnection, filters: Filters, today: date) -> 
 
     return {**row, "received_days_behind": behind(row["latest_received"]),
             "load_days_behind": behind(row["last_load"])}
+
+
+def audit_log(con: duckdb.DuckDBPyConnection, filters: Filters | None = None, limit: int = 500) -> pl.DataFrame:
+    """Who uploaded what, newest first (a database from before the log has an empty one)."""
+    if not query(con, "SELECT count(*) AS n FROM duckdb_views() WHERE view_name = 'audit_log'")["n"][0]:
+        return pl.DataFrame(schema={"logged_at": pl.Datetime("us"), "actor": pl.String, "action": pl.String,
+                                    "detail": pl.String, "load_id": pl.String})
+    return query(con, "SELECT logged_at, actor, action, detail, load_id FROM audit_log ORDER BY logged_at DESC LIMIT ?", [limit])
+
+
+# What the loader notes in `implausible` (etl.transform._plausible), by check.
+PLAUSIBILITY_CHECKS = (
+    ("before_start", "办结/派单/响应早于受理（或案件办结早于发起）", "早于受理时间|早于发起时间"),
+    ("future", "未来的日期", "是未来的时间"),
+    ("too_early", "早于最早可信日期", "，不可信"),
+    ("negative", "次数或数量为负数", "为负数"),
+    ("region", "经纬度超出区域", "超出区域"),
+)
+
+
+def plausibility(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> pl.DataFrame:
+    """Loaded records with values the loader found implausible (left empty, not used by any rate), per
+    table and check; and case events whose case was never loaded. One row per (table, check) with a count."""
+    parts, params = [], []
+    for table, label in (("work_orders", "工单"), ("cases", "吹哨案件")):
+        for key, text, pattern in PLAUSIBILITY_CHECKS:
+            parts.append(f"SELECT ? AS what, ? AS check_key, ? AS label, count(*) AS rows FROM {table} "
+                         "WHERE regexp_matches(implausible, ?)")
+            params += [label, key, text, pattern]
+    parts.append("SELECT '吹哨事件' AS what, 'unknown_case' AS check_key, '对应的案件未导入' AS label, count(*) AS rows "
+                 "FROM case_events e WHERE NOT EXISTS (SELECT 1 FROM cases c WHERE c.case_id = e.case_id)")
+    return query(con, " UNION ALL ".join(parts), params)

@@ -10,7 +10,7 @@ from analytics.db import query
 from analytics.filters import Filters
 from analytics.settings import Settings
 from core.counts import COUNT_COLUMNS, aggregates, valid_only
-from etl.schema import WORK_ORDER_COLUMNS
+from core.schema import WORK_ORDER_COLUMNS
 
 # Columns rate_table needs from work_orders.
 RATE_INPUT_COLUMNS = (

@@ -14,7 +14,7 @@ from analytics.db import query
 from analytics.filters import Filters, from_args
 from analytics.rates import RATE_INPUT_COLUMNS, rate_table
 from analytics.settings import Settings, load_settings
-from etl.schema import WORK_ORDER_COLUMNS
+from core.schema import WORK_ORDER_COLUMNS
 
 TYPE_COLUMNS = tuple(dict.fromkeys((
     *RATE_INPUT_COLUMNS, "order_id", "district", "street", "category_l2", "category_l3", "redispatch_count",
@@ -67,10 +67,10 @@ def repeats(orders: pl.DataFrame, settings: Settings, period_start: datetime | N
     hot_of = (hot.select("cluster", "label").join(groups.members.select("i", "cluster"), on="cluster")
               .select("i", hot_issue="label"))
     rows = []
-    idf = hi.term_idf(docs)
+    vocab = hi.term_idf(docs, h.max_df_share)
     for _, g in eps.group_by("matter_key", "episode", maintain_order=True):
         g = g.sort("received_at", "order_id").join(hot_of, on="i", how="left", maintain_order="left")
-        where, problem = hi.label(g, idf, h)
+        where, problem = hi.label(g, vocab, h)
         categories = g.select(category.alias("c"))["c"].drop_nulls()
         rows.append({
             "kind": "同一来电人", "caller_key": g["caller_key"][0],
@@ -245,9 +245,11 @@ def explain(settings: Settings, what: str) -> str:
     texts = {
         "hot_issues": hi.explain(settings),
         "repeats": (
-            f"**重复诉求**：同一来电人就同一事项（同一三级/二级分类；无分类时按文本相似度 ≥ {r.text_similarity:g}）"
-            f"或同一地点就同一事项（文本相似度 ≥ {r.text_similarity:g}）再次来电，且与上一次相隔不超过 "
-            f"{r.window_days} 天；累计 ≥ {r.alert_count} 次即预警。同一地点的预警只列来自不止一位来电人的。"
+            f"**重复诉求预警（同一来电人）**：同一来电人就同一事项（同一三级/二级分类；无分类时按文本相似度 ≥ "
+            f"{r.text_similarity:g}）再次来电，且与上一次相隔不超过 {r.window_days} 天，累计 ≥ {r.alert_count} 次。"
+            f"**源头治理清单（同一地点）**：同一地点、同一问题、来自至少两位来电人、累计 ≥ {r.alert_count} 件的工单组"
+            f"（与热点问题用同一套分组），按来电人数排序，最多列 {r.place_limit} 个；其中集中爆发的即热点问题，"
+            "“所属热点问题”一栏写明，两处结论一致。"
         ),
         "recurring": (
             f"**反复出现的问题类型**（按{level}）：某区域某月的预期工单量 = 该区域当月工单量 × 该类型当月全市占比；"
@@ -267,8 +269,9 @@ def explain(settings: Settings, what: str) -> str:
 
 
 def read_repeats(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> pl.DataFrame:
-    """repeats among the filtered orders."""
-    return repeats(fetch_orders(con, filters, REPEAT_COLUMNS), settings)
+    """repeats among the filtered orders (only the period shown is read)."""
+    start, end = hi.period(filters)
+    return repeats(fetch_orders(con, filters, REPEAT_COLUMNS), settings, start, end)
 
 
 def read_types(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, area: str) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -279,7 +282,7 @@ def read_types(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Setti
 
 def run_repeats(con, args) -> pl.DataFrame:
     """CLI: repeat-complaint alerts."""
-    return repeats(fetch_orders(con, from_args(args), REPEAT_COLUMNS), load_settings())
+    return read_repeats(con, from_args(args), load_settings())
 
 
 def run_topics(con, args) -> pl.DataFrame:

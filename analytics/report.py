@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import duckdb
 import polars as pl
 
 from analytics import hot_issues, hotspots, overview
-from analytics.db import orders as fetch_orders
 from analytics.db import query
 from analytics.filters import Filters, add_months, month_bounds
 from analytics.rates import LABELS
@@ -85,7 +84,7 @@ def month_report(con: duckdb.DuckDBPyConnection, filters: Filters, month: date, 
     hot = hotspots.hotspots(history, unit, settings, start=first, end=first)
     surge = hotspots.surges(hot).select("area", "category", "count", "expected", "lift", "z")
     kpis = overview.read_kpis(con, scope, settings, previous=before)
-    issues = hot_issues.hot_issues(fetch_orders(con, scope, hot_issues.INPUT_COLUMNS), settings, period_end=datetime.combine(last, time.max))
+    issues = hot_issues.read_hot_issues(con, scope, settings)
     unit_label = "街乡" if district else "区"
     return MonthReport(first, district or CITY, unit, kpis, ranking, categories, surge, issues,
                        action_items(kpis, ranking, categories, surge, unit_label, issues, settings.hot_issues.alert_callers))

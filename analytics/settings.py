@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 import dataclasses
-import os
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-SETTINGS_PATH = ROOT / "settings.toml"
+from core.settings import Duckdb, read_toml
 
 
 @dataclass(frozen=True)
@@ -78,7 +75,7 @@ class HotIssues:
     min_callers: int = 2
     min_lift: float = 3.0
     expected_floor: float = 1.0
-    max_consult_share: float = 0.5
+    max_consult_share: float = 0.8
     w_callers: float = 2.0
     w_likes: float = 0.5
     top_k: int = 12
@@ -90,6 +87,7 @@ class HotIssues:
     head_chars: int = 40
     grid_deg: float = 0.005
     label_sample: int = 40
+    label_specificity: float = 0.1
     recent_days: int = 14
 
 
@@ -117,6 +115,21 @@ class Etl:
 
 
 @dataclass(frozen=True)
+class Plausibility:
+    action: str = "flag"
+    earliest: str = "1990-01-01"
+    future_days: float = 1
+    region: tuple[float, ...] = ()
+    region_radius_deg: float = 2.0
+
+
+@dataclass(frozen=True)
+class Security:
+    max_failed_logins: int = 5
+    lockout_minutes: int = 15
+
+
+@dataclass(frozen=True)
 class Settings:
     rates: Rates = Rates()
     composite: Composite = Composite()
@@ -128,6 +141,9 @@ class Settings:
     topics: Topics = Topics()
     cases: Cases = Cases()
     etl: Etl = Etl()
+    plausibility: Plausibility = Plausibility()
+    security: Security = Security()
+    duckdb: Duckdb = Duckdb()
 
     def with_overrides(self, section: str, **values: Any) -> "Settings":
         """A copy with some values of one section changed (the UI's "try other weights")."""
@@ -139,8 +155,7 @@ class Settings:
 
 def load_settings(path: Path | str | None = None) -> Settings:
     """Read settings.toml (or WHISTLE_SETTINGS); unknown keys are an error so typos do not pass silently."""
-    path = Path(path or os.environ.get("WHISTLE_SETTINGS") or SETTINGS_PATH)
-    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    path, raw = read_toml(path)
     sections = {}
     for f in dataclasses.fields(Settings):
         cls = f.default.__class__
@@ -149,5 +164,5 @@ def load_settings(path: Path | str | None = None) -> Settings:
         unknown = set(given) - known
         if unknown:
             raise ValueError(f"{path}: [{f.name}] 中有无法识别的设置项 {sorted(unknown)}，可用项为 {sorted(known)}")
-        sections[f.name] = cls(**given)
+        sections[f.name] = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in given.items()})
     return Settings(**sections)

@@ -132,7 +132,7 @@ def mem_gb() -> float:
 
 def tokenise_alone(path: Path) -> tuple[float, dict[str, float]]:
     """segment() over every content text, single-threaded, as the loader calls it (the floor for tokens)."""
-    from analytics.text import segment
+    from core.segment import segment
 
     texts = pl.read_csv(path, columns=["诉求内容"], infer_schema=False).to_series()
     lengths = texts.str.len_chars()
@@ -150,7 +150,7 @@ def main() -> None:
     ap.add_argument("--gbk", action="store_true", help="write the export in GBK (the loader transcodes it)")
     ap.add_argument("--regen", action="store_true")
     args = ap.parse_args()
-    os.environ.setdefault("WHISTLE_SALT", "bench")
+    os.environ.setdefault("WHISTLE_CALLER_KEY", "bench")
     utf8 = OUT / f"orders_{args.rows}.csv"
     if args.regen or not utf8.exists():
         t = time.perf_counter()
@@ -215,7 +215,7 @@ def main() -> None:
         + f" | {median('tokens'):.2f} | {cli:.2f} | {reload_total:.2f} | {total / bare:.2f}× | {reload_total / bare:.2f}× "
         f"| {cli / bare:.2f}× |",
         "",
-        f"Tokenising alone (`analytics.text.segment` over the {args.rows:,} texts, one thread, after the runs): "
+        f"Tokenising alone (`core.segment.segment` over the {args.rows:,} texts, one thread, after the runs): "
         f"{tok:.2f} s = {tok / bare:.2f}× the bare read on its own.",
         "",
         f"**Load (orders published): {total / bare:.2f}× the bare read** (target ≤ 2×, stretch 1.5×): "

@@ -7,6 +7,8 @@ index), and at each checkpoint (default 1, 10 and 25 million orders) times every
 peak memory of each process.
 
     nice .venv/bin/python bench/bench_scale.py [--rows-per-month 1000000] [--checkpoints 1,10,25] [--keep]
+        [--no-measure]      load only (the load figures), measure later
+        [--measure-now]     with --keep: measure the database as it is, loading nothing
 
 Writes bench/RESULTS-scale.md (and bench/out/scale.json with every figure). Targets (issue #16):
 10 M: every page ≤ 1 s warm, ≤ 3 s cold, filter change ≤ 300 ms, memory ≤ 4 GB;
@@ -245,6 +247,8 @@ def main() -> None:
     parser.add_argument("--checkpoints", default="1,10,25", help="measure after this many monthly loads")
     parser.add_argument("--db", default=str(OUT / "scale.duckdb"))
     parser.add_argument("--keep", action="store_true", help="continue from the database and loads already there")
+    parser.add_argument("--no-measure", action="store_true", help="only load; measure later with --keep --measure-now")
+    parser.add_argument("--measure-now", action="store_true", help="measure the database as it is, loading nothing")
     args = parser.parse_args()
     checkpoints = sorted(int(x) for x in args.checkpoints.split(","))
     db = Path(args.db)
@@ -257,7 +261,11 @@ def main() -> None:
         data = {"rows_per_month": args.rows_per_month, "loads": [], "checkpoints": {}}
     data["when"] = time.strftime("%Y-%m-%d %H:%M")
     data["loadavg"] = " / ".join(f"{x:.1f}" for x in os.getloadavg())
-    for month in range(len(data["loads"]), checkpoints[-1]):
+    if args.measure_now:
+        checkpoints, months = [len(data["loads"])], []
+    else:
+        months = range(len(data["loads"]), checkpoints[-1])
+    for month in months:
         csv = OUT / f"month-{month:02d}.csv"
         month_export(csv, month, args.rows_per_month)
         load = load_month(db, csv)
@@ -265,16 +273,23 @@ def main() -> None:
         data["loads"].append(load)
         print(f"month {month + 1}: {load}", flush=True)
         state_path.write_text(json.dumps(data, ensure_ascii=False, indent=1))
-        if month + 1 in checkpoints:
-            first = date(START.year + (START.month - 1 + month) // 12, (START.month - 1 + month) % 12 + 1, 1)
-            end = date(first.year + first.month // 12, first.month % 12 + 1, 1) - timedelta(days=1)
-            size = f"{(month + 1) * args.rows_per_month / 1e6:g} M"
-            print(f"measuring at {size}", flush=True)
-            data["checkpoints"][size] = measure(
-                db, {"from": first.isoformat(), "to": end.isoformat()},
-                ["--from", first.isoformat(), "--to", end.isoformat()])
+        if month + 1 in checkpoints and not args.no_measure:
+            _checkpoint(data, db, month + 1, args.rows_per_month)
             state_path.write_text(json.dumps(data, ensure_ascii=False, indent=1))
-            write_results(data)
+    if args.measure_now:
+        _checkpoint(data, db, len(data["loads"]), args.rows_per_month)
+        state_path.write_text(json.dumps(data, ensure_ascii=False, indent=1))
+    write_results(data)
+
+
+def _checkpoint(data: dict, db: Path, months: int, rows_per_month: int) -> None:
+    """Measure pages and commands on the database holding `months` monthly loads, at its last month."""
+    first = date(START.year + (START.month - 2 + months) // 12, (START.month - 2 + months) % 12 + 1, 1)
+    end = date(first.year + first.month // 12, first.month % 12 + 1, 1) - timedelta(days=1)
+    size = f"{months * rows_per_month / 1e6:g} M"
+    print(f"measuring at {size}", flush=True)
+    data["checkpoints"][size] = measure(db, {"from": first.isoformat(), "to": end.isoformat()},
+                                        ["--from", first.isoformat(), "--to", end.isoformat()])
     write_results(data)
 
 

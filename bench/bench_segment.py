@@ -1,4 +1,4 @@
-"""Segmentation throughput on short orders: analytics.text.segment single-threaded, with threads and processes.
+"""Segmentation throughput on short orders: core.segment.segment single-threaded, with threads and processes.
 
 Texts: the demo database's work_orders.content when given (--db), else short orders made from the real
 message board (title + the first 40 characters of the message). Writes bench/RESULTS-segment.md.
@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 import duckdb  # noqa: E402
 import polars as pl  # noqa: E402
 
-from analytics.text import cut, segment  # noqa: E402
+from core.segment import cut, segment  # noqa: E402
 
 REAL = ROOT.parent / "shared" / "realdata" / "cn_gov_messages" / "tipdm2020_c_att3_messages_with_votes.csv"
 

@@ -39,20 +39,23 @@ def _load(args: argparse.Namespace) -> int:
     try:
         mapping = read_mapping_file(args.mapping) if args.mapping else None
     except (OSError, ValueError) as e:
-        print(f"映射文件无法读取：{e}", file=sys.stderr)
+        print(f"映射文件 {args.mapping} 无法读取：{e}" if isinstance(e, ValueError) else
+              f"映射文件 {args.mapping} 无法打开，请检查路径。", file=sys.stderr)
         return 2
     db = store.db_path(args.db)
     failed = 0
     for path in args.paths:
         progress, close = (None, lambda: None) if args.json else _bar(path)
         try:
-            result = load_file(path, db, kind=args.kind, mapping=mapping, progress=progress, encoding=args.encoding)
+            # The file is named as the user typed it; one bad file never stops the ones after it.
+            result = load_file(path, db, kind=args.kind, mapping=mapping, progress=progress, encoding=args.encoding,
+                               source_name=path)
         except LoadError as e:
             close()
             failed += 1
             print(f"导入失败：{e}", file=sys.stderr)
             if args.json:
-                print(json.dumps({"source_file": path, "kind": args.kind, "status": "failed", "message": str(e)},
+                print(json.dumps({"source_file": path, "kind": args.kind, "status": "refused", "message": str(e)},
                                  ensure_ascii=False))
             continue
         except KeyboardInterrupt:
@@ -90,6 +93,11 @@ def _tokens(args: argparse.Namespace, db=None) -> int:
         close()
         print("分词已中断：工单已导入，分词索引保持原样；运行 python -m etl tokens 可补全。", file=sys.stderr)
         return 130
+    except Exception:
+        close()
+        print("分词索引未能建立：工单已导入，各页面照常显示（用到词语的页面会临时分词）；"
+              "稍后运行 python -m etl tokens 可补全，如仍失败请告知系统管理员。", file=sys.stderr)
+        return 1
     close()
     if args.json:
         print(json.dumps({"step": "tokens", **result.as_dict()}, ensure_ascii=False))

@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from analytics.text import segment
+from core.segment import segment
 from etl import demo_lexicon as lex
 from etl import reference
-from etl.schema import TABLES, create_all
+from core.schema import TABLES, create_all
 from etl.store import db_path, writing
 
 START = date(2025, 11, 1)

@@ -176,3 +176,30 @@ def get(kind: str) -> KindSpec:
         return KINDS[kind]
     except KeyError:
         raise ValueError(f"未知的数据类型“{kind}”；可选：{'、'.join(KINDS)}") from None
+
+KIND_NAMES = {"work_orders": "工单", "cases": "吹哨案件", "case_events": "吹哨事件记录", "ratings": "街乡考核部门评分",
+              "duties": "权责清单"}
+
+
+def _fits(headers: list[str], kind: str) -> set[str]:
+    from etl.mapping import suggest_mapping  # mapping imports this module
+
+    return set(suggest_mapping(headers, kind).values())
+
+
+def likely_kinds(headers: list[str], kind: str) -> list[str]:
+    """Other kinds whose required columns these headers all provide (a file loaded as the wrong kind)."""
+    return [other for other, spec in KINDS.items() if other != kind and set(spec.required) <= _fits(headers, other)]
+
+
+def better_kinds(headers: list[str], kind: str) -> list[str]:
+    """Other kinds that explain these headers clearly better than `kind` does: all their required columns
+    and at least two more columns than `kind` finds (a cases export has 案件编号 and 办结时间 a work-order
+    export could read, but also 吹哨主体, 案件标题, 发起时间 that only cases have)."""
+    own = len(_fits(headers, kind))
+    return [other for other in likely_kinds(headers, kind) if len(_fits(headers, other)) >= own + 2]
+
+
+def kind_advice(found: list[str]) -> str:
+    return "这个文件看起来是" + "或".join(
+        f"{KIND_NAMES[k]}（命令行 --kind {k}；导入页“数据类型”选“{KIND_NAMES[k]}”）" for k in found) + "，请按该类型导入。"

@@ -22,7 +22,7 @@ from typing import Any
 
 import duckdb
 
-from etl.schema import TABLES
+from core.schema import TABLES
 from etl.store import connect_read
 
 FORMAT = "whistle-lake/1"

@@ -5,10 +5,11 @@ import json
 import re
 import tomllib
 import unicodedata
+from functools import lru_cache
 from pathlib import Path
 
 from etl import kinds
-from etl.schema import label
+from core.schema import label
 
 _PUNCT = re.compile(r"[\s\-_/\\()（）\[\]【】<>《》{}.,，。:：;；'\"“”‘’、|]+")
 
@@ -27,6 +28,7 @@ _TIME_HINTS = (
 ALIASES = {"caller_key": "caller_phone"}
 
 
+@lru_cache(maxsize=8192)  # the synonyms are normalised again for every header of every kind tried
 def norm(header: str) -> str:
     """Header as compared: NFKC, lower case, no spaces, punctuation or bracket characters."""
     return _PUNCT.sub("", unicodedata.normalize("NFKC", str(header)).lower())
@@ -98,7 +100,8 @@ def read_mapping_file(path: str | Path) -> dict[str, str]:
     try:
         data = tomllib.loads(text) if p.suffix.lower() == ".toml" else json.loads(text)
     except (ValueError, tomllib.TOMLDecodeError) as e:
-        raise ValueError(f"映射文件 {p} 无法解析：{e}。格式示例（JSON）：{{\"源表头\": \"order_id\"}}") from None
+        where = f"第 {e.lineno} 行附近" if isinstance(e, json.JSONDecodeError) else ""
+        raise ValueError(f"映射文件 {p} {where}格式有误，无法解析。格式示例（JSON）：{{\"源表头\": \"order_id\"}}") from None
     if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
         raise ValueError(f"映射文件 {p} 应为 {{\"源表头\": \"标准列名\"}} 形式的对象")
     return {str(k): v for k, v in data.items()}

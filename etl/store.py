@@ -11,6 +11,8 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,25 +20,10 @@ from pathlib import Path
 
 import duckdb
 
-from etl.schema import create_all
+from core.schema import create_all
+from core.store import ROOT, DEFAULT_DB, connect, connect_read, db_path, db_version  # noqa: F401 (etl.store.* callers)
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DB = ROOT / "data" / "hotline.duckdb"
-
-
-def db_path(explicit: str | os.PathLike | None = None) -> Path:
-    """--db wins; else HOTLINE_DB; else data/hotline.duckdb."""
-    return Path(explicit or os.environ.get("HOTLINE_DB") or DEFAULT_DB)
-
-
-def db_version(path: Path) -> tuple[int, int] | None:
-    """Changes whenever a write is published (new inode by rename); None when there is no database yet."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_mtime_ns)
-
+SCRATCH_STALE_SECONDS = 24 * 3600
 
 @contextmanager
 def writing(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -55,7 +42,7 @@ def writing(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
         tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
         if path.exists():
             shutil.copyfile(path, tmp)
-        con = duckdb.connect(str(tmp))
+        con = connect(str(tmp))
         try:
             create_all(con)
             yield con
@@ -70,23 +57,48 @@ def writing(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
             tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
 
 
-def connect_read(path: Path | str) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the file as published now; never blocks a load.
+def scratch_dir() -> Path:
+    """Where plaintext copies of imports live while they are read (uploads, GBK files decoded to UTF-8):
+    one folder per OS user, readable by that user only. WHISTLE_SCRATCH overrides the place."""
+    base = Path(os.environ.get("WHISTLE_SCRATCH") or Path(tempfile.gettempdir()) / f"whistle-{os.getuid()}")
+    base.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return base
 
-    `duckdb.connect(path)` would hand back the instance already open on that path, which after a
-    publish-by-rename still reads the old file; attaching into a fresh in-memory instance opens the
-    current one. Views in the in-memory catalog make the tables visible to every cursor (a cursor does
-    not inherit `USE`).
-    """
-    con = duckdb.connect(":memory:")
+
+def scratch_file(suffix: str = "", tag: str = "tmp") -> Path:
+    """A new empty private file in scratch_dir(), named after this process so a later run can tell a
+    killed process's leftovers (see sweep_scratch)."""
+    fd, name = tempfile.mkstemp(prefix=f"{tag}-{os.getpid()}-", suffix=suffix, dir=scratch_dir())
+    os.close(fd)
+    return Path(name)
+
+
+def _alive(pid: int) -> bool:
     try:
-        con.execute("ATTACH ? AS hotline (READ_ONLY)", [str(path)])
-        tables = con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'hotline' AND schema_name = 'main'"
-        ).fetchall()
-        for (table,) in tables:
-            con.execute(f'CREATE VIEW "{table}" AS SELECT * FROM hotline.main."{table}"')
-    except BaseException:
-        con.close()
-        raise
-    return con
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_scratch() -> list[Path]:
+    """Remove scratch files of processes that no longer run (a killed load or server) and any older than a
+    day (an upload abandoned in a live session). Every load and every dashboard start calls this."""
+    removed = []
+    now = time.time()
+    for f in scratch_dir().iterdir():
+        parts = f.name.split("-")
+        try:
+            pid = int(parts[1])
+        except (IndexError, ValueError):
+            pid = None
+        try:
+            stale = (pid is not None and pid != os.getpid() and not _alive(pid)) or now - f.stat().st_mtime > SCRATCH_STALE_SECONDS
+        except FileNotFoundError:
+            continue
+        if stale:
+            f.unlink(missing_ok=True)
+            removed.append(f)
+    return removed

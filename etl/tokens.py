@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass
 import duckdb
 import polars as pl
 
-from analytics.text import data_terms, segment
+from core.segment import data_terms, segment
 from etl import store
-from etl.schema import needs_upgrade
+from core.schema import needs_upgrade
 
 Progress = Callable[[str, float], None]
 CHUNK = 100_000  # rows tokenised while the previous chunk is being inserted
@@ -42,7 +42,7 @@ def pending_count(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def tokenize(texts: list[str | None], extra_words: tuple[str, ...] = ()) -> pl.Series:
-    """analytics.text.segment as a List[String] column, in this thread: rjieba holds the GIL, and a process
+    """core.segment.segment as a List[String] column, in this thread: rjieba holds the GIL, and a process
     pool lost to one thread whenever the second CPU was busy (bench/RESULTS-load.md)."""
     tokens = segment(texts, extra_words)
     if any(SEP in t for t in texts if t):

@@ -4,21 +4,18 @@ Everything on the row path is a polars expression; Python only touches the (few)
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import secrets
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-import duckdb
 import polars as pl
 
-from etl import kinds, reference
+from analytics.settings import Plausibility, load_settings
+from etl import kinds, pii, reference
 from etl.extract import Extracted
 from etl.kinds import DATE_FORMATS_HINT, KindSpec
 from etl.mapping import score_header, target_label
-from etl.schema import CASE_EVENTS, TABLES
-from etl.store import ROOT
+from core.schema import CASE_EVENTS, TABLES
 
 LINEAGE = ("source_file", "load_id")
 # _per_distinct: columns with at most this many distinct values (or this share of rows) go through a lookup.
@@ -27,6 +24,10 @@ DISTINCT_SHARE = 0.05
 DISTINCT_SAMPLE = 20_000
 QUARANTINE_SCHEMA = {"line_no": pl.Int64, "reason": pl.String, "raw": pl.String}
 FIX = "请修正该单元格后重新导入。"
+CHECK_FIX = "请核对后修正该单元格并重新导入。"
+# Later steps of an order or case that cannot come before its start.
+ORDERED = {"work_orders": ("received_at", ("dispatched_at", "responded_at", "closed_at")),
+           "cases": ("opened_at", ("closed_at",))}
 
 _ISO_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m-%d %I:%M:%S %p", "%Y-%m-%d %I:%M %p",
                 "%Y%m%d%H%M%S", "%Y%m%d")
@@ -35,46 +36,9 @@ _ISO_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m-%d %I:
 @dataclass
 class Transformed:
     frame: pl.DataFrame                      # canonical columns (no lineage) + `_line`
-    quarantine: pl.DataFrame                 # line_no, reason, raw (JSON, phone hashed)
+    quarantine: pl.DataFrame                 # line_no, reason, raw (JSON, phone hashed, personal numbers masked)
     nulled: dict[str, int] = field(default_factory=dict)  # optional values that did not parse -> NULL, by label
-
-
-def salt() -> str:
-    """WHISTLE_SALT, else data/.salt (created on first use, never committed)."""
-    env = os.environ.get("WHISTLE_SALT")
-    if env:
-        return env
-    path = ROOT / "data" / ".salt"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32))
-    return path.read_text().strip()
-
-
-def _phone_norm(e: pl.Expr) -> pl.Expr:
-    digits = e.str.replace_all(r"[\s\-()（）]", "")
-    return digits.str.replace(r"^(\+86|0086)(\d{11})$", "$2")
-
-
-def hash_phone_values(values: list[str | None], key: str) -> list[str | None]:
-    """Python twin of hash_phones for a handful of values (rejected rows)."""
-    s = pl.Series(values, dtype=pl.String).to_frame("p").select(_phone_norm(pl.col("p"))).to_series().to_list()
-    return [hashlib.sha256((key + v).encode()).hexdigest()[:16] if v else None for v in s]
-
-
-def hash_phones(series: pl.Series, key: str) -> pl.Series:
-    """Salted SHA-256 (16 hex chars) of each normalised phone number, vectorised in DuckDB."""
-    frame = series.to_frame("p").select(_phone_norm(pl.col("p")).alias("p"))
-    con = duckdb.connect()
-    try:
-        con.register("_p", frame.to_arrow())
-        out = con.sql("SELECT CASE WHEN p IS NULL OR p = '' THEN NULL ELSE left(sha256(? || p), 16) END AS h FROM _p",
-                      params=[key]).pl()
-    finally:
-        con.close()
-    return out.to_series().alias(series.name)
+    flagged: int = 0                         # rows loaded with an implausible value left out (noted in `implausible`)
 
 
 def parse_datetime(e: pl.Expr) -> pl.Expr:
@@ -129,11 +93,15 @@ def parse_datetimes(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def parse_month(e: pl.Expr) -> pl.Expr:
-    """A month (2024-03, 2024年3月, 2024/3, 202403, or any full date) as the first day of that month."""
-    g = e.str.strip_chars().str.extract_groups(r"^(\d{4})\D{0,2}?(\d{1,2})(?:\D|$)")
+    """A month (2024-03, 2024年3月, 2024/3, 202403, or any full date) as the first day of that month; a
+    value with a day that does not exist (2026-03-45) is no month."""
+    g = e.str.strip_chars().str.extract_groups(r"^(\d{4})\D{0,2}?(\d{1,2})(?:\D{1,2}(\d{1,2})(?:\D|$)|\D*$)")
     y = g.struct.field("1").cast(pl.Int32, strict=False)
     m = g.struct.field("2").cast(pl.Int32, strict=False)
-    return pl.when(m.is_between(1, 12)).then(pl.date(y, m.clip(1, 12), 1))
+    d = g.struct.field("3").cast(pl.Int32, strict=False)
+    day_ok = d.is_null() | pl.concat_str([y.cast(pl.String), m.cast(pl.String), d.cast(pl.String)], separator="-").str.to_date(
+        "%Y-%m-%d", strict=False).is_not_null()
+    return pl.when(m.is_between(1, 12) & day_ok).then(pl.date(y, m.clip(1, 12), 1))
 
 
 def _lower(e: pl.Expr) -> pl.Expr:
@@ -212,8 +180,10 @@ def _text(e: pl.Expr) -> pl.Expr:
     )
 
 
-def transform(ex: Extracted, kind: str, mapping: dict[str, str], phone_key: str | None = None) -> Transformed:
-    """Canonical rows of `kind` from `ex` under `mapping` (source header -> target)."""
+def transform(ex: Extracted, kind: str, mapping: dict[str, str], phone_key: str | None = None,
+              checks: Plausibility | None = None, now: datetime | None = None) -> Transformed:
+    """Canonical rows of `kind` from `ex` under `mapping` (source header -> target); implausible values are
+    quarantined or flagged as `checks` (settings [plausibility]) says, judged against `now`."""
     spec = kinds.get(kind)
     src = _src(mapping)
     raw = ex.frame
@@ -221,9 +191,8 @@ def transform(ex: Extracted, kind: str, mapping: dict[str, str], phone_key: str 
     # Every phone-like column is hashed, mapped or not, so no raw number reaches quarantine.raw either.
     phone_cols = [h for h in ex.headers if h == phone_col or (
         "caller_phone" in spec.synonyms and mapping.get(h) is None and dict(score_header(h, kind)).get("caller_phone"))]
-    key = phone_key if phone_key is not None else (salt() if phone_cols else "")
-    if phone_cols:
-        raw = raw.with_columns(hash_phones(raw[h], key) for h in phone_cols)
+    key = phone_key if phone_key is not None else pii.secret_key()
+    raw = _protect(raw, spec, src, phone_cols, key)
     columns = [c for c in TABLES[spec.table] if c not in LINEAGE]
     date_cols = {t: src[t] for t in spec.dates if src.get(t) in raw.columns}
     dates = parse_datetimes(raw.select(pl.col(h).str.strip_chars().alias(f"__dt_{t}") for t, h in date_cols.items()))
@@ -234,6 +203,8 @@ def transform(ex: Extracted, kind: str, mapping: dict[str, str], phone_key: str 
     frame = _normalise_areas(frame)
 
     reasons, nulled = _checks(spec, src, raw, frame)
+    frame, doubts, flagged = _plausible(spec, src, frame, checks or load_settings().plausibility, now or datetime.now())
+    reasons = pl.select(pl.concat_str([reasons, doubts], separator="；", ignore_nulls=True).replace("", None)).to_series()
     bad = reasons.is_not_null()
     q_rows = frame.select("_line").with_columns(reasons.alias("reason")).filter(bad)
     good = frame.filter(~bad)
@@ -243,7 +214,22 @@ def transform(ex: Extracted, kind: str, mapping: dict[str, str], phone_key: str 
     good, dup_q = _dedupe(spec, src, good)
     q = pl.concat([q_rows, dup_q]) if dup_q.height else q_rows
     quarantine = pl.concat([_reject_rows(ex, phone_cols, key), _with_raw(q, raw, ex.headers)]).sort("line_no")
-    return Transformed(good, quarantine, nulled_counts)
+    return Transformed(good, quarantine, nulled_counts, int(flagged.filter(~bad).sum()))
+
+
+ID_TARGETS = ("order_id", "case_id", "related_order_id")
+
+
+def _protect(raw: pl.DataFrame, spec: KindSpec, src: dict[str, str], phone_cols: list[str], key: str) -> pl.DataFrame:
+    """Personal data out before anything else reads the file: phone columns become caller keys (HMAC), ids
+    carrying a personal number a keyed pseudonym, and every other text has its numbers masked. Reasons,
+    quarantine rows, tokens and stored values are all built from this frame."""
+    ids = [src[t] for t in ID_TARGETS if src.get(t) in raw.columns and src[t] not in phone_cols]
+    skip = ("_line", *phone_cols, *ids)
+    return pii.mask_frame(raw, skip).with_columns(
+        *(pii.caller_keys(raw[h], key) for h in phone_cols),
+        *(pii.pseudonymise(raw[h], key) for h in ids),
+    )
 
 
 def _column_exprs(spec: KindSpec, src: dict[str, str], present: list[str]) -> dict[str, pl.Expr]:
@@ -391,18 +377,99 @@ def _checks(spec: KindSpec, src: dict[str, str], raw: pl.DataFrame, frame: pl.Da
         failed = rv.is_not_null() & parsed.is_null()
         if t in spec.required:
             parts.append(pl.when(rv.is_null()).then(pl.lit(f"{head} 为空，该列必填"))
-                         .when(failed).then(pl.format(f"{head} 的值“{{}}”{_expected(spec, t)}", rv)))
+                         .when(failed).then(_text_of(head, " 的值“", rv, f"”{_expected(spec, t)}")))
             if t == "score":
-                parts.append(pl.when(~parsed.is_between(0, 100)).then(pl.format(f"{head} 的值“{{}}”超出 0–100 的范围", rv)))
+                parts.append(pl.when(~parsed.is_between(0, 100)).then(_text_of(head, " 的值“", rv, "”超出 0–100 的范围")))
         elif t in typed:
             flags.append(failed.alias(t))
     if parts:
         reason = pl.concat_str(parts, separator="；", ignore_nulls=True).replace("", None)
-        reason = pl.when(reason.is_not_null()).then(pl.format(f"第 {{}} 行{{}}。{FIX}", pl.col("_line"), reason))
+        reason = pl.when(reason.is_not_null()).then(
+            _text_of("第 ", pl.col("_line").cast(pl.String), " 行", reason, f"。{FIX}"))
     else:
         reason = pl.lit(None, pl.String)
     out = joined.select(reason.alias("reason"), *flags)
     return out.to_series(0), out.drop("reason")
+
+
+def _text_of(*parts: str | pl.Expr) -> pl.Expr:
+    """Text from literal pieces and expressions (pl.format would read braces in a header name as placeholders)."""
+    return pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in parts])
+
+
+def _plausible(spec: KindSpec, src: dict[str, str], frame: pl.DataFrame, p: Plausibility,
+               now: datetime) -> tuple[pl.DataFrame, pl.Series, pl.Series]:
+    """Values no real record can have: dates before `earliest` or in the future, later steps before the
+    start, negative counts, coordinates off the globe or outside the region. Returns the frame (flagged
+    values left empty, `implausible` noting what they were), the quarantine reason per row (NULL when none)
+    and whether the row was flagged. A required column's implausible value always quarantines its row."""
+    earliest = datetime.fromisoformat(p.earliest)
+    latest = now + timedelta(days=p.future_days)
+
+    def head(t: str) -> str:
+        return f"『{src.get(t, t)}』({target_label(spec.name, t)})"
+
+    def shown(t: str) -> pl.Expr:
+        v = pl.col(t)
+        return v.dt.strftime("%Y-%m-%d %H:%M") if frame.schema[t] == pl.Datetime("us") else v.cast(pl.String)
+
+    checks: list[tuple[tuple[str, ...], pl.Expr, pl.Expr]] = []
+    for t in spec.dates:
+        if t not in frame.columns or frame[t].null_count() == frame.height:
+            continue
+        v = pl.col(t)
+        checks.append(((t,), v < earliest, _text_of(head(t), " 的值“", shown(t), f"”早于 {earliest:%Y-%m-%d}，不可信")))
+        if t != "due_at":
+            checks.append(((t,), v > latest, _text_of(head(t), " 的值“", shown(t), "”晚于导入当天，是未来的时间")))
+    start, steps = ORDERED.get(spec.name, (None, ()))
+    for t in steps:
+        if start in frame.columns and t in frame.columns and frame[t].null_count() < frame.height:
+            checks.append(((t,), pl.col(t) < pl.col(start), _text_of(
+                head(t), " 的值“", shown(t), f"”早于{target_label(spec.name, start)}“", shown(start), "”")))
+    for t in spec.ints:
+        if t in frame.columns:
+            checks.append(((t,), pl.col(t) < 0, _text_of(head(t), " 的值“", shown(t), "”为负数")))
+    if {"lon", "lat"} <= set(frame.columns) and frame["lon"].null_count() < frame.height:
+        lon, lat = pl.col("lon"), pl.col("lat")
+        off = (~lon.is_finite() | ~lat.is_finite() | (lon.abs() > 180) | (lat.abs() > 90)
+               | ((lon == 0) & (lat == 0)) | lon.is_null() | lat.is_null())
+        bounds = p.region
+        if not bounds:
+            ok = frame.filter(~off.fill_null(True))
+            if ok.height:
+                mx, my, r = ok["lon"].median(), ok["lat"].median(), p.region_radius_deg
+                bounds = (mx - r, my - r, mx + r, my + r)
+        if bounds:
+            off = off | ~lon.is_between(bounds[0], bounds[2]) | ~lat.is_between(bounds[1], bounds[3])
+        off = off & (lon.is_not_null() | lat.is_not_null())
+        where = (f"[{bounds[0]:g}, {bounds[2]:g}]、[{bounds[1]:g}, {bounds[3]:g}]" if bounds else "地球上的有效范围")
+        checks.append((("lon", "lat"), off, _text_of(
+            "经纬度“", shown("lon").fill_null("空"), ", ", shown("lat").fill_null("空"),
+            f"”超出区域（经度、纬度应分别在 {where} 内）")))
+    if not checks:
+        none = pl.Series([None] * frame.height, dtype=pl.String)
+        return frame.with_columns(pl.lit(None, pl.String).alias("implausible")), none, pl.Series([False] * frame.height)
+    hold, flag, nulls = [], [], {}
+    for cols, cond, text in checks:
+        cond = cond.fill_null(False)
+        if p.action == "quarantine" or any(c in spec.required for c in cols):
+            hold.append(pl.when(cond).then(text))
+        else:
+            flag.append(pl.when(cond).then(text))
+            for c in cols:
+                nulls[c] = nulls[c] | cond if c in nulls else cond
+
+    def joined(parts: list[pl.Expr]) -> pl.Expr:
+        return pl.concat_str(parts, separator="；", ignore_nulls=True).replace("", None) if parts else pl.lit(None, pl.String)
+
+    out = frame.select(joined(hold).alias("_hold"), joined(flag).alias("implausible"),
+                       *[pl.when(m).then(None).otherwise(pl.col(c)).alias(c) for c, m in nulls.items()])
+    frame = frame.with_columns(out.drop("_hold"))
+    if "redispatch_count" in nulls:  # NOT NULL: an impossible count reads as none, the note keeps the value
+        frame = frame.with_columns(pl.col("redispatch_count").fill_null(0))
+    reason = pl.DataFrame([frame["_line"].cast(pl.String).alias("l"), out["_hold"].alias("h")]).select(
+        pl.when(pl.col("h").is_not_null()).then(_text_of("第 ", pl.col("l"), " 行", pl.col("h"), f"。{CHECK_FIX}"))).to_series()
+    return frame, reason, out["implausible"].is_not_null()
 
 
 def _expected(spec: KindSpec, t: str) -> str:
@@ -427,8 +494,9 @@ def _dedupe(spec: KindSpec, src: dict[str, str], good: pl.DataFrame) -> tuple[pl
         return good, pl.DataFrame(schema={"_line": pl.Int64, "reason": pl.String})
     names = "、".join(f"『{src.get(k, k)}』({target_label(spec.name, k)})" for k in key)
     keyval = pl.concat_str([pl.col(k).cast(pl.String).fill_null("") for k in key], separator=" / ")
-    reason = pl.format(f"第 {{}} 行与第 {{}} 行的{names}“{{}}”重复；保留较后的第 {{}} 行，本行未导入。如两行都应保留，请改正其中一行的编号后重新导入。",
-                       pl.col("_line"), pl.col("_last"), keyval, pl.col("_last"))
+    last = pl.col("_last").cast(pl.String)
+    reason = _text_of("第 ", pl.col("_line").cast(pl.String), " 行与第 ", last, f" 行的{names}“", keyval, "”重复；保留较后的第 ",
+                      last, " 行，本行未导入。如两行都应保留，请改正其中一行的编号后重新导入。")
     return (flagged.filter(pl.col("_line") == pl.col("_last")).drop("_last"),
             dup.select("_line", reason.alias("reason")))
 
@@ -453,16 +521,11 @@ def _reject_rows(ex: Extracted, phone_cols: list[str], key: str) -> pl.DataFrame
     lines, reasons, raws = [], [], []
     for line, error, fields in ex.rejects.iter_rows():
         fields = list(fields or [])
-        for idx in idxs:
-            if idx < len(fields):
-                fields[idx] = hash_phone_values([fields[idx]], key)[0]
+        for i, value in enumerate(fields):
+            fields[i] = pii.caller_key_value(value, key) if i in idxs else pii.mask_text(value)
         obj = {h: (fields[i] if i < len(fields) else None) for i, h in enumerate(ex.headers)}
         obj.update({f"_多余字段{i - n + 1}": fields[i] for i in range(n, len(fields))})
-        what = "多出" if len(fields) > n else "缺少"
-        reasons.append(
-            f"第 {line} 行的字段数与表头不符：表头有 {n} 列，该行有 {len(fields)} 列（{what}字段，"
-            "常见原因是多余的分隔符、内容中的逗号或换行未加引号）。请修正该行后重新导入。"
-        )
+        reasons.append(f"第 {line} 行{error}")
         lines.append(line)
         raws.append(json.dumps(obj, ensure_ascii=False))
     return pl.DataFrame({"line_no": lines, "reason": reasons, "raw": raws}, schema=QUARANTINE_SCHEMA)

@@ -10,14 +10,16 @@ import streamlit as st
 from analytics import quality
 from analytics.filters import Filters
 from etl import kinds
+from etl.extract import ENCODING_CHOICES
 from etl.load import LoadError, load_file, preview
 from etl.tokens import fill as fill_tokens
 from etl.mapping import target_label, targets
-from ui import data, upload
+from ui import auth, data, upload
 from ui.export import download_buttons
 from ui.page import setup
 
 setup()
+uploader = auth.require_upload()
 
 KIND_LABELS = {
     "work_orders": "工单（12345 工单导出）",
@@ -30,12 +32,13 @@ KIND_LABELS = {
 STAGES = {"read": (0.0, 0.15, "读取文件"), "transform": (0.15, 0.15, "转换与校验"),
           "write": (0.3, 0.15, "写入数据库"), "tokenize": (0.45, 0.55, "诉求内容分词（工单已可查看）")}
 IGNORE = "（不导入）"
-ENCODINGS = {"自动识别": None, "UTF-8": "utf-8", "UTF-8 带 BOM": "utf-8-sig", "GBK / GB18030": "gb18030"}
+ENCODINGS = ENCODING_CHOICES
 
 
 @st.cache_data(max_entries=8, show_spinner="正在读取并校验文件…")
-def _preview(path: str, kind: str, mapping_json: str, encoding: str | None) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
-    return preview(path, kind, mapping=json.loads(mapping_json) or None, n=200, encoding=encoding)
+def _preview(path: str, kind: str, mapping_json: str, encoding: str | None,
+             name: str) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    return preview(path, kind, mapping=json.loads(mapping_json) or None, n=200, encoding=encoding, source_name=name)
 
 
 def _option(kind: str, target: str) -> str:
@@ -100,9 +103,9 @@ if Path(path).suffix not in (".xlsx", ".xlsm", ".xls"):
                           help="默认自动识别；如果预览中的表头或文字是乱码，请手动指定。")
     encoding = ENCODINGS[choice]
 try:
-    _, _, first = _preview(path, kind, "{}", encoding)
-except (LoadError, ValueError) as e:
-    st.error(f"无法读取 {uploaded.name}：{e}")
+    _, _, first = _preview(path, kind, "{}", encoding, uploaded.name)
+except LoadError as e:
+    st.error(str(e))  # names the file as uploaded, the row and the fix; never the temporary copy
     st.stop()
 headers = first["headers"]
 mapping_store = upload.mappings_dir(data.current_path())
@@ -133,15 +136,20 @@ if dupes:
     st.stop()
 
 st.subheader("2. 预览与校验（尚未写入）")
-mapped, quarantined, summary = _preview(path, kind, json.dumps(chosen, ensure_ascii=False, sort_keys=True), encoding)
-if summary.get("missing_required"):
-    st.error(summary["message"])
+try:
+    mapped, quarantined, summary = _preview(path, kind, json.dumps(chosen, ensure_ascii=False, sort_keys=True), encoding,
+                                            uploaded.name)
+except LoadError as e:
+    st.error(str(e))
     st.stop()
 ok, bad = summary["rows_ok"], summary["rows_quarantined"]
 c1, c2, c3 = st.columns(3)
 c1.metric("读取行数", f"{summary['rows_read']:,}", border=True)
 c2.metric("可导入", f"{ok:,}", border=True)
 c3.metric("将被隔离", f"{bad:,}", border=True)
+if summary.get("flagged"):
+    st.warning(f"{summary['flagged']:,} 行含不合常理的值（如办结早于受理、未来的日期、坐标超出区域）：这些行照常导入，"
+               "但这些值将置空、不计入任何指标，并在“数据质量”页计数（见 settings.toml 的 [plausibility]）。")
 if summary.get("nulled"):
     st.warning("以下可选列有无法识别的值，导入时将置空："
                + "，".join(f"{target_label(kind, k)} {v} 个" for k, v in summary["nulled"].items()))
@@ -170,13 +178,16 @@ if st.button(f"开始导入 {ok:,} 行", type="primary", icon=":material/upload:
 
     try:
         result = load_file(path, data.current_path(), kind=kind, mapping=chosen, progress=progress,
-                           source_name=uploaded.name, encoding=encoding)
+                           source_name=uploaded.name, encoding=encoding, actor=f"看板：{uploader.name}（{uploader.role}）")
     except LoadError as e:
         bar.empty()
         st.error(str(e))
         st.stop()
     if kind == "work_orders":
-        fill_tokens(data.current_path(), progress=progress)
+        try:
+            fill_tokens(data.current_path(), progress=progress)
+        except Exception:
+            st.warning("工单已导入，但分词索引未能建立：用到词语的页面会临时分词；稍后运行 python -m etl tokens 可补全。")
     if remember:
         upload.save_mapping(mapping_store, kind, headers, chosen, uploaded.name)
     Path(path).unlink(missing_ok=True)

@@ -13,7 +13,7 @@ from analytics import overview, scores
 from analytics.filters import Filters, month_bounds
 from analytics.rates import explain
 from analytics.settings import Settings
-from etl.schema import label
+from core.schema import label
 from ui import data, filters, settings_panel
 from ui.export import download_buttons
 from ui.widgets import definition, metric_with_definition, pct

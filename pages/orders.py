@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analytics import orders
-from etl.schema import label
+from core.schema import label
 from ui import data, filters
 from ui.export import download_query_buttons
 from ui.page import setup

@@ -8,7 +8,7 @@ import streamlit as st
 
 from analytics import quality
 from analytics.filters import Filters
-from ui import data, filters
+from ui import auth, data, filters
 from ui.export import download_buttons
 from ui.widgets import definition
 from ui.page import setup
@@ -27,6 +27,7 @@ def shown_name(text: str | None) -> str | None:
     return text.replace("demo:seed=", "演示数据·种子 ").replace("demo-seed-", "演示数据-")
 
 
+settings = data.settings()
 f = filters.current()
 st.title("数据质量")
 
@@ -74,9 +75,29 @@ else:
                "因校验未通过而未入库（见下方隔离行浏览）。")
     download_buttons(shown, "导入记录")
 
+st.subheader("不合常理的值")
+doubt = data.read(quality.plausibility, Filters())
+shown = doubt.filter(doubt["rows"] > 0)
+if shown.is_empty():
+    st.success("已导入的数据中没有不合常理的值。")
+else:
+    st.dataframe(shown.drop("check_key"), hide_index=True, placeholder="—", width="stretch",
+                 column_config={"what": "数据", "label": "检查项",
+                                "rows": st.column_config.NumberColumn("条数", format="localized")})
+definition(
+    f"导入时逐行检查（settings.toml 的 [plausibility]）：早于 {settings.plausibility.earliest} 或晚于导入当天 "
+    f"{settings.plausibility.future_days:g} 天以上的日期（办理时限除外）、办结/派单/响应早于受理、负数的次数、超出区域的经纬度。"
+    + ("这些行已被隔离，见下方隔离行。" if settings.plausibility.action == "quarantine" else
+       "这些行照常导入，但不合常理的值已置空、不计入任何比率，原值记在“存疑值”中。")
+    + "受理时间本身不合常理的行一律隔离。吹哨事件对应的案件未导入时照常导入，补导案件后自动消失。"
+)
+
 st.subheader("隔离行浏览")
 loads = history.filter(history["rows_quarantined"] > 0) if history.height else history
-if loads.is_empty():
+user = auth.current()
+if not user.scope.is_city:
+    st.info("隔离行是导入时未能入库的原始行，无法确定属于哪个街乡，因此只对全市范围的用户显示。")
+elif loads.is_empty():
     st.success("没有被隔离的行。")
 else:
     c1, c2 = st.columns([2, 3])
@@ -120,3 +141,11 @@ if unknown.height:
                      column_config={"district": "区", "street": "街道/乡镇（原值）",
                                     "orders": st.column_config.NumberColumn("工单数", format="localized")})
         download_buttons(unknown, "不在官方名录的街乡", key="dl_unknown_streets")
+
+if user.can_manage_users:
+    st.subheader("导入审计")
+    st.caption("谁在何时导入了什么（仅管理员可见；命令行导入记为“命令行：系统账号”）。")
+    log = data.read(quality.audit_log, Filters(), 500)
+    st.dataframe(log, hide_index=True, placeholder="—", width="stretch",
+                 column_config={"logged_at": st.column_config.DatetimeColumn("时间", format="YYYY-MM-DD HH:mm:ss"),
+                                "actor": "操作人", "action": "操作", "detail": "内容", "load_id": "导入批次"})

@@ -50,14 +50,14 @@ tab_hot, tab_rep, tab_types, tab_topics = st.tabs(["热点问题", "重复诉求
 
 with tab_hot:
     hot = data.read(hi.read_hot_issues, f, settings)
-    st.markdown(f"所选条件下识别出 **{hot.height}** 个热点问题（同一地点、同一具体问题、至少 {settings.hot_issues.min_size} 件工单）。"
+    st.markdown(f"所选条件下识别出 **{hot.height}** 个热点问题（不同来电人短时间内集中反映的同一具体问题，按爆发程度排序）。"
                 "点选一行查看其工单。")
     definition(rc.explain(settings, "hot_issues"), label="识别方法与热度口径")
     if hot.is_empty():
         st.info("没有找到热点问题。可放宽时间段，或在设置中降低文本相似度阈值。")
     else:
         view = hot.with_row_index("rank", offset=1).select(
-            "rank", "label", "size", "callers", "channels", "first_at", "last_at", "likes", "peak_share", "growth", "heat")
+            "rank", "label", "size", "callers", "channels", "first_at", "last_at", "likes", "burst", "lift", "heat")
         event = st.dataframe(
             view, hide_index=True, placeholder="—", width="stretch", on_select="rerun", selection_mode="single-row", key="rc_hot",
             column_config={
@@ -65,8 +65,8 @@ with tab_hot:
                 "size": st.column_config.NumberColumn("工单数", format="localized"), "callers": "来电人数", "channels": "渠道数",
                 "first_at": st.column_config.DatetimeColumn("首次", format="YYYY-MM-DD"),
                 "last_at": st.column_config.DatetimeColumn("最近", format="YYYY-MM-DD"), "likes": "点赞数",
-                "peak_share": st.column_config.NumberColumn("高峰周占比", format="percent"),
-                "growth": st.column_config.NumberColumn("增长", format="%.2f"),
+                "burst": st.column_config.NumberColumn(f"最忙 {settings.hot_issues.burst_days} 天来电人数", format="localized"),
+                "lift": st.column_config.NumberColumn("高于预期倍数", format="%.1f"),
                 "heat": st.column_config.NumberColumn("热度", format="%.2f"),
             },
         )

@@ -12,7 +12,7 @@ from analytics import overview, scores
 from analytics.filters import Filters, month_bounds
 from analytics.rates import explain
 from analytics.settings import Settings
-from etl.schema import label
+from core.schema import label
 from ui import data, filters, settings_panel, url
 from ui.export import download_buttons
 from ui.widgets import definition, metric_with_definition

@@ -1,4 +1,4 @@
-"""Shared test helpers: fixture paths, a fresh database path, a fixed phone-hash salt."""
+"""Shared test helpers: fixture paths, a fresh database path, a fixed caller key, no users."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,8 +11,12 @@ REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 
 
 @pytest.fixture(autouse=True)
-def _salt(monkeypatch):
-    monkeypatch.setenv("WHISTLE_SALT", "test-salt")
+def _secrets(monkeypatch, tmp_path):
+    """A fixed caller key, and a config folder (no users: single-user mode) and scratch folder of its own
+    for every test."""
+    monkeypatch.setenv("WHISTLE_CALLER_KEY", "test-key")
+    monkeypatch.setenv("WHISTLE_CONFIG_DIR", str(tmp_path / "whistle-config"))
+    monkeypatch.setenv("WHISTLE_SCRATCH", str(tmp_path / "whistle-scratch"))
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 
 from etl.reference import seed_areas
-from etl.schema import WORK_ORDER_COLUMNS
+from core.schema import WORK_ORDER_COLUMNS
 from etl.store import writing
 
 

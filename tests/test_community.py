@@ -10,7 +10,7 @@ import pytest
 from analytics import community as cm
 from analytics.rates import rate_table
 from analytics.settings import load_settings
-from analytics.text import segment
+from core.segment import segment
 from tests.dbfactory import orders_frame, write_orders
 
 ROOT = Path(__file__).resolve().parents[1]

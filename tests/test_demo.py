@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from etl import demo, reference
-from etl.schema import CASE_EVENTS, CHANNELS, REQUEST_TYPES, RESOLUTIONS, SATISFACTIONS, STATUSES
+from core.schema import CASE_EVENTS, CHANNELS, REQUEST_TYPES, RESOLUTIONS, SATISFACTIONS, STATUSES
 
 N = 20_000
 

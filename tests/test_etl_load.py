@@ -9,7 +9,7 @@ import pytest
 from conftest import table_counts, varchar_hits
 from etl import load as load_mod, tokens as tokens_mod
 from etl.load import LoadError, load_file, preview
-from etl.schema import CHANNELS, REQUEST_TYPES, RESOLUTIONS, SATISFACTIONS, STATUSES
+from core.schema import CHANNELS, REQUEST_TYPES, RESOLUTIONS, SATISFACTIONS, STATUSES
 
 ROOT = Path(__file__).resolve().parents[1]
 PHONES = ["13812345678", "13900001111", "139-0000-2222", "13700003333", "13600004444", "15000005555",
@@ -104,10 +104,12 @@ def test_failure_midway_leaves_database_untouched(etl_fx, db, monkeypatch):
         raise RuntimeError("insert crashed")
 
     monkeypatch.setattr(load_mod, "_insert", boom)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(LoadError) as e:
         load_file(etl_fx / "orders_bom_crlf.csv", db)
-    assert db.read_bytes() == before_bytes
-    assert table_counts(db) == before
+    assert "orders_bom_crlf.csv" in str(e.value) and "insert crashed" not in str(e.value)
+    # Nothing but the record of the refused attempt was written.
+    assert table_counts(db) == {**before, "loads": before["loads"] + 1, "audit_log": before["audit_log"] + 1}
+    assert rows(db, "SELECT status FROM loads WHERE source_file = 'orders_bom_crlf.csv'") == [("refused",)]
     assert not list(db.parent.glob(".*.tmp"))
 
 
@@ -144,7 +146,7 @@ def test_missing_required_column_fails_and_writes_nothing(etl_fx, db):
         load_file(etl_fx / "orders_odd_headers.csv", db)
     msg = str(e.value)
     assert "工单编号" in msg and "流水号、时间戳、说的话" in msg and "--mapping" in msg
-    assert not db.exists()
+    assert {t: n for t, n in table_counts(db).items() if n and t != "areas"} == {"loads": 1, "audit_log": 1}
     r = load_file(etl_fx / "orders_odd_headers.csv", db,
                   mapping={"流水号": "order_id", "时间戳": "received_at", "说的话": "content"})
     assert r.rows_inserted == 2
@@ -187,20 +189,20 @@ def test_contracts_hold_after_every_fixture(etl_fx, db):
 
 
 def test_cli_json_and_exit_codes(etl_fx, db):
-    env = {"HOTLINE_DB": str(db), "WHISTLE_SALT": "x", "PATH": "/usr/bin:/bin"}
+    env = {"HOTLINE_DB": str(db), "WHISTLE_CALLER_KEY": "x", "PATH": "/usr/bin:/bin"}
     ok = subprocess.run([sys.executable, "-m", "etl", "load", str(etl_fx / "orders_gbk.csv"),
                          str(etl_fx / "cases.csv"), "--json"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert ok.returncode == 1  # cases.csv is not a work-order file
     first, _, index = (json.loads(line) for line in ok.stdout.splitlines())
     assert first["rows_inserted"] == 6 and first["encoding"] == "GBK/GB18030" and first["kind"] == "work_orders"
     assert index["step"] == "tokens" and index["rows_tokenized"] == 6
-    assert "缺少必填列" in ok.stderr
+    assert "--kind cases" in ok.stderr and "Traceback" not in ok.stderr
     mapped = subprocess.run([sys.executable, "-m", "etl", "load", str(etl_fx / "orders_odd_headers.csv"),
                              "--mapping", str(etl_fx / "odd_mapping.json"), "--db", str(db)],
                             cwd=ROOT, env=env, capture_output=True, text=True)
     assert mapped.returncode == 0, mapped.stderr
     assert "新增 2" in mapped.stdout
-    assert rows(db, "SELECT count(*) FROM loads") == [(2,)]
+    assert rows(db, "SELECT status, count(*) FROM loads GROUP BY 1 ORDER BY 1") == [("ok", 2), ("refused", 1)]
 
 
 def test_second_phone_column_is_hashed_too(tmp_path, db):
@@ -217,7 +219,8 @@ def test_second_phone_column_is_hashed_too(tmp_path, db):
 def test_a_file_of_another_kind_says_which_kind_it_is(etl_fx, db):
     with pytest.raises(LoadError) as err:
         load_file(etl_fx / "ratings.csv", db)
-    assert "街乡考核部门评分（--kind ratings）" in str(err.value) and not db.exists()
+    assert "街乡考核部门评分（命令行 --kind ratings" in str(err.value)
+    assert rows(db, "SELECT status, kind FROM loads") == [("refused", "work_orders")]
     result = load_file(etl_fx / "ratings.csv", db, kind="ratings")
     assert result.rows_read == result.rows_inserted + result.rows_quarantined > 0
 
@@ -225,12 +228,13 @@ def test_a_file_of_another_kind_says_which_kind_it_is(etl_fx, db):
 def test_encoding_can_be_forced_and_a_wrong_choice_is_explained(etl_fx, db):
     with pytest.raises(LoadError) as err:
         load_file(etl_fx / "orders_gbk.csv", db, encoding="utf-8")
-    assert "不是 UTF-8 编码" in str(err.value) and "gb18030" in str(err.value) and not db.exists()
+    assert "不是 UTF-8 编码" in str(err.value) and "gb18030" in str(err.value)
+    assert rows(db, "SELECT status, rows_read FROM loads") == [("refused", 0)]
     with pytest.raises(LoadError) as err:
         load_file(etl_fx / "orders_gbk.csv", db, encoding="big-five-ish")
     assert "不认识的编码" in str(err.value)
     result = load_file(etl_fx / "orders_gbk.csv", db, encoding="gb18030")
-    assert (result.encoding, result.rows_inserted) == ("GB18030", 6)
+    assert (result.encoding, result.rows_inserted) == ("GBK/GB18030", 6)
 
 
 def test_padded_values_load_like_clean_ones(tmp_path, db):

@@ -12,7 +12,7 @@ import pytest
 from analytics import hotspots as hs
 from analytics.__main__ import main as cli
 from analytics.settings import load_settings
-from analytics.text import segment
+from core.segment import segment
 from tests.dbfactory import orders_frame, write_orders
 
 ROOT = Path(__file__).resolve().parents[1]

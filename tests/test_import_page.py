@@ -25,7 +25,8 @@ def test_spool_copies_in_chunks_and_keeps_suffix(tmp_path, monkeypatch):
     body = "工单编号,受理时间\nA1,2026-10-01\n".encode("gb18030") * 50
     src = io.BytesIO(body)
     src.read(5)                                    # a partly read upload is copied from its start
-    path = upload.spool(src, "导出.CSV", tmp_path)
+    monkeypatch.setenv("WHISTLE_SCRATCH", str(tmp_path))
+    path = upload.spool(src, "导出.CSV")
     assert path.suffix == ".csv" and path.parent == tmp_path and path.read_bytes() == body
 
 

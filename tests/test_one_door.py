@@ -60,3 +60,37 @@ def test_pages_read_only_through_ui_data():
                     isinstance(node.value, ast.Name) and node.value.id == "data":
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno}: data.{node.attr}")
     assert not found, "pages read through ui.data.read(named_function, filters, ...):\n" + "\n".join(found)
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            out.append((node.lineno, node.module))
+    return out
+
+
+def _top(module: str) -> str:
+    return module.split(".")[0]
+
+
+def test_etl_and_analytics_do_not_import_each_other():
+    """etl/ and analytics/ meet only in core/, which imports neither (nor Streamlit nor ui/)."""
+    rules = {"etl": {"analytics", "ui", "pages", "dashboard", "streamlit"},
+             "analytics": {"etl", "ui", "pages", "dashboard", "streamlit"},
+             "core": {"etl", "analytics", "ui", "pages", "dashboard", "streamlit"}}
+    found = []
+    for package, forbidden in rules.items():
+        for path in _files(package):
+            found += [f"{path.relative_to(ROOT)}:{line}: imports {name}"
+                      for line, name in _imports(path) if _top(name) in forbidden]
+    assert not found, "\n".join(found)
+
+
+def test_one_segmentation():
+    """Segmentation (rjieba) is used in core/segment.py only; everyone else calls it."""
+    users = [str(p.relative_to(ROOT)) for p in _files("etl", "analytics", "core", "ui", "pages", "dashboard.py")
+             if any(_top(name) in ("rjieba", "jieba") for _, name in _imports(p))]
+    assert users == ["core/segment.py"]

@@ -7,10 +7,10 @@ import polars as pl
 
 from analytics.db import orders
 from analytics.filters import Filters
-from analytics.text import segment
+from core.segment import segment
 from etl import tokens
 from etl.load import load_file
-from etl.schema import WORK_ORDER_COLUMNS, needs_upgrade
+from core.schema import WORK_ORDER_COLUMNS, needs_upgrade
 from etl.store import connect_read, writing
 
 

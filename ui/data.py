@@ -4,6 +4,7 @@ run here on the one read-only connection (per published version) and cached unde
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -11,10 +12,12 @@ import duckdb
 import polars as pl
 import streamlit as st
 
+from access.scope import restrict
 from analytics.db import orders_sql, query, with_tokens
-from analytics.filters import Filters
+from analytics.filters import Filters, Scope
 from analytics.settings import Settings, load_settings
-from etl.store import connect_read, db_path, db_version
+from core.store import connect_read, db_path, db_version
+from ui import auth
 
 T = TypeVar("T")
 
@@ -27,10 +30,11 @@ def version() -> tuple[int, int] | None:
     return db_version(current_path())
 
 
-@st.cache_resource(max_entries=2, show_spinner=False, on_release=lambda con: con.close())
-def _connection(path: str, ver: tuple[int, int]) -> duckdb.DuckDBPyConnection:
-    # Keyed by version: a load publishes a new file, and the next rerun opens it.
-    return connect_read(path)
+@st.cache_resource(max_entries=8, show_spinner=False, on_release=lambda con: con.close())
+def _connection(path: str, ver: tuple[int, int], area: Scope = Scope()) -> duckdb.DuckDBPyConnection:
+    # Keyed by version: a load publishes a new file, and the next rerun opens it. A scoped user's connection
+    # holds only that area's rows (access.scope), whatever a read asks for.
+    return restrict(connect_read(path), area)
 
 
 def connection() -> duckdb.DuckDBPyConnection:
@@ -39,12 +43,13 @@ def connection() -> duckdb.DuckDBPyConnection:
     if ver is None:
         st.error(f"找不到数据库 {current_path()}。请返回首页等待演示数据生成，或用 python -m etl load 导入数据。")
         st.stop()
-    return _connection(str(current_path()), ver)
+    return _connection(str(current_path()), ver, auth.scope())
 
 
 def scoped(filters: Filters) -> Filters:
-    """The filters a read actually runs with: the single place where a user's area scope applies."""
-    return filters
+    """The filters a read actually runs with: the single place where a user's area scope applies (the
+    connection it runs on is narrowed to the same area)."""
+    return replace(filters, scope=auth.scope())
 
 
 def _name(fn: Callable) -> str:
@@ -53,7 +58,7 @@ def _name(fn: Callable) -> str:
 
 @st.cache_data(max_entries=512, show_spinner=False)
 def _read(path: str, ver: tuple[int, int], name: str, filters: Filters, args: tuple, _fn: Callable) -> Any:
-    return _fn(_connection(path, ver), filters, *args)
+    return _fn(_connection(path, ver, filters.scope), filters, *args)
 
 
 def read(fn: Callable[..., T], filters: Filters, *args: Any) -> T:
@@ -79,13 +84,14 @@ def settings() -> Settings:
 
 # Older entry points, kept while pages in flight move to `read`.
 @st.cache_data(max_entries=512, show_spinner=False)
-def _cached(path: str, ver: tuple[int, int], sql_text: str, params: tuple[Any, ...]) -> pl.DataFrame:
-    return query(_connection(path, ver), sql_text, [list(p) if isinstance(p, tuple) else p for p in params])
+def _cached(path: str, ver: tuple[int, int], area: Scope, sql_text: str, params: tuple[Any, ...]) -> pl.DataFrame:
+    return query(_connection(path, ver, area), sql_text, [list(p) if isinstance(p, tuple) else p for p in params])
 
 
-def _cache_key(sql_text: str, params: Sequence[Any]) -> tuple[str, tuple[int, int], str, tuple[Any, ...]]:
+def _cache_key(sql_text: str, params: Sequence[Any]) -> tuple[str, tuple[int, int], Scope, str, tuple[Any, ...]]:
     connection()
-    return str(current_path()), version(), sql_text, tuple(tuple(p) if isinstance(p, list) else p for p in params)
+    return (str(current_path()), version(), auth.scope(), sql_text,
+            tuple(tuple(p) if isinstance(p, list) else p for p in params))
 
 
 def sql(sql_text: str, params: Sequence[Any] = ()) -> pl.DataFrame:
@@ -93,8 +99,8 @@ def sql(sql_text: str, params: Sequence[Any] = ()) -> pl.DataFrame:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _cached_orders(path: str, ver: tuple[int, int], sql_text: str, params: tuple[Any, ...]) -> pl.DataFrame:
-    return with_tokens(_cached(path, ver, sql_text, params))
+def _cached_orders(path: str, ver: tuple[int, int], area: Scope, sql_text: str, params: tuple[Any, ...]) -> pl.DataFrame:
+    return with_tokens(_cached(path, ver, area, sql_text, params))
 
 
 def orders(filters: Filters, columns: Sequence[str]) -> pl.DataFrame:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from etl.schema import needs_upgrade
-from etl.store import connect_read, writing
+from core.schema import needs_upgrade
+from etl.store import connect_read, sweep_scratch, writing
 from ui import data
 
 STAGES = {"generate": "生成工单", "tokenize": "分词", "write": "写入数据库", "cases": "生成吹哨案件", "done": "完成"}
@@ -16,6 +16,7 @@ _BUILDING = threading.Lock()  # one build per process, however many sessions ope
 
 def ensure_database() -> None:
     """Build the demo database when none exists (never overwrites a loaded one); upgrade an older layout."""
+    sweep_scratch()   # plaintext copies a killed server or load left behind
     path = data.current_path()
     if path.exists():
         _upgrade(path)

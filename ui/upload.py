@@ -5,32 +5,26 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
 from etl.mapping import norm
+from etl.store import scratch_file, sweep_scratch
 
 CHUNK = 1 << 20
-STALE_SECONDS = 24 * 3600
-PREFIX = "whistle-upload-"
 
 
-def spool(upload: BinaryIO, name: str, directory: str | os.PathLike | None = None) -> Path:
-    """Copy an uploaded file to a temporary file in 1 MB chunks (never a second copy in memory); the
-    suffix is kept so the reader knows CSV from XLSX. Uploads left behind for a day are removed."""
-    directory = Path(directory or tempfile.gettempdir())
-    directory.mkdir(parents=True, exist_ok=True)
-    for old in directory.glob(f"{PREFIX}*"):
-        if time.time() - old.stat().st_mtime > STALE_SECONDS:
-            old.unlink(missing_ok=True)
-    fd, path = tempfile.mkstemp(prefix=PREFIX, suffix=Path(name).suffix.lower(), dir=directory)
+def spool(upload: BinaryIO, name: str) -> Path:
+    """Copy an uploaded file to a private scratch file in 1 MB chunks (never a second copy in memory); the
+    suffix is kept so the reader knows CSV from XLSX. Copies left by a stopped or killed server, and
+    uploads abandoned for a day, are removed first (etl.store.sweep_scratch)."""
+    sweep_scratch()
+    path = scratch_file(Path(name).suffix.lower(), "upload")
     upload.seek(0)
-    with os.fdopen(fd, "wb") as out:
+    with open(path, "wb") as out:
         shutil.copyfileobj(upload, out, CHUNK)
-    return Path(path)
+    return path
 
 
 def signature(kind: str, headers: list[str]) -> str:

@@ -37,11 +37,14 @@ WORK_ORDER_COLUMNS: dict[str, tuple[str, str]] = {
     "is_invalid": ("BOOLEAN NOT NULL DEFAULT false", "无效工单"),
     "tags": ("VARCHAR", "标签"),
     "likes": ("INTEGER", "点赞数"),
+    # Values the loader found implausible (settings [plausibility], action "flag"): what they were and why;
+    # the values themselves are left empty so that no rate, map or score uses them.
+    "implausible": ("VARCHAR", "存疑值"),
     "source_file": ("VARCHAR", "来源文件"),
     "load_id": ("VARCHAR", "导入批次"),
 }
 
-# The token index: jieba tokens of each order's content (analytics.text.segment), built by etl.tokens right
+# The token index: jieba tokens of each order's content (core.segment.segment), built by etl.tokens right
 # after the orders are published. An order without a row here is waiting to be tokenised.
 ORDER_TOKEN_COLUMNS: dict[str, tuple[str, str]] = {
     "order_id": ("VARCHAR NOT NULL", "工单编号"),
@@ -61,6 +64,7 @@ CASE_COLUMNS: dict[str, tuple[str, str]] = {
     "closed_at": ("TIMESTAMP", "办结时间"),
     "status": ("VARCHAR", "状态"),
     "related_order_id": ("VARCHAR", "关联工单"),
+    "implausible": ("VARCHAR", "存疑值"),
     "source_file": ("VARCHAR", "来源文件"),
     "load_id": ("VARCHAR", "导入批次"),
 }
@@ -130,6 +134,14 @@ QUARANTINE_COLUMNS: dict[str, tuple[str, str]] = {
     "raw": ("VARCHAR", "原始行(JSON)"),
 }
 
+AUDIT_COLUMNS: dict[str, tuple[str, str]] = {
+    "logged_at": ("TIMESTAMP", "时间"),
+    "actor": ("VARCHAR", "操作人"),
+    "action": ("VARCHAR", "操作"),
+    "detail": ("VARCHAR", "内容"),
+    "load_id": ("VARCHAR", "导入批次"),
+}
+
 TABLES: dict[str, dict[str, tuple[str, str]]] = {
     "work_orders": WORK_ORDER_COLUMNS,
     "order_tokens": ORDER_TOKEN_COLUMNS,
@@ -140,6 +152,7 @@ TABLES: dict[str, dict[str, tuple[str, str]]] = {
     "areas": AREA_COLUMNS,
     "loads": LOAD_COLUMNS,
     "quarantine": QUARANTINE_COLUMNS,
+    "audit_log": AUDIT_COLUMNS,        # who uploaded what (written with each load)
 }
 
 # Accepted values (DATA.md); contract tests and the loaders check against these.
@@ -166,14 +179,26 @@ def create_all(con: duckdb.DuckDBPyConnection) -> None:
     for table in TABLES:
         con.execute(ddl(table))
     _move_tokens(con)
+    for table, column in _missing_columns(con):
+        con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {TABLES[table][column][0]}")
+
+
+def _missing_columns(con: duckdb.DuckDBPyConnection, database: str | None = None) -> list[tuple[str, str]]:
+    """Nullable columns added since a database was written (tables that exist, columns they lack)."""
+    have = con.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'main'"
+        " AND database_name = coalesce(?, current_database())", [database]).fetchall()
+    tables = {t for t, _ in have}
+    return [(t, c) for t, cols in TABLES.items() if t in tables for c, (decl, _) in cols.items()
+            if (t, c) not in set(have) and "NOT NULL" not in decl and "PRIMARY" not in decl]
 
 
 def needs_upgrade(con: duckdb.DuckDBPyConnection, database: str | None = None) -> bool:
-    """True for a database written before the token index had its own table (tokens in work_orders)."""
+    """True for a database written by an older version: tokens still in work_orders, or columns missing."""
     found = con.execute(
         "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'work_orders' AND column_name = 'tokens'"
         " AND database_name = coalesce(?, current_database())", [database]).fetchall()[0][0]
-    return bool(found)
+    return bool(found) or bool(_missing_columns(con, database))
 
 
 def _move_tokens(con: duckdb.DuckDBPyConnection) -> None:
@@ -181,7 +206,9 @@ def _move_tokens(con: duckdb.DuckDBPyConnection) -> None:
         return
     con.execute("INSERT INTO order_tokens SELECT order_id, tokens FROM work_orders WHERE tokens IS NOT NULL")
     # Rebuilt rather than altered: DuckDB does not alter a table that has an index.
-    cols = ", ".join(WORK_ORDER_COLUMNS)
+    have = {c for (c,) in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = 'work_orders'"
+                                      " AND database_name = current_database()").fetchall()}
+    cols = ", ".join(c for c in WORK_ORDER_COLUMNS if c in have)
     con.execute(f"CREATE TABLE _work_orders_new AS SELECT {cols} FROM work_orders")
     con.execute("DROP TABLE work_orders")
     con.execute(ddl("work_orders"))

@@ -1,0 +1,59 @@
+"""Where the database lives, which published version it is, and reading it: every DuckDB connection of the
+dashboard, the CLI and the load is opened here, with the memory ceiling and threads of [duckdb] in settings.
+Writing (a private copy published by rename) is etl.store."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import duckdb
+
+from core.settings import duckdb_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB = ROOT / "data" / "hotline.duckdb"
+
+
+def db_path(explicit: str | os.PathLike | None = None) -> Path:
+    """--db wins; else HOTLINE_DB; else data/hotline.duckdb."""
+    return Path(explicit or os.environ.get("HOTLINE_DB") or DEFAULT_DB)
+
+
+def db_version(path: Path) -> tuple[int, int] | None:
+    """Changes whenever a write is published (new inode by rename); None when there is no database yet."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns)
+
+
+def connect(database: str = ":memory:") -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with memory_limit, threads and temp_directory from settings ([duckdb])."""
+    d = duckdb_settings()
+    temp = d.temp_directory or str(Path(tempfile.gettempdir()) / "whistle-duckdb")
+    return duckdb.connect(database, config={"memory_limit": d.memory_limit, "threads": d.threads,
+                                             "temp_directory": temp})
+
+
+def connect_read(path: Path | str) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the file as published now; never blocks a load.
+
+    `duckdb.connect(path)` would hand back the instance already open on that path, which after a
+    publish-by-rename still reads the old file; attaching into a fresh in-memory instance opens the
+    current one. Views in the in-memory catalog make the tables visible to every cursor (a cursor does
+    not inherit `USE`).
+    """
+    con = connect()
+    try:
+        con.execute("ATTACH ? AS hotline (READ_ONLY)", [str(path)])
+        tables = con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'hotline' AND schema_name = 'main'"
+        ).fetchall()
+        for (table,) in tables:
+            con.execute(f'CREATE VIEW "{table}" AS SELECT * FROM hotline.main."{table}"')
+    except BaseException:
+        con.close()
+        raise
+    return con

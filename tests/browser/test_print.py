@@ -51,6 +51,8 @@ def test_prints_as_a_report_on_a4(demo_app, browser, path, title, last_section):
     page.locator("h1").filter(has_text=title).first.wait_for()
     settle(page, last_section)
     page.wait_for_function("[...document.querySelectorAll('.stPlotlyChart')].every(c => c.querySelector('.main-svg'))")
+    page.locator("[data-testid=stMain] [data-testid=stTable]").first.wait_for()
+    settle(page, last_section)            # a rerun (the URL taking the page's choices) may have redrawn it
     page.wait_for_timeout(800)            # tables and charts settle their final height
     content = page.evaluate(CONTENT)
     assert content["dataframes"] == 0, "a canvas table (st.dataframe) prints as an empty box"

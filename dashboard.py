@@ -24,6 +24,7 @@ PAGES = [
     ("热点与源头治理", "pages/recurring.py", "重复诉求与源头治理", ":material/repeat:", "recurring"),
     ("考评", "pages/streets.py", "街乡考评", ":material/leaderboard:", "streets"),
     ("考评", "pages/departments.py", "部门考评", ":material/apartment:", "departments"),
+    ("考评", "pages/dispatch.py", "派单质量", ":material/alt_route:", "dispatch"),
     ("考评", "pages/whistle.py", "吹哨报到", ":material/campaign:", "whistle"),
     ("数据", "pages/orders.py", "工单明细", ":material/table_rows:", "orders"),
     ("数据", "pages/data_import.py", "数据导入", ":material/upload_file:", "import"),

@@ -12,7 +12,8 @@ import duckdb
 from analytics.filters import Scope
 
 # How each table is narrowed for a district or street scope.
-BY_ORDER = {"order_tokens": "order_id IN (SELECT order_id FROM work_orders)"}
+BY_ORDER = {"order_tokens": "order_id IN (SELECT order_id FROM work_orders)",
+            "order_suggestions": "order_id IN (SELECT order_id FROM work_orders)"}
 BY_CASE = {"case_events": "case_id IN (SELECT case_id FROM cases)"}
 SHARED = ("dept_duties", "loads")            # reference lists and load counts: no resident's data, no area
 _AREA = ("district = (SELECT district FROM _scope) AND "

@@ -19,7 +19,7 @@ import bcrypt
 
 from analytics.filters import Scope
 from analytics.settings import Security
-from etl.pii import config_dir
+from core.store import config_dir
 
 ROLES = ("领导", "分析员", "党建", "管理员")
 UPLOAD_ROLES = ("分析员", "管理员")

@@ -24,6 +24,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "topics": ("analytics.recurring:run_topics", "每月一题候选：按量、广度、持续性与难度排序"),
     "scores": ("analytics.scores:run", "考评：区、街乡、部门的三率、综合得分与排名"),
     "cases": ("analytics.cases:run", "吹哨报到：各部门被呼叫、到场与 30 分钟内到场比例"),
+    "suggest": ("suggestions:run_suggest", "智能分类与派单：为导出文件中的每条工单建议分类与承办部门（含置信度与依据词）"),
+    "train": ("suggestions:run_train", "用已导入的历史工单重新训练分类与派单模型"),
+}
+# Arguments beyond the shared ones, per command.
+EXTRA_ARGS: dict[str, list[tuple[tuple[str, ...], dict]]] = {
+    "suggest": [(("file",), {"metavar": "FILE", "help": "工单导出文件（CSV / TSV / XLSX，表头映射同导入）"}),
+                (("--mapping",), {"help": "表头映射文件（JSON 或 TOML）：{\"源表头\": \"标准列名\"}"}),
+                (("--encoding",), {"help": "文件编码（如 utf-8、gb18030）；默认自动识别"})],
 }
 
 
@@ -48,6 +56,8 @@ def parser() -> argparse.ArgumentParser:
         who = c.add_mutually_exclusive_group()
         who.add_argument("--scope", help="只看一个区或街乡的数据，如 朝阳区 或 朝阳区/三里屯街道（排名也只在其中）")
         who.add_argument("--user", help="按该看板用户的权限范围输出（见 python -m access list）")
+        for flags, options in EXTRA_ARGS.get(name, []):
+            c.add_argument(*flags, **options)
     return p
 
 
@@ -92,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     con = restrict(connect_read(path), scope)
     try:
         frame = run(con, args)
+    except (ValueError, OSError) as e:   # the commands' errors say what to do, in Chinese
+        print(f"无法完成：{e}", file=sys.stderr)
+        return 1
     finally:
         con.close()
     if args.limit:

@@ -1,21 +1,22 @@
-"""热点问题: clusters of orders about the same concrete problem at the same place, across callers.
+"""热点问题: one concrete problem raised by several different callers in a short time.
 
-Nothing is quadratic in the number of orders:
-1. each order gets a specific place, its spot: the estate, road, school, shop or site its text is about, else
-   the one its address names (a community or street is an area, not a place: a real export always has one);
-   and a signature, its top_k problem tokens by TF-IDF (jieba tokens from the token index; generic and
-   hotline boilerplate words, district/street names and the words of the order's own place dropped, so that
-   亚运村 or 北路 never make two orders look alike);
+Nothing is quadratic in the number of orders, and only the period shown is read:
+1. each order gets a specific place, its spot: a place the export itself names (community column, the named
+   part of an address) found in its text, else an estate, road, school, shop or site its text names (a name
+   before a place suffix that reads as a name: no grammar word, no verb opening a clause, not a kind of place
+   such as 建筑工地 or 市政府), else its address; and a signature, its top_k problem tokens by TF-IDF (no
+   grammar or time words, no divisions, not the words of its own place; short or English texts use their
+   category);
 2. blocking: orders sharing a signature token at the same spot (else the same area), or sharing a rare token
    anywhere, are sorted by time and each is paired with its `window` next neighbours in that block;
 3. a candidate pair is kept when the cosine of the two signatures reaches settings.hot_issues.text_similarity
-   and the two orders are not at two different places; two orders at the same spot get
-   settings.hot_issues.place_bonus added to their similarity;
-4. union-find over kept pairs; then groups at one place that are one issue told in different words are merged
-   (similar centroids, or at one spot mostly filed under the same category and sharing a word); components of at least
-   settings.hot_issues.min_size orders are candidates;
-5. a candidate is a hot issue when most of its orders name one specific place in their text, or else when it is
-   bound to one address/community, concentrated in time and not consultations (see _issues).
+   and the two orders are not at two different places; the same spot adds place_bonus, and without one, two
+   titles sharing a rare word (a company, a policy) add head_bonus;
+4. union-find over kept pairs; groups at one place told in different words are merged;
+5. each group of at least min_size orders is judged on its burst (`_judge`): callers in its busiest burst_days
+   against its own rate outside them; hot groups that are one issue found twice are merged (`_merge_duplicates`,
+   `settle`), and a group whose problem cannot be named is not one concrete problem.
+recurring.repeats lists the same groups as root causes, so hot issues and repeats agree.
 """
 from __future__ import annotations
 

@@ -115,6 +115,20 @@ class Etl:
 
 
 @dataclass(frozen=True)
+class Classify:
+    min_label_count: int = 20
+    confident: float = 0.8
+    max_train_orders: int = 100_000
+    retrain_new_orders: int = 5_000
+    max_features: int = 100_000
+    min_df: int = 2
+    svm_c: float = 1.0
+    holdout_share: float = 0.1
+    dept_backoff: float = 5.0
+    explain_words: int = 3
+
+
+@dataclass(frozen=True)
 class Plausibility:
     action: str = "flag"
     earliest: str = "1990-01-01"
@@ -141,6 +155,7 @@ class Settings:
     topics: Topics = Topics()
     cases: Cases = Cases()
     etl: Etl = Etl()
+    classify: Classify = Classify()
     plausibility: Plausibility = Plausibility()
     security: Security = Security()
     duckdb: Duckdb = Duckdb()

@@ -51,6 +51,26 @@ ORDER_TOKEN_COLUMNS: dict[str, tuple[str, str]] = {
     "tokens": ("VARCHAR[] NOT NULL", "分词"),
 }
 
+# Suggested 分类 and 承办部门 (analytics/classify.py), kept apart from the office's own labels: source
+# "history" re-suggests every loaded order from its text (派单质量), "import" fills orders an upload left
+# blank; `applied` marks suggestions an analyst chose to write into work_orders.
+ORDER_SUGGESTION_COLUMNS: dict[str, tuple[str, str]] = {
+    "order_id": ("VARCHAR NOT NULL", "工单编号"),
+    "source": ("VARCHAR NOT NULL", "建议来源"),
+    "model": ("VARCHAR", "模型（学习自导入批次）"),
+    "category_l1": ("VARCHAR", "建议一级分类"),
+    "category_l1_conf": ("DOUBLE", "一级分类置信度"),
+    "category_l2": ("VARCHAR", "建议二级分类"),
+    "category_l2_conf": ("DOUBLE", "二级分类置信度"),
+    "category_l3": ("VARCHAR", "建议三级分类"),
+    "category_l3_conf": ("DOUBLE", "三级分类置信度"),
+    "dept": ("VARCHAR", "建议承办部门"),
+    "dept_conf": ("DOUBLE", "承办部门置信度"),
+    "words": ("VARCHAR", "依据词"),
+    "reason": ("VARCHAR", "未给出建议的原因"),
+    "applied": ("BOOLEAN NOT NULL DEFAULT false", "已填入工单"),
+}
+
 CASE_COLUMNS: dict[str, tuple[str, str]] = {
     "case_id": ("VARCHAR PRIMARY KEY", "案件编号"),
     "district": ("VARCHAR", "区"),
@@ -145,6 +165,7 @@ AUDIT_COLUMNS: dict[str, tuple[str, str]] = {
 TABLES: dict[str, dict[str, tuple[str, str]]] = {
     "work_orders": WORK_ORDER_COLUMNS,
     "order_tokens": ORDER_TOKEN_COLUMNS,
+    "order_suggestions": ORDER_SUGGESTION_COLUMNS,
     "cases": CASE_COLUMNS,
     "case_events": CASE_EVENT_COLUMNS,
     "dept_ratings": DEPT_RATING_COLUMNS,

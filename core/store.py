@@ -57,3 +57,13 @@ def connect_read(path: Path | str) -> duckdb.DuckDBPyConnection:
         con.close()
         raise
     return con
+
+
+def config_dir() -> Path:
+    """Where secrets and users live, apart from the data folder: WHISTLE_CONFIG_DIR, else
+    $XDG_CONFIG_HOME/whistle, else ~/.config/whistle."""
+    given = os.environ.get("WHISTLE_CONFIG_DIR")
+    if given:
+        return Path(given)
+    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(base) / "whistle"

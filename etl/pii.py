@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from core.store import connect
+from core.store import config_dir, connect
 
 # Rust regex has no look-around: a number's edges are captured and written back. Two numbers sharing one
 # separator are caught by the second pass. Digits after a decimal point (40.712345678901) are no number.
@@ -37,8 +37,9 @@ RULES: tuple[tuple[str, str], ...] = (
     # E-mail: first character and the domain.
     (r"([A-Za-z0-9])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})", "${1}***@${2}"),
 )
-# Only values with four digits in a row or an @ can hold any of the above: the rules run on those alone.
-_CANDIDATE = r"\d{4}|@"
+# Only values with seven digits in a row, 3-4-4 or 4-4-4 digit groups, or an @ can hold any of the above:
+# the rules run on those alone.
+_CANDIDATE = r"\d{7}|\d{3}[ -]\d{4}[ -]\d{4}|\d{4}[ -]\d{4}[ -]\d{4}|@"
 KEY_ENV = "WHISTLE_CALLER_KEY"
 KEY_FILE = "caller.key"
 PSEUDONYM_PREFIX = "PII-"
@@ -126,16 +127,6 @@ def caller_key_value(value: str | None, key: str) -> str | None:
     """Python twin of `caller_keys` for one value (rows the CSV parser rejected)."""
     normalised = pl.select(normalise_phone(pl.lit(value, pl.String))).item()
     return hmac_value(normalised, key) if normalised else None
-
-
-def config_dir() -> Path:
-    """Where secrets and users live, apart from the data folder: WHISTLE_CONFIG_DIR, else
-    $XDG_CONFIG_HOME/whistle, else ~/.config/whistle."""
-    given = os.environ.get("WHISTLE_CONFIG_DIR")
-    if given:
-        return Path(given)
-    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
-    return Path(base) / "whistle"
 
 
 def secret_key() -> str:

@@ -10,6 +10,7 @@ from analytics import community as cm
 from analytics.rates import explain
 from analytics.overview import month_labels
 from ui import data, filters, url
+from ui.safe import md
 from ui.export import download_buttons
 from ui.widgets import definition, pct, print_table
 from ui.page import setup
@@ -42,11 +43,11 @@ name = f"{street}{community or ''}"
 reference_name = street if community else district
 profile = data.read(cm.read_profile, scope, community, settings, name, reference_name)
 
-st.caption(f"{district} · {name} · {f.date_from or '…'} 至 {f.date_to or '…'}")
+st.caption(f"{md(district)} · {md(name)} · {f.date_from or '…'} 至 {f.date_to or '…'}")
 with st.container(key="noprint_cm_hint"):
     st.caption("本页可直接用浏览器打印（Ctrl+P）为 A4 材料，选择框和按钮不会打印。")
 issues, recurring = profile["issues"], profile["recurring"]
-st.markdown("#### 概况\n" + profile["summary"])
+st.markdown("#### 概况\n" + md(profile["summary"]))
 if not profile["orders"]:
     st.stop()
 
@@ -70,15 +71,15 @@ with right:
         st.plotly_chart(fig, width="stretch", key="cm_trend")
         st.caption("截至所选时段末的最近 13 个月。")
 
-st.markdown(f"#### 三率：{name} 与 {reference_name} 平均")
+st.markdown(f"#### 三率：{md(name)} 与 {md(reference_name)} 平均")
 rates = profile["rates"]
 cols = st.columns(len(rates))
 for col, row in zip(cols, rates.to_dicts()):
     delta = None if row["difference"] is None else f"{row['difference'] * 100:+.1f} 个百分点"
     col.metric(row["metric"], pct(row["local"]), delta=delta, border=True,
-               help=f"{reference_name}平均：{pct(row['reference'])}")
+               help=f"{md(reference_name)}平均：{pct(row['reference'])}")
 for line in rates["reading"]:
-    st.markdown(f"- {line}")
+    st.markdown(f"- {md(line)}")
 definition("\n\n".join(explain(m, settings) for m in ("response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate")))
 
 left, right = st.columns(2)

@@ -7,7 +7,8 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from analytics import quality
+import suggestions
+from analytics import classify, quality
 from analytics.filters import Filters
 from etl import kinds
 from etl.extract import ENCODING_CHOICES
@@ -17,6 +18,7 @@ from etl.mapping import target_label, targets
 from ui import auth, data, upload
 from ui.export import download_buttons
 from ui.page import setup
+from ui.safe import md
 
 setup()
 uploader = auth.require_upload()
@@ -47,12 +49,12 @@ def _option(kind: str, target: str) -> str:
 
 
 def _report(result: dict) -> None:
-    st.success(result["message"])
+    st.success(md(result["message"]))
     cols = st.columns(5)
     for col, (key, name) in zip(cols, (("rows_read", "读取"), ("rows_inserted", "新增"), ("rows_updated", "更新"),
                                         ("rows_unchanged", "未变"), ("rows_quarantined", "隔离"))):
         col.metric(name, f"{result[key]:,}", border=True)
-    st.caption(f"导入批次 {result['load_id']} · 文件 {result['source_file']} · 编码 {result['encoding']}。"
+    st.caption(f"导入批次 {result['load_id']} · 文件 {md(result['source_file'])} · 编码 {result['encoding']}。"
                "读取 = 新增 + 更新 + 未变 + 隔离。其他用户在导入期间可照常浏览；新数据在各页面刷新后出现。")
     if result["rows_quarantined"]:
         rows = data.read(quality.quarantine_rows, Filters(), result["load_id"], None, None)
@@ -60,6 +62,13 @@ def _report(result: dict) -> None:
         st.dataframe(rows.drop("load_id", "source_file"), hide_index=True, placeholder="—", width="stretch",
                      column_config={"line_no": "行号", "reason": "原因", "raw": "原始行(JSON)"})
         download_buttons(rows, f"隔离行_{result['load_id']}", key="dl_import_quarantine")
+    filled = st.session_state.get("import_suggested")
+    if filled and filled.get("error"):
+        st.warning(f"未生成分类建议：{filled['error']}")
+    elif filled:
+        st.info(f"{filled['orders']:,} 条缺少分类或承办部门的工单中，{filled['suggested']:,} 条获得了建议，"
+                + ("已填入工单并标为“建议”。" if filled["applied"] else "单独保存，未计入三率与排名。")
+                + "其余的诉求内容为空或过短。")
     st.page_link("pages/overview.py", label="到“总览”查看", icon=":material/dashboard:")
 
 
@@ -71,6 +80,7 @@ if "import_result" in st.session_state:
     _report(st.session_state["import_result"])
     if st.button("导入另一个文件", icon=":material/upload_file:"):
         del st.session_state["import_result"]
+        st.session_state.pop("import_suggested", None)
         st.rerun()
     st.stop()
 
@@ -84,7 +94,7 @@ if uploaded is None:
     st.caption("上传后先显示识别出的编码、表头映射和校验结果，确认无误再点击“开始导入”；在此之前不会写入任何数据。")
     st.stop()
 if uploaded.size > limit * 1024 * 1024:
-    st.error(f"文件 {uploaded.name} 有 {uploaded.size / 1048576:.0f} MB，超过上限 {limit} MB。"
+    st.error(f"文件 {md(uploaded.name)} 有 {uploaded.size / 1048576:.0f} MB，超过上限 {limit} MB。"
              "请按月份拆分后分别导入，或请管理员在设置文件中调大上传上限。")
     st.stop()
 
@@ -105,7 +115,7 @@ if Path(path).suffix not in (".xlsx", ".xlsm", ".xls"):
 try:
     _, _, first = _preview(path, kind, "{}", encoding, uploaded.name)
 except LoadError as e:
-    st.error(str(e))  # names the file as uploaded, the row and the fix; never the temporary copy
+    st.error(md(e))  # names the file as uploaded, the row and the fix; never the temporary copy
     st.stop()
 headers = first["headers"]
 mapping_store = upload.mappings_dir(data.current_path())
@@ -113,10 +123,10 @@ saved = upload.load_mapping(mapping_store, kind, headers)
 suggested = saved["mapping"] if saved else first["mapping"]
 
 st.subheader("1. 编码与表头映射")
-st.markdown(f"文件 **{uploaded.name}** · 编码 **{first['encoding']}** · 共 **{first['rows_read']:,}** 行、"
+st.markdown(f"文件 **{md(uploaded.name)}** · 编码 **{first['encoding']}** · 共 **{first['rows_read']:,}** 行、"
             f"**{len(headers)}** 列。")
 if saved:
-    st.info(f"已套用上次为同样表头保存的映射（来源文件 {saved.get('source', '?')}，保存于 {saved.get('saved_at', '?')}）。")
+    st.info(f"已套用上次为同样表头保存的映射（来源文件 {md(saved.get('source', '?'))}，保存于 {saved.get('saved_at', '?')}）。")
 else:
     st.caption("映射为自动建议；请核对“对应标准列”，不需要的列选“（不导入）”。＊ 为必填列。")
 options = [IGNORE, *(_option(kind, t) for t in targets(kind))]
@@ -140,7 +150,7 @@ try:
     mapped, quarantined, summary = _preview(path, kind, json.dumps(chosen, ensure_ascii=False, sort_keys=True), encoding,
                                             uploaded.name)
 except LoadError as e:
-    st.error(str(e))
+    st.error(md(e))
     st.stop()
 ok, bad = summary["rows_ok"], summary["rows_quarantined"]
 c1, c2, c3 = st.columns(3)
@@ -167,10 +177,43 @@ st.markdown(f"**映射后的前 {mapped.height} 行**")
 st.dataframe(mapped, hide_index=True, placeholder="—", width="stretch",
              column_config={c: target_label(kind, c) for c in mapped.columns})
 
+fill_blanks, apply_fill = False, False
+if kind == "work_orders":
+    st.subheader("智能分类建议")
+    label_cols = {"category_l1", "dept"}
+    blank = mapped.filter(pl.any_horizontal(pl.col(c).is_null() for c in label_cols if c in mapped.columns)) \
+        if label_cols <= set(mapped.columns) else mapped
+    missing = [target_label(kind, c) for c in sorted(label_cols - set(chosen.values()))]
+    if missing:
+        st.markdown(f"文件没有{'、'.join(missing)}列：导入后可由历史工单学习的模型给出建议。")
+    else:
+        st.markdown(f"预览的前 {mapped.height} 行中有 {blank.height} 行缺少一级分类或承办部门。")
+    fill_blanks = st.checkbox("为缺少分类或承办部门的工单生成建议（单独保存并标为“建议”，可在派单质量页与导出中查看）",
+                              value=bool(blank.height), key="imp_suggest")
+    apply_fill = st.toggle("把建议填入这些工单的分类和承办部门（计入三率、排名等统计；默认不计入）", value=False,
+                           key="imp_apply", disabled=not fill_blanks)
+    st.caption("建议只填空白，不改动文件中已有的分类和部门；填入的值在 order_suggestions 表中标为“已填入”，"
+               "重新训练时不作为学习样本。置信度与依据词见“派单质量”页的口径。")
+    model = classify.load(classify.model_path(data.current_path()))
+    if fill_blanks and model is not None and blank.height and "content" in blank.columns:
+        sample = blank.head(20)
+        preview_rows = classify.suggest(model, sample.select("content", *[c for c in classify.PLACES if c in sample.columns]),
+                                        settings, use_known=False)
+        shown = pl.concat([sample.select("order_id", "content"), preview_rows], how="horizontal")
+        st.dataframe(shown.select([c for c in ("order_id", "content", "category_l1", "category_l1_conf", "category_l2", "dept",
+                                               "dept_conf", f"{model.finest}_words", "reason") if c in shown.columns]),
+                     hide_index=True, placeholder="—", width="stretch",
+                     column_config={"order_id": "工单编号", "content": "诉求内容", "category_l1": "建议一级分类",
+                                    "category_l1_conf": st.column_config.NumberColumn("置信度", format="percent"),
+                                    "category_l2": "建议二级分类", "dept": "建议承办部门",
+                                    "dept_conf": st.column_config.NumberColumn("部门置信度", format="percent"),
+                                    f"{model.finest}_words": "依据词", "reason": "未给出建议的原因"})
+
 st.subheader("3. 导入")
 remember = st.checkbox("保存此表头映射，下次上传同样表头的文件时自动套用", value=True, key="imp_remember")
 if st.button(f"开始导入 {ok:,} 行", type="primary", icon=":material/upload:", disabled=not ok, key="imp_load"):
     bar = st.progress(0.0, text="准备导入…")
+    st.session_state.pop("import_suggested", None)
 
     def progress(stage: str, fraction: float) -> None:
         start, width, name = STAGES.get(stage, (0.0, 1.0, stage))
@@ -181,13 +224,21 @@ if st.button(f"开始导入 {ok:,} 行", type="primary", icon=":material/upload:
                            source_name=uploaded.name, encoding=encoding, actor=f"看板：{uploader.name}（{uploader.role}）")
     except LoadError as e:
         bar.empty()
-        st.error(str(e))
+        st.error(md(e))
         st.stop()
     if kind == "work_orders":
         try:
             fill_tokens(data.current_path(), progress=progress)
         except Exception:
             st.warning("工单已导入，但分词索引未能建立：用到词语的页面会临时分词；稍后运行 python -m etl tokens 可补全。")
+        bar.progress(1.0, text="正在导入 · 智能分类建议")
+        try:
+            suggestions.after_load(data.current_path(), settings)
+            if fill_blanks:
+                st.session_state["import_suggested"] = suggestions.fill(data.current_path(), result.load_id, apply_fill, settings) \
+                    | {"applied": apply_fill}
+        except classify.ClassifyError as e:
+            st.session_state["import_suggested"] = {"error": str(e)}
     if remember:
         upload.save_mapping(mapping_store, kind, headers, chosen, uploaded.name)
     Path(path).unlink(missing_ok=True)

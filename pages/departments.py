@@ -18,6 +18,7 @@ from ui import data, filters, settings_panel
 from ui.export import download_buttons
 from ui.widgets import definition, metric_with_definition, pct
 from ui.page import setup
+from ui.safe import md
 
 setup()
 
@@ -54,7 +55,7 @@ def definitions(settings: Settings) -> str:
 
 def profile(dept: str, t: dict[str, pl.DataFrame], f: Filters, ranking_month: date, settings: Settings) -> None:
     """部门画像 over the selected period; the headline numbers are those of the ranking month."""
-    st.subheader(f"部门画像 · {dept}")
+    st.subheader(f"部门画像 · {md(dept)}")
     start = (f.date_from or date.min).replace(day=1)
     # The months the ranking reached back for, not just the selected period: one month alone is no trend.
     own = t["scores"].filter((pl.col("dept") == dept) & (pl.col("period") <= ranking_month)).sort("period")
@@ -139,7 +140,7 @@ if table.is_empty():
 ranking_month = (f.date_to or table["period"].max()).replace(day=1)
 month = scores.month_table(table, ranking_month)
 st.caption(
-    f"排名月份：{ranking_month.year}年{ranking_month.month}月（所选时段的最后一个月）。筛选：{f.describe()}；"
+    f"排名月份：{ranking_month.year}年{ranking_month.month}月（所选时段的最后一个月）。筛选：{md(f.describe())}；"
     "部门按筛选范围内承办的工单考评。"
 )
 st.caption(settings_panel.in_force(settings))

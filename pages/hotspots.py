@@ -11,13 +11,14 @@ from ui import data, filters
 from ui.export import download_buttons
 from ui.widgets import definition
 from ui.page import setup
+from ui.safe import md
 
 setup()
 
 f = filters.current()
 settings = data.settings()
 st.title("热点分布")
-st.caption(f"筛选：{f.describe()}。期望值和热词基线使用所选时段之前最多 12 个月的历史数据。")
+st.caption(f"筛选：{md(f.describe())}。期望值和热词基线使用所选时段之前最多 12 个月的历史数据。")
 
 if not data.read(work_orders.count, f):
     st.info("所选条件下没有工单。请放宽左侧的时间段或区域筛选。")
@@ -100,7 +101,7 @@ if points_sel:
     picked = points_sel[0].get("y")
 word = st.selectbox("查看包含该词的工单（也可点击上图的柱子）", words, index=words.index(picked) if picked in words else 0)
 samples = data.read(hs.read_word_orders, f, word)
-st.caption(f"包含“{word}”的最近 {samples.height} 件工单")
+st.caption(f"包含“{md(word)}”的最近 {samples.height} 件工单")
 st.dataframe(samples, hide_index=True, placeholder="—", width="stretch", column_config={
     "order_id": "工单编号", "received_at": st.column_config.DatetimeColumn("受理时间", format="YYYY-MM-DD HH:mm"),
     "district": "区", "street": "街乡", "category_l1": "一级分类", "content": st.column_config.TextColumn("诉求内容", width="large"),

@@ -12,6 +12,7 @@ from core.schema import label
 from ui import data, filters
 from ui.export import download_query_buttons
 from ui.page import setup
+from ui.safe import md
 
 setup()
 
@@ -39,7 +40,7 @@ for key in ("q", *EXTRA):   # keep page-local state in the URL so a copied link 
 
 scope = f.describe() + "".join(f"；{label('work_orders', c)}：{v}" for c, v in extra.items()) + (f"；搜索：{search}" if search.strip() else "")
 total = data.read(orders.count, f, conditions, search)
-st.caption(f"筛选：{scope}。共 **{total:,}** 条工单。")
+st.caption(f"筛选：{md(scope)}。共 **{total:,}** 条工单。")
 if extra and st.button("清除来自链接的条件（" + "、".join(label("work_orders", c) for c in extra) + "）", icon=":material/filter_alt_off:"):
     for col in extra:
         del qp[col]

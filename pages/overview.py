@@ -9,13 +9,14 @@ from ui import data, filters
 from ui.export import download_buttons
 from ui.widgets import definition, metric_with_definition
 from ui.page import setup
+from ui.safe import md
 
 setup()
 
 f = filters.current()
 settings = data.settings()
 st.title("总览")
-st.caption(f"筛选：{f.describe()}。与上一等长时段比较。")
+st.caption(f"筛选：{md(f.describe())}。与上一等长时段比较。")
 
 kpis = data.read(overview.read_kpis, f, settings)
 total = kpis[0]["value"]

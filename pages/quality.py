@@ -12,6 +12,7 @@ from ui import auth, data, filters
 from ui.export import download_buttons
 from ui.widgets import definition
 from ui.page import setup
+from ui.safe import md
 
 setup()
 
@@ -123,7 +124,7 @@ else:
     download_buttons(rows, "隔离行", key="dl_quarantine")
 
 st.subheader("数据覆盖")
-st.caption(f"范围：{f.describe()}（左侧筛选条件）。")
+st.caption(f"范围：{md(f.describe())}（左侧筛选条件）。")
 cov = data.read(quality.coverage, f)
 st.dataframe(
     cov.drop("check"), hide_index=True, placeholder="—", width="stretch",

@@ -14,13 +14,14 @@ from ui import data, filters
 from ui.export import download_buttons
 from ui.widgets import definition, pct
 from ui.page import setup
+from ui.safe import md
 
 setup()
 
 f = filters.current()
 settings = data.settings()
 st.title("重复诉求与源头治理")
-st.caption(f"筛选：{f.describe()}。源头治理从反复出现的问题开始：同一地点的同一问题、同一人的反复来电、持续偏高或难解决的问题类型。")
+st.caption(f"筛选：{md(f.describe())}。源头治理从反复出现的问题开始：同一地点的同一问题、同一人的反复来电、持续偏高或难解决的问题类型。")
 
 DETAIL_COLUMNS = ("order_id", "received_at", "channel", "district", "street", "community", "category_l2", "category_l3",
                   "content", "status", "resolution", "satisfaction")
@@ -35,7 +36,7 @@ DETAIL_CONFIG = {
 def _drill(ids: list[str], title: str) -> None:
     """The orders behind a selected row, with their text."""
     ids = list(ids)   # a cell of a list column arrives as a polars Series
-    st.markdown(f"**{title}** · 共 {len(ids):,} 件工单")
+    st.markdown(f"**{md(title)}** · 共 {len(ids):,} 件工单")
     detail = data.read(work_orders.listing, Filters(), DETAIL_COLUMNS, (), "", tuple(ids), "received_at", False)
     st.dataframe(detail, hide_index=True, placeholder="—", width="stretch", column_config=DETAIL_CONFIG, height=320)
     download_buttons(detail, f"工单明细_{title[:20]}", key=f"dl_detail_{hash(title)}")
@@ -161,7 +162,7 @@ with tab_topics:
         download_buttons(view, "每月一题候选", key="dl_topics")
         row = _selected(event)
         chosen = topics["issue_type"][row if row is not None else 0]
-        st.subheader(f"跟踪：{chosen}")
+        st.subheader(f"跟踪：{md(chosen)}")
         history = replace(f, date_from=None, date_to=None)
         monthly = data.read(rc.read_type_months, history, settings.topics.level, chosen)
         months = monthly["month"].to_list()

@@ -12,6 +12,8 @@ from ui import data, filters, url
 from ui.export import download_buttons
 from ui.widgets import print_table
 from ui.page import setup
+from ui import safe
+from ui.safe import md
 
 setup()
 
@@ -38,19 +40,19 @@ with st.container(key="noprint_report_controls", horizontal=True, vertical_align
 
 r = data.read(report.month_report, Filters(), month, None if scope == report.CITY else scope, settings)
 unit_label = "街道/乡镇" if r.unit == "street" else "区"
-st.title(f"{scope}接诉即办月度通报 · {month.year}年{month.month}月")
+st.title(f"{md(scope)}接诉即办月度通报 · {month.year}年{month.month}月")
 st.caption(f"生成时间 {datetime.now():%Y-%m-%d %H:%M}")
 orders = r.kpis[0]["value"]
 if not orders:
-    st.info(f"{scope}在{month.year}年{month.month}月没有工单。")
+    st.info(f"{md(scope)}在{month.year}年{month.month}月没有工单。")
     st.stop()
 
 st.header("一、主要指标")
-st.table(report.kpi_table(r), hide_index=True)
+safe.table(report.kpi_table(r), hide_index=True)
 st.caption("与上月比较。" + " ".join(explain(m, settings).split("\n")[0] for m in ("response_rate", "resolution_rate")))
 
 st.header("二、需要关注")
-st.markdown("\n".join(f"{i}. {item}" for i, item in enumerate(r.actions, 1)))
+st.markdown("\n".join(f"{i}. {md(item)}" for i, item in enumerate(r.actions, 1)))
 
 st.header(f"三、{unit_label}排名")
 ranked = r.ranking.select("rank", "unit", "orders", "response_rate", "resolution_rate", "satisfaction_rate",
@@ -91,6 +93,6 @@ else:
 with st.popover("热点问题口径", icon=":material/info:"):
     st.markdown(hot_issues.explain(settings))
 
-st.page_link("pages/orders.py", label=f"查看{scope}本月 {orders:,} 条工单明细", icon=":material/table_rows:",
+st.page_link("pages/orders.py", label=f"查看{md(scope)}本月 {orders:,} 条工单明细", icon=":material/table_rows:",
              query_params={"from": f"{month:%Y-%m}", "to": f"{month:%Y-%m}",
                            **({"district": scope} if scope != report.CITY else {})})

@@ -17,6 +17,7 @@ from ui import data, filters, settings_panel, url
 from ui.export import download_buttons
 from ui.widgets import definition, metric_with_definition
 from ui.page import setup
+from ui.safe import md
 
 setup()
 
@@ -55,7 +56,7 @@ def column_config(level: str) -> dict:
 def drill_down(table: pl.DataFrame, row: dict, level: str, f: Filters, ranking_month: date, settings: Settings) -> None:
     """One unit: its monthly trend over the selected period, what its orders are about, and the orders."""
     name = row["unit"] if level == "district" else f"{row['district']} {row['unit']}"
-    st.subheader(f"{name} · 明细")
+    st.subheader(f"{md(name)} · 明细")
     keys = scores.UNIT_KEYS[level]
     mask = pl.lit(True)
     for k in keys:
@@ -109,7 +110,7 @@ if month_all.is_empty():
     st.stop()
 month = scores.unit_filter(month_all, f)
 st.caption(
-    f"排名月份：{ranking_month.year}年{ranking_month.month}月（所选时段的最后一个月）。筛选：{f.describe()}。"
+    f"排名月份：{ranking_month.year}年{ranking_month.month}月（所选时段的最后一个月）。筛选：{md(f.describe())}。"
     + ("排名为全市排名，区 / 街乡筛选只决定显示哪些单位。" if f.districts or f.streets else "")
 )
 st.caption(settings_panel.in_force(settings))

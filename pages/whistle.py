@@ -7,6 +7,7 @@ import streamlit as st
 from analytics import cases
 from analytics.filters import Filters
 from ui import data, filters
+from ui.safe import md
 from ui.export import download_buttons
 from ui.widgets import definition, metric_with_definition, pct
 from ui.page import setup
@@ -21,7 +22,7 @@ settings = data.settings()
 minutes = settings.cases.arrival_minutes
 st.title("吹哨报到")
 st.caption(
-    f"筛选：{f.describe()}。案件按发起时间归属时段，按案件所在区、街乡筛选（问题分类筛选不作用于吹哨案件）。"
+    f"筛选：{md(f.describe())}。案件按发起时间归属时段，按案件所在区、街乡筛选（问题分类筛选不作用于吹哨案件）。"
     f"到场时限 {minutes} 分钟。"
 )
 
@@ -135,16 +136,16 @@ if not rows:
     st.stop()
 
 case = t["case_table"].row(rows[0], named=True)
-st.subheader(f"案件 {case['case_id']}：{case['title'] or '（无标题）'}")
+st.subheader(f"案件 {md(case['case_id'])}：{md(case['title'] or '（无标题）')}")
 st.caption(
-    f"{case['district'] or ''}{case['street'] or ''}{case['community'] or ''} · 发起 {case['opened_at']:%Y-%m-%d %H:%M}"
-    f" · 吹哨主体：{case['whistled_by'] or '—'} · 状态：{case['status'] or '—'}"
+    f"{md((case['district'] or '') + (case['street'] or '') + (case['community'] or ''))} · 发起 {case['opened_at']:%Y-%m-%d %H:%M}"
+    f" · 吹哨主体：{md(case['whistled_by'] or '—')} · 状态：{md(case['status'] or '—')}"
     + (f" · 办结用时 {case['closure_hours']:.1f} 小时" if case["closure_hours"] is not None else "")
 )
 if case["description"]:
-    st.markdown(case["description"])
+    st.text(case["description"])
 if case["flags"]:
-    st.warning(f"提示：{case['flags']}")
+    st.warning(f"提示：{md(case['flags'])}")
 case_events = t["events"].filter(pl.col("case_id") == case["case_id"])
 if case_events.is_empty():
     st.info("该案件没有任何呼叫、到场或办结记录。")
@@ -178,11 +179,11 @@ else:
     related = data.read(cases.read_related_orders, Filters(), tuple(order_ids))
     missing = sorted(set(order_ids) - set(related["order_id"].to_list()))
     if missing:
-        st.caption(f"数据库中找不到关联工单：{'、'.join(missing)}（可能尚未导入）。")
+        st.caption(f"数据库中找不到关联工单：{md('、'.join(missing))}（可能尚未导入）。")
     for order in related.iter_rows(named=True):
         st.markdown(
-            f"**{order['order_id']}** · {order['received_at']:%Y-%m-%d %H:%M} · {order['category_l1'] or '未分类'}"
-            f" · 状态：{order['status'] or '—'} · 是否解决：{order['resolution'] or '未评价'}"
-            f" · 是否满意：{order['satisfaction'] or '未评价'}"
+            f"**{md(order['order_id'])}** · {order['received_at']:%Y-%m-%d %H:%M} · {md(order['category_l1'] or '未分类')}"
+            f" · 状态：{md(order['status'] or '—')} · 是否解决：{md(order['resolution'] or '未评价')}"
+            f" · 是否满意：{md(order['satisfaction'] or '未评价')}"
         )
         st.text(order["content"] or "（无诉求内容）")

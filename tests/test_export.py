@@ -18,6 +18,7 @@ from analytics.filters import Filters
 from analytics.settings import load_settings
 from etl.store import connect_read
 from tests.test_scores import build_db
+from ui.safe import md
 
 DASHBOARD = str(Path(__file__).resolve().parents[1] / "dashboard.py")
 META = export.ExportMeta("工单明细", "时间 2026-10-01 至 2026-10-31；区：朝阳区", "哨声 Whistle 数据库 hotline.duckdb",
@@ -149,4 +150,4 @@ def test_report_page_matches_analytics(app, db):
     kpis = at.table[0].value
     assert kpis["本月"].iloc[0] == f"{want.kpis[0]['value']:,}"
     assert list(at.table[1].value["区"]) == want.ranking["unit"].head(len(at.table[1].value)).to_list()
-    assert len(at.markdown) and any(want.actions[0] in m.value for m in at.markdown)
+    assert len(at.markdown) and any(md(want.actions[0]) in m.value for m in at.markdown)   # shown escaped (ui.safe)

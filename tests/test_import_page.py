@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from analytics.settings import load_settings
 from tests.test_scores import build_db
 from ui import upload
+from ui.safe import md
 
 ROOT = Path(__file__).resolve().parents[1]
 DASHBOARD = str(ROOT / "dashboard.py")
@@ -75,7 +76,7 @@ def test_upload_gbk_export_pick_encoding_preview_and_load(tmp_path, monkeypatch)
     assert not at.exception, at.exception
     assert any("GBK/GB18030" in m.value for m in at.markdown)
     at.selectbox(key="imp_encoding").select("UTF-8").run()
-    assert any("不是 UTF-8 编码" in e.value for e in at.error)
+    assert any(md("不是 UTF-8 编码") in e.value for e in at.error)   # messages are shown escaped (ui.safe)
     at.selectbox(key="imp_encoding").select("自动识别").run()
     assert not at.error
     at.button(key="imp_load").click().run()

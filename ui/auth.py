@@ -9,6 +9,7 @@ import streamlit as st
 from access import users
 from access.users import AccessError, User
 from analytics.filters import Scope
+from ui.safe import md
 
 KEY = "auth_user"
 VIA = "auth_via"
@@ -64,7 +65,7 @@ def gate() -> User:
         _login()
         st.stop()
     with st.sidebar:
-        st.caption(f"当前用户：{user.name}（{user.role} · {user.scope.describe()}）")
+        st.caption(f"当前用户：{md(user.name)}（{user.role} · {md(user.scope.describe())}）")
         st.button("退出登录", on_click=_logout, key="auth_logout", icon=":material/logout:")
     return user
 
@@ -87,7 +88,7 @@ def _login() -> None:
     if _oidc_configured():
         email = _oidc_email()
         if email:
-            st.error(f"统一身份认证账号 {email} 尚未开通本看板的权限，请联系管理员添加（python -m access add --email）。")
+            st.error(f"统一身份认证账号 {md(email)} 尚未开通本看板的权限，请联系管理员添加（python -m access add --email）。")
             st.button("退出统一身份认证", on_click=st.logout, key="auth_oidc_logout")
         else:
             st.button("使用统一身份认证登录", on_click=st.login, type="primary", key="auth_oidc",

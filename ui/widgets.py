@@ -7,6 +7,8 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
+from ui import safe
+
 
 def pct(value: float | None, digits: int = 1) -> str:
     """0–1 fraction as a percentage for the screen; "—" when there is no data."""
@@ -41,8 +43,8 @@ def print_table(frame: pl.DataFrame, columns: dict[str, tuple[str, str]], empty:
     if frame.is_empty():
         st.info(empty)
         return
-    st.table(pl.DataFrame({label: [number(kind, v) for v in frame[col]] for col, (label, kind) in columns.items()}),
-             hide_index=True)
+    safe.table(pl.DataFrame({label: [number(kind, v) for v in frame[col]] for col, (label, kind) in columns.items()}),
+               hide_index=True)
 
 
 def definition(text: str, label: str = "口径") -> None:

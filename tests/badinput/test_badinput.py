@@ -166,8 +166,8 @@ def test_import_page_shows_the_loaders_messages_and_never_a_traceback(tmp_path, 
         assert not at.exception, (case.name, at.exception)
         errors = [e.value for e in at.error]
         if case.refused:
-            assert errors and case.filename in errors[0] and "whistle-upload" not in errors[0], (case.name, errors)
-            assert all(part in errors[0] for part in case.refused if part != "--encoding big5"), (case.name, errors)
+            assert errors and case.filename in errors[0].replace("\\", "") and "whistle-upload" not in errors[0], (case.name, errors)  # shown escaped (ui.safe.md)
+            assert all(part in errors[0].replace("\\", "") for part in case.refused if part != "--encoding big5"), (case.name, errors)
         else:
             assert not errors, (case.name, errors)
             shown = {m.label: m.value for m in at.metric}

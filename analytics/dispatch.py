@@ -1,0 +1,130 @@
+"""派单质量: which orders look misdispatched (the department differs from a confident suggestion and from the
+权责清单), where and when, what returns and re-dispatches cost in days, and which issue types go astray.
+
+Every read aggregates in DuckDB over work_orders joined with the history suggestions (order_suggestions,
+source "history", written by analytics.classify.retrain) and dept_duties; each takes the shared filters.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from analytics.db import query
+from analytics.filters import Filters
+from analytics.settings import Settings
+
+LABELS = {
+    "orders": "工单数", "suggested": "有建议的工单", "off_suggestion": "与有把握的建议不符", "off_duty": "不在权责清单",
+    "suspect": "疑似错派", "suspect_share": "疑似错派占比", "redispatched": "退单/改派工单", "redispatch_share": "退单/改派占比",
+    "days_lost": "退单/改派多耗天数", "days_lost_each": "每单多耗天数", "month": "月份", "dept": "承办部门",
+    "suggested_dept": "建议承办部门", "dept_conf": "建议置信度", "responsible": "权责清单责任部门",
+    "top_suggested": "最常建议改派给",
+}
+
+
+def _flagged(filters: Filters, confident: float) -> tuple[str, list[Any]]:
+    """Per filtered order: suggestion agreement, 权责清单 agreement (exact 一级+二级, else any department listed
+    under the 一级分类, as in 部门考评), re-dispatch and the days it cost against the category's orders
+    dispatched right the first time."""
+    where, params = filters.where(prefix="w.")
+    sql = f"""
+    WITH o AS (
+        SELECT w.order_id, w.received_at, w.category_l1, w.category_l2, w.dept, w.content, w.district, w.street,
+               w.redispatch_count, w.status, w.closed_at,
+               s.dept AS suggested_dept, s.dept_conf,
+               (coalesce(w.redispatch_count, 0) > 0 OR coalesce(w.status = '退单', false)) AS redispatched,
+               date_diff('second', w.received_at, w.closed_at) / 86400.0 AS days
+        FROM work_orders w
+        LEFT JOIN order_suggestions s ON s.order_id = w.order_id AND s.source = 'history'
+        WHERE {where} AND w.dept IS NOT NULL),
+    exact AS (SELECT category_l1, category_l2, list(DISTINCT dept) AS depts FROM dept_duties
+              WHERE category_l2 IS NOT NULL GROUP BY ALL),
+    by_l1 AS (SELECT category_l1, list(DISTINCT dept) AS depts FROM dept_duties GROUP BY ALL),
+    base AS (SELECT category_l1, median(days) AS usual FROM o WHERE NOT redispatched AND days IS NOT NULL GROUP BY ALL)
+    SELECT o.*, coalesce(e.depts, l.depts) AS responsible,
+           (o.suggested_dept IS NOT NULL) AS suggested,
+           coalesce(o.dept_conf >= ? AND o.suggested_dept <> o.dept, false) AS off_suggestion,
+           coalesce(NOT list_contains(coalesce(e.depts, l.depts), o.dept), false) AS off_duty,
+           CASE WHEN o.redispatched THEN greatest(0, o.days - b.usual) END AS days_lost
+    FROM o
+    LEFT JOIN exact e ON e.category_l1 = o.category_l1 AND e.category_l2 = o.category_l2
+    LEFT JOIN by_l1 l ON l.category_l1 = o.category_l1
+    LEFT JOIN base b ON b.category_l1 = o.category_l1"""
+    # Suspect: off a confident suggestion and not a department the 权责清单 lists for the issue (where it lists any).
+    return f"SELECT *, off_suggestion AND (responsible IS NULL OR off_duty) AS suspect FROM ({sql})", [*params, confident]
+
+
+_COUNTS = """count(*) AS orders, count(*) FILTER (WHERE suggested) AS suggested,
+    count(*) FILTER (WHERE off_suggestion) AS off_suggestion, count(*) FILTER (WHERE off_duty) AS off_duty,
+    count(*) FILTER (WHERE suspect) AS suspect, count(*) FILTER (WHERE redispatched) AS redispatched,
+    round(coalesce(sum(days_lost), 0), 1) AS days_lost"""
+
+
+def _shares(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(
+        suspect_share=pl.when(pl.col("suggested") > 0).then(pl.col("suspect") / pl.col("suggested")),
+        redispatch_share=pl.when(pl.col("orders") > 0).then(pl.col("redispatched") / pl.col("orders")),
+        days_lost_each=pl.when(pl.col("redispatched") > 0).then((pl.col("days_lost") / pl.col("redispatched")).round(2)),
+    )
+
+
+def summary(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> dict[str, Any]:
+    sql, params = _flagged(filters, settings.classify.confident)
+    return _shares(query(con, f"SELECT {_COUNTS} FROM ({sql})", params)).to_dicts()[0]
+
+
+def by_dept_month(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> pl.DataFrame:
+    """Per department and month; departments with the most suspect orders first."""
+    sql, params = _flagged(filters, settings.classify.confident)
+    frame = query(con, f"SELECT dept, date_trunc('month', received_at)::DATE AS month, {_COUNTS} FROM ({sql}) "
+                       "GROUP BY ALL", params)
+    total = pl.col("suspect").sum().over("dept")
+    return _shares(frame.sort(total, "dept", "month", descending=[True, False, False]))
+
+
+def by_category(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, limit: int = 20) -> pl.DataFrame:
+    """The issue types most often misdispatched, with the department suggestions most often point to."""
+    sql, params = _flagged(filters, settings.classify.confident)
+    frame = query(con, f"SELECT category_l1, category_l2, {_COUNTS}, "
+                       f"mode(suggested_dept) FILTER (WHERE suspect) AS top_suggested FROM ({sql}) "
+                       "GROUP BY ALL HAVING count(*) FILTER (WHERE suspect) > 0 "
+                       "ORDER BY suspect DESC, category_l1, category_l2 LIMIT ?", [*params, limit])
+    return _shares(frame)
+
+
+def suspect_orders(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, limit: int = 500) -> pl.DataFrame:
+    """The suspect orders themselves, most confident suggestion first."""
+    sql, params = _flagged(filters, settings.classify.confident)
+    return query(con, f"SELECT order_id, received_at, district, street, category_l1, category_l2, content, dept, "
+                      f"suggested_dept, dept_conf, array_to_string(responsible, '、') AS responsible, redispatch_count, "
+                      f"round(days_lost, 1) AS days_lost FROM ({sql}) WHERE suspect "
+                      "ORDER BY dept_conf DESC, received_at DESC, order_id LIMIT ?", [*params, limit])
+
+
+def coverage(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, Any]:
+    """How many of the filtered orders have a history suggestion, and from which model."""
+    where, params = filters.where(prefix="w.")
+    return query(con, "SELECT count(*) AS orders, count(s.order_id) AS suggested, any_value(s.model) AS model "
+                      "FROM work_orders w LEFT JOIN order_suggestions s ON s.order_id = w.order_id AND s.source = 'history' "
+                      f"WHERE {where}", params).to_dicts()[0]
+
+
+def explain(metric: str, settings: Settings) -> str:
+    c = settings.classify
+    texts = {
+        "suspect": (f"**疑似错派**：承办部门与模型有把握的建议（置信度 ≥ {c.confident:.0%}）不同，并且不在权责清单为该分类列出的"
+                    "责任部门之中（清单按一级 + 二级分类匹配，二级无条目时按一级分类；清单未列该分类时只看建议）。"
+                    "建议只依据诉求内容与地点，不看工单原有的分类和部门：由历史工单学习（settings.toml [classify]）。"
+                    "**疑似错派占比** = 疑似错派 ÷ 有建议的工单。"),
+        "off_duty": ("**不在权责清单**：承办部门不在权责清单为该工单分类列出的责任部门之中（一级 + 二级分类匹配，二级无条目时"
+                     "按一级分类，与部门考评的“派单不符”相同）；清单未列该分类的工单不计。"),
+        "redispatched": "**退单/改派工单**：状态为“退单”或退单/改派次数 > 0 的工单（与部门考评相同）。",
+        "days_lost": ("**退单/改派多耗天数** = Σ 退单/改派工单的（办结时间 − 受理时间，天）− 同一级分类一次派准工单的"
+                      "中位办理天数，少于 0 记 0；未办结的工单不计。**每单多耗天数** = 多耗天数 ÷ 退单/改派工单数。"),
+        "confidence": (f"**置信度**：线性模型的得分经温度缩放（在留出的历史工单上拟合）后的概率；承办部门的置信度 = "
+                       "Σ 分类概率 × 该分类在该街乡（历史不足时为区、全市）派给该部门的比例。出现少于 "
+                       f"{c.min_label_count} 次的分类或部门不作建议。"),
+    }
+    return texts[metric]

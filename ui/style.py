@@ -119,6 +119,11 @@ SCRIPT = """
 def apply() -> None:
     """Print rules (style-only HTML goes to Streamlit's event container: always mounted, no room taken) and the
     translator for Streamlit's own English (placed in the sidebar, where it takes no room)."""
-    st.html(CSS)
-    script = SCRIPT % {"zh": json.dumps(ZH, ensure_ascii=False), "patterns": json.dumps(PATTERNS)}
+    css, script = static_html()
+    st.html(css)
     st.sidebar.html(script, unsafe_allow_javascript=True)
+
+
+def static_html() -> tuple[str, str]:
+    """The two fixed HTML bodies `apply` renders (no data in them)."""
+    return CSS, SCRIPT % {"zh": json.dumps(ZH, ensure_ascii=False), "patterns": json.dumps(PATTERNS)}

@@ -19,6 +19,7 @@ HOME = "home"   # the path the default page (总览, served at "/") reserves
 PAGES = [
     ("概览", "pages/overview.py", "总览", ":material/dashboard:", "overview"),
     ("概览", "pages/report.py", "月度通报", ":material/summarize:", "report"),
+    ("概览", "pages/forecast.py", "预警与预测", ":material/notifications_active:", "forecast"),
     ("热点与源头治理", "pages/hotspots.py", "热点分布", ":material/map:", "hotspots"),
     ("热点与源头治理", "pages/community.py", "社区画像", ":material/groups:", "community"),
     ("热点与源头治理", "pages/recurring.py", "重复诉求与源头治理", ":material/repeat:", "recurring"),

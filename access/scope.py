@@ -15,7 +15,7 @@ from analytics.filters import Scope
 BY_ORDER = {"order_tokens": "order_id IN (SELECT order_id FROM work_orders)",
             "order_suggestions": "order_id IN (SELECT order_id FROM work_orders)"}
 BY_CASE = {"case_events": "case_id IN (SELECT case_id FROM cases)"}
-SHARED = ("dept_duties", "loads")            # reference lists and load counts: no resident's data, no area
+SHARED = ("dept_duties", "loads", "monthly_counts_state")  # reference lists, load and month counts: no resident's data
 _AREA = ("district = (SELECT district FROM _scope) AND "
          "((SELECT street FROM _scope) IS NULL OR street = (SELECT street FROM _scope))")
 

@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "topics": ("analytics.recurring:run_topics", "每月一题候选：按量、广度、持续性与难度排序"),
     "scores": ("analytics.scores:run", "考评：区、街乡、部门的三率、综合得分与排名"),
     "cases": ("analytics.cases:run", "吹哨报到：各部门被呼叫、到场与 30 分钟内到场比例"),
+    "forecast": ("analytics.forecast:run_forecast", "预测：各单位×分类未来几个月的工单量、预测区间与回测误差"),
+    "warnings": ("analytics.forecast:run_warnings", "预警：预测上升、季节提醒、近期上升与上升类型"),
     "suggest": ("suggestions:run_suggest", "智能分类与派单：为导出文件中的每条工单建议分类与承办部门（含置信度与依据词）"),
     "train": ("suggestions:run_train", "用已导入的历史工单重新训练分类与派单模型"),
 }
@@ -32,6 +34,8 @@ EXTRA_ARGS: dict[str, list[tuple[tuple[str, ...], dict]]] = {
     "suggest": [(("file",), {"metavar": "FILE", "help": "工单导出文件（CSV / TSV / XLSX，表头映射同导入）"}),
                 (("--mapping",), {"help": "表头映射文件（JSON 或 TOML）：{\"源表头\": \"标准列名\"}"}),
                 (("--encoding",), {"help": "文件编码（如 utf-8、gb18030）；默认自动识别"})],
+    **{name: [(("--horizon",), {"type": int, "choices": range(1, 13), "metavar": "1-12",
+                                "help": "预测未来几个月（默认见 settings.toml）"})] for name in ("forecast", "warnings")},
 }
 
 

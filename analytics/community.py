@@ -13,7 +13,7 @@ from analytics.filters import Filters
 from analytics.hotspots import top_places
 from analytics.rates import LABELS, RATE_INPUT_COLUMNS, rate_table
 from analytics.settings import Settings
-from analytics.text import keyword_expr, stopwords
+from analytics.text import keyword_lists, stopwords
 from core.segment import place_terms
 
 PROFILE_COLUMNS = (
@@ -65,7 +65,7 @@ def distinctive_words(local: pl.DataFrame, reference: pl.DataFrame, n: int = 20,
     def shares(frame: pl.DataFrame, prefix: str) -> pl.DataFrame:
         total = max(frame.height, 1)
         return (
-            frame.select(keyword_expr("tokens", stop).list.unique().alias("word")).explode("word").drop_nulls()
+            keyword_lists(frame["tokens"], stop).list.unique().alias("word").to_frame().explode("word").drop_nulls()
             .group_by("word").agg(pl.len().alias(f"{prefix}count")).with_columns((pl.col(f"{prefix}count") / total).alias(f"{prefix}share"))
         )
     loc, ref = shares(local, ""), shares(reference, "ref_")

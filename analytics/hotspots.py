@@ -16,12 +16,13 @@ from analytics.db import orders as fetch_orders
 from analytics.db import query
 from analytics.filters import Filters, add_months, from_args
 from analytics.settings import Settings, load_settings
-from analytics.text import DATA, keyword_expr
+from analytics.text import DATA, keyword_lists
 
 Area = Literal["district", "street"]
 HOTSPOT_COLUMNS = ("received_at", "district", "street", "category_l1")
 WORD_COLUMNS = ("received_at", "district", "street", "tokens")
 CITY = "全市"
+BASELINE_SHORT = "基线不足"
 
 
 def _keys(by: Area) -> list[str]:
@@ -34,48 +35,81 @@ def _month(col: str = "received_at") -> pl.Expr:
     return pl.col(col).dt.truncate("1mo").dt.date()
 
 
+def covered_months(orders: pl.DataFrame, share: float) -> pl.DataFrame:
+    """Per month from the first to the last order: orders, and whether the data covers it (`covered`): at
+    least `share` × the median month's orders (months with orders only; the last month scaled up to a
+    whole month when the data stops before its end). A sample with empty or thin stretches (a few orders
+    in 2014, none in 2015–16) is not evidence that nothing happened there."""
+    o = orders.drop_nulls("received_at")
+    if o.is_empty():
+        return pl.DataFrame(schema={"month": pl.Date, "orders": pl.UInt32, "covered": pl.Boolean})
+    per = o.group_by(_month().alias("month")).agg(pl.len().alias("orders"))
+    first, last = per["month"].min(), per["month"].max()
+    last_day: date = o["received_at"].max().date()
+    part = min(1.0, ((last_day - last).days + 1) / (add_months(last, 1) - last).days)
+    months = pl.DataFrame({"month": pl.date_range(first, last, "1mo", eager=True)})
+    full = months.join(per, on="month", how="left").with_columns(pl.col("orders").fill_null(0))
+    whole = pl.when(pl.col("month") == last).then(pl.col("orders") / part).otherwise(pl.col("orders"))
+    median = per.with_columns(o=pl.when(pl.col("month") == last).then(pl.col("orders") / part)
+                              .otherwise(pl.col("orders")))["o"].median()
+    return full.with_columns(covered=(whole >= share * median) & (pl.col("orders") > 0)).sort("month")
+
+
 def hotspots(
     orders: pl.DataFrame, by: Area, settings: Settings, start: date | None = None, end: date | None = None,
 ) -> pl.DataFrame:
     """One row per area × category_l1 × month with orders, for months in [start, end] (default: all).
 
-    expected = the cell's count in the same month last year when the data covers that month, else the
-    mean of the previous `trailing_months` months (months without orders count as 0); in the last month,
-    when the data stops before its end, expected is scaled by the share of its days covered.
-    lift = count / e and z = (count − e) / √e with e = max(expected, 1) (Poisson approximation).
-    surge = count ≥ min_count and lift ≥ surge_lift and z ≥ surge_z. Orders without area or category are
-    left out. History before `start` must be in `orders` for expected to use it.
+    Only usable baseline months count: covered by the data (covered_months) and holding at least
+    coverage_share × the judged month's orders. expected = the cell's count in the same month last year when
+    that month is usable, else the mean over the usable months among the previous `trailing_months` (a
+    usable month without orders in the cell counts as 0); in the last month, when the data stops before its
+    end, expected is scaled by the share of its days covered. A month the data does not cover, or without a
+    usable baseline, gets no expected. lift = count / e and z = (count − e) / √e with e = max(expected, 1)
+    (Poisson approximation). surge = count ≥ min_count and lift ≥ surge_lift and z ≥ surge_z. Orders without
+    area or category are left out. History before `start` must be in `orders` for expected to use it.
     """
     h = settings.hotspots
     keys = _keys(by)
     cell = [*keys, "category_l1"]
+    coverage = covered_months(orders, h.coverage_share)
     o = orders.drop_nulls([*keys, "category_l1", "received_at"])
     schema_out = {"area": pl.String, **({"district": pl.String} if by == "street" else {}), "category": pl.String,
                   "month": pl.Date, "count": pl.Int64, "expected": pl.Float64, "basis": pl.String,
                   "lift": pl.Float64, "z": pl.Float64, "surge": pl.Boolean}
     if o.is_empty():
         return pl.DataFrame(schema=schema_out)
+    last = coverage["month"].max()
+    last_day: date = orders["received_at"].drop_nulls().max().date()
+    part = min(1.0, ((last_day - last).days + 1) / (add_months(last, 1) - last).days)
+    coverage = coverage.with_columns(
+        total=pl.when(pl.col("month") == last).then(pl.col("orders") / part).otherwise(pl.col("orders")).cast(pl.Float64))
     o = o.with_columns(month=_month())
     counts = o.group_by([*cell, "month"]).agg(pl.len().cast(pl.Int64).alias("count"))
-    first, last = o["month"].min(), o["month"].max()
-    months = pl.DataFrame({"month": pl.date_range(first, last, "1mo", eager=True)})
     grid = (
-        counts.select(cell).unique().join(months, how="cross")
+        counts.select(cell).unique().join(coverage.select("month", "covered", "total"), how="cross")
         .join(counts, on=[*cell, "month"], how="left").with_columns(pl.col("count").fill_null(0))
         .sort([*cell, "month"])
     )
-    last_year = grid.select(*cell, pl.col("month").dt.offset_by("1y").alias("month"), pl.col("count").alias("count_ly"))
+    # A baseline month serves only when covered and not far thinner than the month judged (a sample that is
+    # dense in one month and sparse in another would otherwise make every cell surge).
+    usable = lambda covered, total: covered & (total >= h.coverage_share * pl.col("total"))  # noqa: E731
+    last_year = grid.select(*cell, pl.col("month").dt.offset_by("1y").alias("month"), pl.col("count").alias("count_ly"),
+                            pl.col("covered").alias("covered_ly"), pl.col("total").alias("total_ly"))
     grid = grid.join(last_year, on=[*cell, "month"], how="left").with_columns(
-        trailing=pl.col("count").shift(1).rolling_mean(h.trailing_months, min_samples=1).over(cell).cast(pl.Float64),
-    )
-    # The last month may be partial: compare like with like.
-    last_day: date = o["received_at"].max().date()
-    covered = min(1.0, ((last_day - last).days + 1) / (add_months(last, 1) - last).days)
-    scale = pl.when(pl.col("month") == last).then(pl.lit(covered)).otherwise(1.0)
-    expected = pl.coalesce(pl.col("count_ly").cast(pl.Float64), pl.col("trailing")) * scale
-    basis = (pl.when(pl.col("count_ly").is_not_null()).then(pl.lit("去年同月"))
-             .when(pl.col("trailing").is_not_null()).then(pl.lit(f"前{h.trailing_months}个月均值")))
-    # No history (the data's first month for this cell): no expected, no lift, never a surge.
+        count_ly=pl.when(usable(pl.col("covered_ly"), pl.col("total_ly"))).then(pl.col("count_ly")))
+    oks = [usable(pl.col("covered").shift(k).over(cell), pl.col("total").shift(k).over(cell)).fill_null(False)
+           for k in range(1, h.trailing_months + 1)]
+    sums = [pl.when(ok).then(pl.col("count").shift(k).over(cell)).otherwise(0) for k, ok in enumerate(oks, 1)]
+    n_ok = pl.sum_horizontal([ok.cast(pl.Int64) for ok in oks])
+    grid = grid.with_columns(trailing=pl.when(n_ok > 0).then(pl.sum_horizontal(sums) / n_ok).cast(pl.Float64))
+    scale = pl.when(pl.col("month") == last).then(pl.lit(part)).otherwise(1.0)
+    expected = pl.when("covered").then(pl.coalesce(pl.col("count_ly").cast(pl.Float64), pl.col("trailing")) * scale)
+    basis = (pl.when(~pl.col("covered")).then(pl.lit("本月数据不完整"))
+             .when(pl.col("count_ly").is_not_null()).then(pl.lit("去年同月"))
+             .when(pl.col("trailing").is_not_null()).then(pl.lit(f"前{h.trailing_months}个月均值"))
+             .otherwise(pl.lit("无可比基线")))
+    # No covered history: no expected, no lift, never a surge.
     e = pl.when(pl.col("expected").is_not_null()).then(pl.max_horizontal(pl.col("expected"), pl.lit(h.expected_floor)))
     out = grid.with_columns(expected=expected, basis=basis).with_columns(
         lift=pl.col("count") / e, z=(pl.col("count") - e) / e.sqrt(),
@@ -100,7 +134,10 @@ def formula(settings: Settings) -> str:
     h = settings.hotspots
     return (
         "**热点单元**：区域 × 一级分类 × 月份。\n\n"
-        f"**期望值** = 该单元去年同月的工单量；数据不含去年同月时，取前 {h.trailing_months} 个月的平均值（无工单的月份按 0 计）。"
+        f"**期望值** = 该单元去年同月的工单量；数据不含去年同月时，取前 {h.trailing_months} 个月中数据完整月份的平均值（该单元无工单的月份按 0 计）。"
+        f"可作基线的月份：全部工单量不少于各月工单量中位数的 {h.coverage_share:.0%}，且不少于所比较月份全部工单量的 "
+        f"{h.coverage_share:.0%}；数据缺失或过少的月份不作基线，其本身也不计算期望值（标为“本月数据不完整”），"
+        "没有可作基线的月份时也不计算（标为“无可比基线”）。"
         "数据截止日不在月末时，最后一个月的期望值按已覆盖的天数比例折算。\n\n"
         f"**提升度** = 工单量 ÷ 期望值；**显著性 z** = (工单量 − 期望值) ÷ √期望值（泊松近似；期望值不足 {h.expected_floor:g} 件按 {h.expected_floor:g} 件计）。\n\n"
         f"**激增**：工单量 ≥ {h.min_count} 件，且提升度 ≥ {h.surge_lift:g}，且 z ≥ {h.surge_z:g}。按 z 从高到低排序。"
@@ -111,6 +148,7 @@ def formula(settings: Settings) -> str:
 def hot_words(
     orders: pl.DataFrame, by: Area | None = "district", period: str | None = "1mo", start: date | None = None,
     baseline: Literal["history", "city"] = "history", min_count: int = 3, stop: frozenset[str] | None = None,
+    min_baseline: int = 1,
 ) -> pl.DataFrame:
     """Words per area and period: in how many orders each keyword occurs, against a baseline.
 
@@ -119,7 +157,9 @@ def hot_words(
     all orders in the same period. expected = baseline share × orders of the area in the period;
     lift = (count + 1) / (expected + 1) (smoothed, so new words get a finite lift);
     z = (count − expected) / √(expected + 1). Only periods from `start` and words with count ≥ min_count
-    are returned; areas or periods without history have expected NULL.
+    are returned. A baseline of fewer than `min_baseline` orders gives no expected, lift or z (basis
+    "基线不足"): a handful of earlier orders says nothing about what is usual. Words are content words
+    (analytics.text.keyword_lists).
     """
     area = pl.col(by) if by else pl.lit(CITY)
     if period:
@@ -128,33 +168,48 @@ def hot_words(
         if start is None:
             raise ValueError("period=None 需要给出 start（当前时段的起点）")
         per = pl.when(pl.col("received_at") >= start).then(pl.lit(start)).otherwise(pl.lit(date(1900, 1, 1)))
-    o = orders.filter(pl.col("received_at").is_not_null()).select(
-        area.alias("area"), per.alias("period"), keyword_expr("tokens", stop).list.unique().alias("word"),
-    ).drop_nulls("area")
+    o = orders.filter(pl.col("received_at").is_not_null())
+    o = o.select(area.alias("area"), per.alias("period")).with_columns(
+        keyword_lists(o["tokens"], stop).list.unique().alias("word")).drop_nulls("area")
     docs = o.group_by("area", "period").agg(pl.len().alias("orders"))
     words = o.explode("word").drop_nulls("word").group_by("area", "period", "word").agg(pl.len().alias("count"))
     if baseline == "history":
         docs = docs.sort("period").with_columns(base_orders=pl.col("orders").cum_sum().over("area") - pl.col("orders"))
         words = words.sort("period").with_columns(base_count=pl.col("count").cum_sum().over("area", "word") - pl.col("count"))
         words = words.join(docs, on=["area", "period"])
-        share = pl.when(pl.col("base_orders") > 0).then(pl.col("base_count") / pl.col("base_orders"))
+        base = pl.col("base_orders")
+        share = pl.when(base >= max(min_baseline, 1)).then(pl.col("base_count") / pl.col("base_orders"))
     elif baseline == "city":
         city_docs = docs.group_by("period").agg(pl.col("orders").sum().alias("city_orders"))
         city_words = words.group_by("period", "word").agg(pl.col("count").sum().alias("city_count"))
         words = words.join(docs, on=["area", "period"]).join(city_docs, on="period").join(city_words, on=["period", "word"])
-        share = pl.col("city_count") / pl.col("city_orders")
+        base = pl.col("city_orders")
+        share = pl.when(base >= max(min_baseline, 1)).then(pl.col("city_count") / pl.col("city_orders"))
     else:
         raise ValueError(f"baseline 只能是 history 或 city，收到 {baseline!r}")
-    out = words.with_columns(share=pl.col("count") / pl.col("orders"), expected=share * pl.col("orders")).with_columns(
+    out = words.with_columns(share=pl.col("count") / pl.col("orders"), expected=share * pl.col("orders"),
+                             baseline_orders=base.cast(pl.Int64)).with_columns(
         lift=(pl.col("count") + 1) / (pl.col("expected") + 1),
         z=(pl.col("count") - pl.col("expected")) / (pl.col("expected") + 1).sqrt(),
+        basis=pl.when(pl.col("expected").is_null()).then(pl.lit(BASELINE_SHORT))
+        .otherwise(pl.lit("历史占比" if baseline == "history" else "全市占比")),
     )
     out = out.filter(pl.col("count") >= min_count)
     if start:
         out = out.filter(pl.col("period") >= (start if not period else pl.lit(start).dt.truncate(period)))
-    return out.select("area", "period", "word", "count", "orders", "share", "expected", "lift", "z").sort(
+    return out.select("area", "period", "word", "count", "orders", "share", "expected", "lift", "z", "basis",
+                      "baseline_orders").sort(
         ["area", "period", "z", "count", "word"], descending=[False, False, True, True, False], nulls_last=True
     )
+
+
+def baseline_note(words: pl.DataFrame, min_baseline: int) -> str:
+    """Why no word is rising: a Chinese sentence when every baseline is short of `min_baseline` orders, else ""."""
+    if words.is_empty() or words["expected"].null_count() < words.height:
+        return ""
+    have = int(words["baseline_orders"].fill_null(0).max() or 0)
+    return (f"{BASELINE_SHORT}：可比较的历史只有 {have:,} 件工单，少于 {min_baseline:,} 件，不计算提升度，"
+            "只列出现最多的词。可在 settings.toml 的 [hotspots] word_min_baseline 中调整。")
 
 
 def emerging(words: pl.DataFrame, n: int = 20, min_lift: float = 1.5) -> pl.DataFrame:
@@ -170,7 +225,7 @@ def top_words(orders: pl.DataFrame, n: int = 30, stop: frozenset[str] | None = N
     """The keywords occurring in the most orders, with their share of orders."""
     total = max(orders.height, 1)
     return (
-        orders.select(keyword_expr("tokens", stop).list.unique().alias("word")).explode("word").drop_nulls()
+        keyword_lists(orders["tokens"], stop).list.unique().alias("word").to_frame().explode("word").drop_nulls()
         .group_by("word").agg(pl.len().alias("count")).with_columns(share=pl.col("count") / total)
         .sort(["count", "word"], descending=[True, False]).head(n)
     )
@@ -328,23 +383,27 @@ def read_points(con: duckdb.DuckDBPyConnection, filters: Filters, max_points: in
 
 
 def read_words(con: duckdb.DuckDBPyConnection, filters: Filters, min_count: int, min_lift: float,
-               n: int = 30) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The period's most frequent keywords and those rising most against the 12 months before it."""
+               min_baseline: int = 1, n: int = 30) -> tuple[pl.DataFrame, pl.DataFrame, str]:
+    """The period's most frequent keywords, those rising most against the 12 months before it, and, when
+    that history is too short for a lift (fewer than min_baseline orders), a note saying so (基线不足)."""
     frame = fetch(con, filters, WORD_COLUMNS, 12)
     now = frame.filter(pl.col("received_at").dt.date() >= filters.date_from) if filters.date_from else frame
-    words = hot_words(frame, None, None, start=filters.date_from, min_count=min_count) if filters.date_from else None
-    return top_words(now, n), (emerging(words, n, min_lift) if words is not None else pl.DataFrame())
+    if not filters.date_from:
+        return top_words(now, n), pl.DataFrame(), ""
+    words = hot_words(frame, None, None, start=filters.date_from, min_count=min_count, min_baseline=min_baseline)
+    return top_words(now, n), emerging(words, n, min_lift), baseline_note(words, min_baseline)
 
 
 def read_word_orders(con: duckdb.DuckDBPyConnection, filters: Filters, word: str, limit: int = 50) -> pl.DataFrame:
-    """The latest filtered orders whose tokens contain `word` (orders the token index does not cover yet
-    are matched on their text)."""
+    """The latest filtered orders whose tokens contain `word`, case-folded as hot words are (orders the token
+    index does not cover yet are matched on their text)."""
     where, params = filters.where()
     return query(
         con,
         "SELECT order_id, received_at, district, street, category_l1, content FROM work_orders "
         f"LEFT JOIN order_tokens USING (order_id) WHERE {where} "
-        "AND (list_contains(tokens, ?) OR (tokens IS NULL AND contains(content, ?))) ORDER BY received_at DESC LIMIT ?",
+        "AND (list_contains(list_transform(tokens, lambda t: lower(t)), lower(?)) "
+        "OR (tokens IS NULL AND contains(lower(content), lower(?)))) ORDER BY received_at DESC LIMIT ?",
         [*params, word, word, limit],
     )
 
@@ -364,14 +423,16 @@ def run_hotspots(con, args) -> pl.DataFrame:
 
 def run_words(con, args) -> pl.DataFrame:
     """CLI: per area (--by; whole city by default) and month of --from/--to, the 20 most emerging keywords
-    against the same area's previous 12 months."""
+    against the same area's previous 12 months (the most frequent, without lift, where that baseline has
+    fewer than word_min_baseline orders: basis 基线不足)."""
     filters = from_args(args)
     by = args.by if getattr(args, "by", None) in ("district", "street") else None
     orders = fetch(con, filters, WORD_COLUMNS, 12)
     h = load_settings().hotspots
-    words = hot_words(orders, by, "1mo", start=filters.date_from, min_count=h.word_min_count)
+    words = hot_words(orders, by, "1mo", start=filters.date_from, min_count=h.word_min_count,
+                      min_baseline=h.word_min_baseline)
     top = words.sort(["z", "count"], descending=True, nulls_last=True).group_by("area", "period", maintain_order=True).head(20)
-    return top.sort(["period", "area", "z"], descending=[False, False, True], nulls_last=True).select(
+    return top.sort(["period", "area", "z", "count"], descending=[False, False, True, True], nulls_last=True).select(
         "area", pl.col("period").dt.strftime("%Y-%m").alias("period"), "word", "count", "orders",
-        pl.col("expected").round(2), pl.col("lift").round(3), pl.col("z").round(2),
+        pl.col("expected").round(2), pl.col("lift").round(3), pl.col("z").round(2), "basis", "baseline_orders",
     )

@@ -15,6 +15,12 @@ _NOT_OFFICIAL = ("NOT EXISTS (SELECT 1 FROM areas a WHERE a.street = w.street "
                  "AND (w.district IS NULL OR a.district = w.district))")
 
 
+def _inferred(column: str) -> str:
+    """The order's load mapped no header to `column`, so a value there was found in its address or text
+    (etl.transform fills it from the official divisions)."""
+    return f"l.mapping IS NOT NULL AND NOT regexp_matches(l.mapping, '\":\\s*\"{column}\"')"
+
+
 def load_history(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> pl.DataFrame:
     """Every load, newest first."""
     return query(
@@ -59,6 +65,8 @@ def coverage(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> 
         ("district_missing", "缺少区", "w.district IS NULL"),
         ("street_missing", "缺少街道/乡镇", "w.street IS NULL"),
         ("street_unknown", "街道/乡镇不在官方名录", f"w.street IS NOT NULL AND {_NOT_OFFICIAL}"),
+        ("district_from_text", "区取自地址或诉求内容（导出无区列）", f"w.district IS NOT NULL AND {_inferred('district')}"),
+        ("street_from_text", "街道/乡镇取自地址或诉求内容（导出无街乡列）", f"w.street IS NOT NULL AND {_inferred('street')}"),
         ("category_missing", "缺少问题分类（未映射到一级分类）", "w.category_l1 IS NULL"),
         ("content_missing", "缺少诉求内容", "w.content IS NULL OR trim(w.content) = ''"),
         ("dispatched_missing", "缺少派单时间", "w.dispatched_at IS NULL"),
@@ -70,7 +78,7 @@ def coverage(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> 
     counts = ", ".join(f"count(*) FILTER (WHERE {cond}) AS {key}" for key, _, cond in checks)
     row = query(
         con,
-        f"SELECT count(*) AS total, {counts} FROM work_orders w WHERE {where}",
+        f"SELECT count(*) AS total, {counts} FROM work_orders w LEFT JOIN loads l ON l.load_id = w.load_id WHERE {where}",
         params,
     ).to_dicts()[0]
     total = row["total"]

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import MISSING, fields
+from datetime import timedelta
 
 import duckdb
 import polars as pl
@@ -9,12 +11,13 @@ import polars as pl
 from analytics.db import query
 from analytics.filters import Filters
 from analytics.settings import Settings
+from core import summary
 from core.counts import COUNT_COLUMNS, aggregates, valid_only
 from core.schema import WORK_ORDER_COLUMNS
 
 # Columns rate_table needs from work_orders.
 RATE_INPUT_COLUMNS = (
-    "received_at", "dispatched_at", "responded_at", "due_at", "closed_at",
+    "received_at", "dispatched_at", "responded_at", "due_at", "closed_at", "dept",
     "category_l1", "resolution", "satisfaction", "is_invalid",
 )
 
@@ -46,7 +49,11 @@ def order_flags(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     deadline_d = _per_category(r.deadline_days_by_category, r.default_deadline_days)
     start = pl.coalesce("dispatched_at", "received_at")
     due = pl.coalesce(pl.col("due_at"), pl.col("received_at") + pl.duration(hours=deadline_d * 24))
+    dept = pl.col("dept").is_not_null() if "dept" in orders.columns else pl.lit(False)
+    marked = pl.col("dispatched_at").is_not_null() | dept
     return orders.with_columns(
+        dispatched=marked | pl.col("responded_at").is_not_null(),
+        dispatch_marked=marked,
         response_known=pl.col("responded_at").is_not_null(),
         responded_in_time=(pl.col("responded_at") - start <= pl.duration(hours=window_h)).fill_null(False),
         resolution_rated=pl.col("resolution").is_not_null(),
@@ -79,17 +86,46 @@ DERIVED_KEYS = {"month": "date_trunc('month', received_at)::DATE"}
 
 def read_rate_table(con: duckdb.DuckDBPyConnection, filters: Filters, by: Sequence[str], settings: Settings) -> pl.DataFrame:
     """rate_table of the filtered orders, counted in DuckDB: only one row per group leaves the database.
-    `by`: work_orders columns and/or "month"; rows ordered by the keys."""
+    `by`: work_orders columns and/or "month"; rows ordered by the keys. Whole months grouped by unit, category
+    and month come from the monthly summary (core.summary) when its counts were made under these settings."""
     unknown = [k for k in by if k not in WORK_ORDER_COLUMNS and k not in DERIVED_KEYS]
     if unknown:
         raise ValueError(f"unknown grouping columns: {unknown}")
-    keys = [f"{DERIVED_KEYS.get(k, k)} AS {k}" for k in by]
-    select, params = aggregates(settings.rates)
-    where, where_params = filters.where()
-    sql = f"SELECT {', '.join([*keys, select])} FROM work_orders WHERE {where} AND {valid_only(settings.rates)}"
+    valid = valid_only(settings.rates)
+    if _summary_covers(con, filters, by, settings):
+        sums = ", ".join(f"coalesce(sum({c}), 0)::BIGINT AS {c}" for c in COUNT_COLUMNS)
+        where, params = filters.where(time_column="month")
+        sql = f"SELECT {', '.join([*by, sums])} FROM {summary.TABLE} WHERE {where} AND {valid}"
+    else:
+        keys = [f"{DERIVED_KEYS.get(k, k)} AS {k}" for k in by]
+        select, params = aggregates(settings.rates)
+        where, where_params = filters.where()
+        params = [*params, *where_params]
+        sql = f"SELECT {', '.join([*keys, select])} FROM work_orders WHERE {where} AND {valid}"
     if by:
         sql += f" GROUP BY ALL ORDER BY {', '.join(f'{k} NULLS LAST' for k in by)}"
-    return with_rates(query(con, sql, [*params, *where_params]), settings)
+    return with_rates(query(con, sql, params), settings)
+
+
+# What the monthly summary can answer: its keys, and filters on its columns over whole months.
+_SUMMARY_KEYS = frozenset({*summary.KEYS, "month"}) - {"is_invalid"}
+_SUMMARY_FILTERS = frozenset({"date_from", "date_to", "districts", "streets", "categories", "depts", "scope"})
+
+
+def _summary_covers(con: duckdb.DuckDBPyConnection, filters: Filters, by: Sequence[str], settings: Settings) -> bool:
+    if not set(by) <= _SUMMARY_KEYS:
+        return False
+    if filters.date_from and filters.date_from.day != 1 or filters.date_to and (filters.date_to + timedelta(days=1)).day != 1:
+        return False
+    if any(getattr(filters, f.name) != f.default and f.default is not MISSING or
+           f.default is MISSING and getattr(filters, f.name) != f.default_factory()
+           for f in fields(Filters) if f.name not in _SUMMARY_FILTERS):
+        return False
+    try:
+        built = query(con, f"SELECT DISTINCT settings_key FROM {summary.STATE}")["settings_key"].to_list()
+    except duckdb.CatalogException:   # a database written before the summary existed
+        return False
+    return built == [summary.settings_key(settings.rates)]
 
 
 def with_rates(grouped: pl.DataFrame, settings: Settings) -> pl.DataFrame:
@@ -100,8 +136,11 @@ def with_rates(grouped: pl.DataFrame, settings: Settings) -> pl.DataFrame:
         return pl.when(pl.col(den) > 0).then(num / pl.col(den)).otherwise(None)
 
     out = grouped.with_columns(
-        # Orders without any response time in the whole group mean the export has no such field.
-        response_rate=pl.when(pl.col("response_known") > 0).then(pl.col("responded_in_time") / pl.col("orders")),
+        # Orders without any response time in the whole group mean the export has no such field. The
+        # denominator is the dispatched orders (orders answered on the spot are not); a group where no
+        # order records a dispatch time or a unit cannot tell them apart and counts every order.
+        response_rate=pl.when(pl.col("response_known") > 0).then(pl.col("responded_in_time") / pl.when(
+            pl.col("dispatch_marked") > 0).then(pl.col("dispatched")).otherwise(pl.col("orders"))),
         resolution_rate=ratio(pl.col("resolved") + s.partial_credit * pl.col("partially_resolved"), "resolution_rated"),
         satisfaction_rate=ratio(pl.col("satisfied") + s.basic_credit * pl.col("basically_satisfied"), "satisfaction_rated"),
         on_time_rate=ratio(pl.col("closed_on_time"), "closed"),
@@ -124,7 +163,9 @@ def explain(metric: str, settings: Settings) -> str:
     texts = {
         "orders": "**工单量**：受理时间落在所选时间段内的工单数（按受理时间归属月份）。" + invalid,
         "response_rate": (
-            f"**响应率** = 按时响应的工单 ÷ 派发的工单。按时响应：响应时间 − 派单时间（无派单时间时用受理时间）"
+            "**响应率** = 按时响应的工单 ÷ 派发的工单。派发的工单：有派单时间、承办单位或响应时间的工单（当场解答、"
+            "未派发的不计入；所统计的工单既无派单时间也无承办单位时，全部计入）。"
+            f"按时响应：响应时间 − 派单时间（无派单时间时用受理时间）"
             f"≤ {r.response_window_hours:g} 小时" + (f"（分类特例：{windows}）" if windows else "") +
             "。数据中完全没有响应时间的单位显示为“—”。" + invalid
         ),

@@ -1,6 +1,7 @@
 """What keeps coming back: hot issues, repeat complaints, recurring types per area, 每月一题 candidates."""
 from __future__ import annotations
 
+import sys
 from datetime import date, datetime, timedelta
 
 import duckdb
@@ -20,7 +21,8 @@ TYPE_COLUMNS = tuple(dict.fromkeys((
     *RATE_INPUT_COLUMNS, "order_id", "district", "street", "category_l2", "category_l3", "redispatch_count",
 )))
 REPEAT_COLUMNS = hi.INPUT_COLUMNS
-LEVEL_LABELS = {"category_l2": "二级分类", "category_l3": "三级分类"}
+LEVEL_LABELS = {"category_l1": "一级分类", "category_l2": "二级分类", "category_l3": "三级分类"}
+_LEVELS = ("category_l3", "category_l2", "category_l1")
 
 
 _TYPES = {"received_at": pl.Datetime("us"), "dispatched_at": pl.Datetime("us"), "responded_at": pl.Datetime("us"),
@@ -101,11 +103,30 @@ def _month_index(col: str = "month") -> pl.Expr:
     return pl.col(col).dt.year().cast(pl.Int32) * 12 + pl.col(col).dt.month().cast(pl.Int32)
 
 
+def topic_level(orders: pl.DataFrame, preferred: str) -> tuple[str | None, str]:
+    """The issue-type level to rank by: `preferred` when the orders carry it, else the next coarser level
+    they do carry (三级 → 二级 → 一级); with a note in Chinese saying what was done, or why nothing can be."""
+    start = _LEVELS.index(preferred) if preferred in _LEVELS else 1
+    for level in _LEVELS[start:]:
+        if level in orders.columns and orders[level].null_count() < orders.height:
+            if level == preferred:
+                return level, ""
+            return level, (f"所选工单没有{LEVEL_LABELS.get(preferred, preferred)}，改按{LEVEL_LABELS[level]}统计。")
+    if orders.is_empty():
+        return None, "所选条件下没有工单。"
+    return None, ("所选工单都没有问题分类（一、二、三级分类均为空），无法按问题类型统计。"
+                  "导入时请把分类列映射为“问题分类”或“一级分类”；留言类数据可先用派单建议补上分类。")
+
+
 def recurring_types(orders: pl.DataFrame, settings: Settings, area: str = "street") -> pl.DataFrame:
     """Per area × issue type: months above expectation (longest run of consecutive months), and whether its
     解决率 stays low against the type city-wide. Expected count of a cell = area's orders that month ×
-    the type's city-wide share that month. Rows: runs ≥ min_streak_months, or 解决率 low."""
-    t, level = settings.topics, settings.topics.level
+    the type's city-wide share that month. Rows: runs ≥ min_streak_months, or 解决率 low. The type level
+    falls back as topic_level says."""
+    t = settings.topics
+    level = topic_level(orders, t.level)[0]
+    if level is None:
+        return pl.DataFrame()
     o = _typed(orders).drop_nulls([area, level]).with_columns(month=pl.col("received_at").dt.truncate("1mo").dt.date())
     if o.is_empty():
         return pl.DataFrame()
@@ -159,8 +180,12 @@ def topic_candidates(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     """Issue types ranked for 每月一题: score = 100 × Σ w × component / Σ w, components min-max normalised
     over the types: volume (ln(1+orders)), breadth (streets affected), persistence (months in which the
     type's volume is above the median type's volume that month), difficulty (mean of normalised
-    1−解决率, 1−满意率 and mean re-dispatch count)."""
-    t, level = settings.topics, settings.topics.level
+    1−解决率, 1−满意率 and mean re-dispatch count). The type level falls back as topic_level says (empty
+    when the orders have no category at all)."""
+    t = settings.topics
+    level = topic_level(orders, t.level)[0]
+    if level is None:
+        return pl.DataFrame()
     o = _typed(orders).drop_nulls(level).with_columns(month=pl.col("received_at").dt.truncate("1mo").dt.date())
     if o.is_empty():
         return pl.DataFrame()
@@ -173,8 +198,8 @@ def topic_candidates(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     persistence = grid.group_by(level).agg(months_above=(pl.col("n") > pl.col("baseline")).sum())
     base = o.group_by(level).agg(
         streets=pl.col("street").drop_nulls().n_unique(), redispatch=pl.col("redispatch_count").fill_null(0).mean(),
-        category_l1=pl.col("category_l1").drop_nulls().mode().first(),
-    )
+        _l1=pl.col("category_l1").drop_nulls().mode().first(),
+    ).rename({"_l1": "category_l1"} if level != "category_l1" else {"_l1": "_parent"})
     rates = rate_table(o, [level], settings).select(level, "orders", "resolution_rate", "satisfaction_rate")
     w = {"volume": t.w_volume, "breadth": t.w_breadth, "persistence": t.w_persistence, "difficulty": t.w_difficulty}
     table = (
@@ -191,6 +216,8 @@ def topic_candidates(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
         .with_columns(months=pl.lit(months, pl.UInt32))
         .rename({level: "issue_type"})
     )
+    if level == "category_l1":
+        table = table.with_columns(category_l1=pl.col("issue_type"))
     return table.select("rank", "issue_type", "category_l1", "score", "orders", "streets", "months_above", "months",
                         "resolution_rate", "satisfaction_rate", "redispatch", "c_volume", "c_breadth",
                         "c_persistence", "c_difficulty")
@@ -274,10 +301,12 @@ def read_repeats(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Set
     return repeats(fetch_orders(con, filters, REPEAT_COLUMNS), settings, start, end)
 
 
-def read_types(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, area: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """recurring_types per `area` and the 每月一题 candidates among the filtered orders."""
+def read_types(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings,
+               area: str) -> tuple[pl.DataFrame, pl.DataFrame, str | None, str]:
+    """recurring_types per `area`, the 每月一题 candidates among the filtered orders, and the type level used
+    with its note (topic_level: a coarser level when the orders lack the set one, or why there is none)."""
     orders = fetch_orders(con, filters, TYPE_COLUMNS)
-    return recurring_types(orders, settings, area), topic_candidates(orders, settings)
+    return recurring_types(orders, settings, area), topic_candidates(orders, settings), *topic_level(orders, settings.topics.level)
 
 
 def run_repeats(con, args) -> pl.DataFrame:
@@ -286,5 +315,10 @@ def run_repeats(con, args) -> pl.DataFrame:
 
 
 def run_topics(con, args) -> pl.DataFrame:
-    """CLI: 每月一题 candidates, best first."""
-    return topic_candidates(fetch_orders(con, from_args(args), TYPE_COLUMNS), load_settings())
+    """CLI: 每月一题 candidates, best first; a fallback to a coarser level, or why there is nothing, goes to stderr."""
+    settings = load_settings()
+    orders = fetch_orders(con, from_args(args), TYPE_COLUMNS)
+    note = topic_level(orders, settings.topics.level)[1]
+    if note:
+        print(note, file=sys.stderr)
+    return topic_candidates(orders, settings)

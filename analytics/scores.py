@@ -17,9 +17,9 @@ from analytics.rates import LABELS as RATE_LABELS
 from analytics.rates import RATE_INPUT_COLUMNS, rate_table, read_rate_table
 from analytics.settings import Settings, load_settings
 
-SCORE_INPUT_COLUMNS = (
+SCORE_INPUT_COLUMNS = tuple(dict.fromkeys((
     *RATE_INPUT_COLUMNS, "district", "street", "dept", "category_l2", "status", "redispatch_count",
-)
+)))
 # The columns that identify a unit; the last one is its display name (`unit`).
 UNIT_KEYS: dict[str, tuple[str, ...]] = {"district": ("district",), "street": ("district", "street"), "dept": ("dept",)}
 UNIT_LABELS = {"district": "区", "street": "街道/乡镇", "dept": "部门"}
@@ -189,10 +189,27 @@ def responsible(orders: pl.DataFrame, duties: pl.DataFrame) -> pl.DataFrame:
         .with_columns(responsible=pl.coalesce("_exact", "_l1"))
         .drop("_exact", "_l1")
     )
+    if "street" in out.columns:   # a duty of "the street body" means the order's own street's, not all 343
+        out = _own_street_bodies(out)
     return out.with_columns(
         mismatch=pl.when(pl.col("responsible").is_not_null() & pl.col("dept").is_not_null())
         .then(~pl.col("responsible").list.contains(pl.col("dept")))
     )
+
+
+STREET_BODY = r"(办事处|人民政府|管委会)$"
+
+
+def _own_street_bodies(orders: pl.DataFrame) -> pl.DataFrame:
+    """Narrow `responsible` to the functional departments and the order's own street body."""
+    rows = orders.with_row_index("_r")
+    kept = (rows.select("_r", "street", "responsible").explode("responsible")
+            .filter(pl.col("responsible").is_null() | ~pl.col("responsible").str.contains(STREET_BODY)
+                    | pl.col("responsible").str.starts_with(pl.col("street").fill_null("\x00")))
+            .group_by("_r").agg(pl.col("responsible").drop_nulls()))
+    return (rows.drop("responsible").join(kept, on="_r", how="left", maintain_order="left")
+            .with_columns(pl.when(pl.col("responsible").list.len() > 0).then("responsible"))
+            .select(orders.columns))
 
 
 def dispatch_quality(orders: pl.DataFrame, duties: pl.DataFrame | None, by: list[str]) -> pl.DataFrame:
@@ -263,20 +280,22 @@ def read_score_table(con: duckdb.DuckDBPyConnection, filters: Filters, by: str, 
 def read_dispatch_quality(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
     """dispatch_quality per department and month (`period`), counted in DuckDB against dept_duties."""
     where, params = filters.where(prefix="w.")
+    # Orders are counted per department, month and category first; only those few rows meet the duty lists.
     frame = query(con, f"""
         WITH duties AS (SELECT category_l1::VARCHAR AS c1, category_l2::VARCHAR AS c2, dept::VARCHAR AS d FROM dept_duties
                         WHERE category_l1 IS NOT NULL AND dept IS NOT NULL),
              exact AS (SELECT c1, c2, list(DISTINCT d) AS ds FROM duties WHERE c2 IS NOT NULL GROUP BY c1, c2),
-             by_l1 AS (SELECT c1, list(DISTINCT d) AS ds FROM duties GROUP BY c1)
-        SELECT w.dept, date_trunc('month', w.received_at)::DATE AS period,
-               count(*) FILTER (WHERE coalesce(w.redispatch_count, 0) > 0 OR coalesce(w.status = '退单', false)) AS redispatched,
-               count(coalesce(e.ds, l.ds)) AS duty_known,
-               count(*) FILTER (WHERE NOT list_contains(coalesce(e.ds, l.ds), w.dept)) AS mismatched,
-               count(*) AS _n
-        FROM work_orders w
-        LEFT JOIN exact e ON w.category_l1 = e.c1 AND w.category_l2 = e.c2
-        LEFT JOIN by_l1 l ON w.category_l1 = l.c1
-        WHERE {where} AND w.dept IS NOT NULL GROUP BY ALL""", params)
+             by_l1 AS (SELECT c1, list(DISTINCT d) AS ds FROM duties GROUP BY c1),
+             o AS (SELECT w.dept::VARCHAR AS dept, date_trunc('month', w.received_at)::DATE AS period,
+                          w.category_l1::VARCHAR AS c1, w.category_l2::VARCHAR AS c2, count(*) AS n,
+                          count(*) FILTER (WHERE coalesce(w.redispatch_count, 0) > 0 OR coalesce(w.status = '退单', false)) AS r
+                   FROM work_orders w WHERE {where} AND w.dept IS NOT NULL GROUP BY ALL)
+        SELECT o.dept, o.period, sum(o.r)::BIGINT AS redispatched,
+               coalesce(sum(o.n) FILTER (WHERE coalesce(e.ds, l.ds) IS NOT NULL), 0)::BIGINT AS duty_known,
+               coalesce(sum(o.n) FILTER (WHERE NOT list_contains(coalesce(e.ds, l.ds), o.dept)), 0)::BIGINT AS mismatched,
+               sum(o.n)::BIGINT AS _n
+        FROM o LEFT JOIN exact e ON o.c1 = e.c1 AND o.c2 = e.c2 LEFT JOIN by_l1 l ON o.c1 = l.c1
+        GROUP BY o.dept, o.period""", params)
     return frame.with_columns(
         redispatch_share=pl.col("redispatched") / pl.col("_n"),
         mismatch_share=pl.when(pl.col("duty_known") > 0).then(pl.col("mismatched") / pl.col("duty_known")),

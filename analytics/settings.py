@@ -2,22 +2,11 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from core.settings import Duckdb, read_toml
-
-
-@dataclass(frozen=True)
-class Rates:
-    response_window_hours: float = 24
-    partial_credit: float = 0.5
-    basic_credit: float = 1.0
-    default_deadline_days: float = 7
-    exclude_invalid: bool = False
-    response_window_hours_by_category: dict[str, float] = field(default_factory=dict)
-    deadline_days_by_category: dict[str, float] = field(default_factory=dict)
+from core.settings import Duckdb, Plausibility, Rates, read_toml
 
 
 @dataclass(frozen=True)
@@ -50,6 +39,8 @@ class Hotspots:
     expected_floor: float = 1.0
     word_min_count: int = 3
     word_min_lift: float = 1.5
+    word_min_baseline: int = 200
+    coverage_share: float = 0.25
 
 
 @dataclass(frozen=True)
@@ -110,6 +101,33 @@ class Cases:
 
 
 @dataclass(frozen=True)
+class Forecast:
+    horizon: int = 3
+    min_history_months: int = 13
+    backtest_months: int = 12
+    interval: float = 0.8
+    level_half_life_months: float = 4.0
+    trend_limit: float = 0.03
+    trend_damping: float = 0.9
+    baseline_months: int = 3
+    warn_ratio: float = 1.5
+    warn_min_count: int = 10
+    seasonal_ratio: float = 2.0
+    seasonal_min_count: int = 30
+    recent_days: int = 28
+    recent_baseline_days: int = 84
+    recent_ratio: float = 1.5
+    recent_z: float = 3.0
+    recent_min_count: int = 10
+    rising_months: int = 3
+    rising_yoy: float = 1.5
+    rising_momentum: float = 1.2
+    rising_min_count: int = 20
+    rising_z: float = 3.0
+    top_units: int = 12
+
+
+@dataclass(frozen=True)
 class Etl:
     upload_max_mb: int = 500
 
@@ -129,15 +147,6 @@ class Classify:
 
 
 @dataclass(frozen=True)
-class Plausibility:
-    action: str = "flag"
-    earliest: str = "1990-01-01"
-    future_days: float = 1
-    region: tuple[float, ...] = ()
-    region_radius_deg: float = 2.0
-
-
-@dataclass(frozen=True)
 class Security:
     max_failed_logins: int = 5
     lockout_minutes: int = 15
@@ -154,6 +163,7 @@ class Settings:
     hot_issues: HotIssues = HotIssues()
     topics: Topics = Topics()
     cases: Cases = Cases()
+    forecast: Forecast = Forecast()
     etl: Etl = Etl()
     classify: Classify = Classify()
     plausibility: Plausibility = Plausibility()

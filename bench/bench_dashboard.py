@@ -23,7 +23,7 @@ def _render(db: Path) -> tuple[float, list[str]]:
     # A fresh interpreter per measurement, so no cache of an earlier run helps.
     code = (
         "import time, sys; from streamlit.testing.v1 import AppTest; t=time.perf_counter();"
-        f"at=AppTest.from_file({DASHBOARD!r}, default_timeout=300).run(); dt=time.perf_counter()-t;"
+        f"at=AppTest.from_file({DASHBOARD!r}, default_timeout=1200).run(); dt=time.perf_counter()-t;"
         "assert not at.exception, at.exception; t2=time.perf_counter(); at.run(); warm=time.perf_counter()-t2;"
         "print(dt, warm, '|'.join(f'{m.label}={m.value}' for m in at.metric))"
     )

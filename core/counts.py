@@ -7,8 +7,8 @@ from typing import Any, Protocol
 
 # The counts every rate is a ratio of, in the order the aggregates below give them.
 COUNT_COLUMNS = (
-    "orders", "response_known", "responded_in_time", "resolution_rated", "resolved", "partially_resolved",
-    "satisfaction_rated", "satisfied", "basically_satisfied", "closed", "closed_on_time",
+    "orders", "dispatched", "dispatch_marked", "response_known", "responded_in_time", "resolution_rated", "resolved",
+    "partially_resolved", "satisfaction_rated", "satisfied", "basically_satisfied", "closed", "closed_on_time",
 )
 
 
@@ -34,6 +34,10 @@ def aggregates(rates: RateSettings) -> tuple[str, list[Any]]:
     deadline, dp = _per_category(rates.deadline_days_by_category, rates.default_deadline_days)
     items = [
         "count(*) AS orders",
+        # 响应率's denominator: orders passed to a unit (a dispatch time, a unit or a response); a group where
+        # no order records a dispatch time or a unit cannot tell, and counts all (see analytics.rates).
+        "count(*) FILTER (WHERE dispatched_at IS NOT NULL OR dept IS NOT NULL OR responded_at IS NOT NULL) AS dispatched",
+        "count(*) FILTER (WHERE dispatched_at IS NOT NULL OR dept IS NOT NULL) AS dispatch_marked",
         "count(responded_at) AS response_known",
         "count(*) FILTER (WHERE epoch_us(responded_at) - epoch_us(coalesce(dispatched_at, received_at))"
         f" <= {window} * 3600000000.0) AS responded_in_time",

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import duckdb
 
+from core import summary
+
 # Column lists are the single source for DDL, the loaders and the UI's Chinese labels.
 WORK_ORDER_COLUMNS: dict[str, tuple[str, str]] = {
     # Unique, enforced by the loader (in-file duplicates quarantined, re-loads diffed): an index would cost
@@ -215,15 +217,21 @@ def _missing_columns(con: duckdb.DuckDBPyConnection, database: str | None = None
 
 
 def needs_upgrade(con: duckdb.DuckDBPyConnection, database: str | None = None) -> bool:
-    """True for a database written by an older version: tokens still in work_orders, or columns missing."""
+    """True for a database written by an older version (tokens still in work_orders, columns missing, no
+    monthly summary, core.summary): its next write upgrades it."""
+    return (_tokens_in_orders(con, database) or bool(_missing_columns(con, database))
+            or summary.missing(con, database))
+
+
+def _tokens_in_orders(con: duckdb.DuckDBPyConnection, database: str | None = None) -> bool:
     found = con.execute(
         "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'work_orders' AND column_name = 'tokens'"
         " AND database_name = coalesce(?, current_database())", [database]).fetchall()[0][0]
-    return bool(found) or bool(_missing_columns(con, database))
+    return bool(found)
 
 
 def _move_tokens(con: duckdb.DuckDBPyConnection) -> None:
-    if not needs_upgrade(con):
+    if not _tokens_in_orders(con):
         return
     con.execute("INSERT INTO order_tokens SELECT order_id, tokens FROM work_orders WHERE tokens IS NOT NULL")
     # Rebuilt rather than altered: DuckDB does not alter a table that has an index.

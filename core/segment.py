@@ -146,3 +146,28 @@ def segment(texts: Sequence[str | None], extra_words: Iterable[str] = ()) -> lis
     jb = user_tokenizer(tuple(extra_words))
     drop = _DROP
     return [[t for t in _cut_with(s, jb) if t not in drop] if s else [] for s in texts]
+
+
+# Parts of speech (jieba's dictionary) that carry no matter: conjunctions, adverbs, prepositions, particles,
+# pronouns, numerals, measure words, modal particles, interjections, onomatopoeia, direction and time words,
+# affixes, adverbial adjectives, state and distinguishing words.
+FUNCTION_POS = frozenset({
+    "c", "d", "dg", "df", "p", "u", "uj", "ul", "uv", "ud", "uz", "ug", "r", "rr", "rz", "rg", "m", "mq", "mg",
+    "q", "y", "e", "o", "f", "t", "tg", "k", "h", "x", "ad", "z", "zg", "b",
+})
+
+
+@cache
+def function_words() -> frozenset[str]:
+    """Words of two or more characters that jieba's dictionary tags with a FUNCTION_POS part of speech
+    (况且, 由此, 居然, 一个, 今天, 附近 …): general Chinese, not tied to any data set."""
+    import jieba  # only its dictionary file is read
+
+    path = Path(jieba.__file__).resolve().parent / "dict.txt"
+    out = set()
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3 and len(parts[0]) >= 2 and parts[2] in FUNCTION_POS:
+                out.add(parts[0])
+    return frozenset(out)

@@ -4,11 +4,33 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 SETTINGS_PATH = Path(__file__).resolve().parent.parent / "settings.toml"
+
+
+@dataclass(frozen=True)
+class Rates:
+    response_window_hours: float = 24
+    partial_credit: float = 0.5
+    basic_credit: float = 1.0
+    default_deadline_days: float = 7
+    exclude_invalid: bool = False
+    response_window_hours_by_category: dict[str, float] = field(default_factory=dict)
+    deadline_days_by_category: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Plausibility:
+    action: str = "flag"
+    earliest: str = "1990-01-01"
+    future_days: float = 1
+    region: tuple[float, ...] = ()
+    region_radius_deg: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -24,11 +46,23 @@ def read_toml(path: Path | str | None = None) -> tuple[Path, dict[str, Any]]:
     return path, tomllib.loads(path.read_text(encoding="utf-8"))
 
 
-def duckdb_settings() -> Duckdb:
-    """The [duckdb] section of the settings file in force."""
+def section(name: str, cls: type[T]) -> T:
+    """One section of the settings file in force as its dataclass (unknown keys are an error)."""
     path, raw = read_toml()
-    given = raw.get("duckdb", {})
-    unknown = set(given) - set(Duckdb.__dataclass_fields__)
+    given = raw.get(name, {})
+    unknown = set(given) - set(cls.__dataclass_fields__)
     if unknown:
-        raise ValueError(f"{path}: [duckdb] 中有无法识别的设置项 {sorted(unknown)}，可用项为 {sorted(Duckdb.__dataclass_fields__)}")
-    return Duckdb(**given)
+        raise ValueError(f"{path}: [{name}] 中有无法识别的设置项 {sorted(unknown)}，可用项为 {sorted(cls.__dataclass_fields__)}")
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in given.items()})
+
+
+def duckdb_settings() -> Duckdb:
+    return section("duckdb", Duckdb)
+
+
+def plausibility_settings() -> Plausibility:
+    return section("plausibility", Plausibility)
+
+
+def rates_settings() -> Rates:
+    return section("rates", Rates)

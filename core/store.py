@@ -33,8 +33,9 @@ def connect(database: str = ":memory:") -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with memory_limit, threads and temp_directory from settings ([duckdb])."""
     d = duckdb_settings()
     temp = d.temp_directory or str(Path(tempfile.gettempdir()) / "whistle-duckdb")
-    return duckdb.connect(database, config={"memory_limit": d.memory_limit, "threads": d.threads,
-                                             "temp_directory": temp})
+    con = duckdb.connect(database, config={"memory_limit": d.memory_limit, "threads": d.threads, "temp_directory": temp})
+    con.execute("SET enable_progress_bar = false")   # long writes would print bars into CLI output
+    return con
 
 
 def connect_read(path: Path | str) -> duckdb.DuckDBPyConnection:

@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     t.set_defaults(func=_tokens)
     d = sub.add_parser("demo", help="生成演示数据库")
     d.add_argument("--db", default=None)
-    d.add_argument("--orders", type=int, default=200_000)
+    d.add_argument("--orders", type=int, default=360_000, help="三年的工单总数")
     d.add_argument("--seed", type=int, default=12345)
     d.set_defaults(func=_demo)
     lk = sub.add_parser("lake", help="把各表写成 Parquet 数据湖（工单按月 Hive 分区，增量更新）")

@@ -1,17 +1,23 @@
-"""A realistic, deterministic-per-seed Beijing year of 12345 data for the dashboard's first start and the tests.
+"""Realistic, deterministic-per-seed Beijing 12345 data (three years) for the dashboard's first start and the tests.
 
-The year is the 12 full months 2025-11-01 .. 2026-10-31 (the current, partial month is left out so every
-month compares like with like); outcomes are as of the export time AS_OF (2026-11-24), so late-October
-orders may still be open. Every canonical table is rebuilt in one atomic write. The phenomena the analytics
-must find are planted on top of a seasonal, weekly and daily background and described in PLANTED.
+The data covers the 36 full months 2023-11-01 .. 2026-10-31 (the current, partial month is left out so every
+month compares like with like), growing about 10% a year; outcomes are as of the export time AS_OF
+(2026-11-24), so late-October orders may still be open. Every season recurs each year with its own
+strength (heating from 15 November, flooding in July, school enrolment in spring, power cuts in summer heat).
+The phenomena the analytics must find are planted in the last year on top of that background (PLANTED).
+
+The demo goes through the loader like any export: it writes export files (Chinese headers, caller phone
+numbers) and loads them with etl.load, then builds the token index with etl.tokens; everything is built in
+a private file that replaces the database in one rename, so nobody sees a half-built demo.
 """
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import re
+import os
+import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -19,18 +25,19 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from core.segment import segment
 from etl import demo_lexicon as lex
-from etl import reference
-from core.schema import TABLES, create_all
+from etl import reference, store, tokens
+from etl.load import load_file
 from etl.store import db_path, writing
 
-START = date(2025, 11, 1)
+START = date(2023, 11, 1)
 END = date(2026, 11, 1)  # exclusive
 DAYS = (END - START).days
+LAST_YEAR = date(2025, 11, 1)  # the planted phenomena happen in the last 12 months
 AS_OF = datetime(2026, 11, 24, 23, 59)
+GROWTH = 0.10  # yearly growth of the volume (Beijing's hotline grew every year)
+SEASON_SD = 0.15  # year-to-year variation of each category's seasonal strength (log scale)
 POP_SOURCE = "演示数据（合成）"
-PHONE_LIKE = re.compile(r"1\d{10}")
 
 # Relative yearly volume per district: 2019's published figures where known (朝阳 32万, 海淀 22万, 丰台 17万,
 # 延庆 4万, the smallest), the others roughly by 2020 census population.
@@ -42,11 +49,21 @@ DISTRICT_VOLUME = {
 KIND_POPULATION = {"街道": 1.0, "地区": 1.3, "镇": 0.8, "乡": 0.4, "类似乡级单位": 0.05}
 CHANNELS = ("电话", "网络", "微信", "APP", "其他")
 CHANNEL_P = (0.905, 0.04, 0.03, 0.02, 0.005)
-# Approximate public holidays of the year (make-up working days ignored).
-HOLIDAYS = {date(2026, 1, d) for d in (1, 2, 3)} | {date(2026, 2, d) for d in range(15, 24)} | {
-    date(2026, 4, d) for d in (4, 5, 6)} | {date(2026, 5, d) for d in range(1, 6)} | {
-    date(2026, 6, d) for d in (19, 20, 21)} | {date(2026, 9, d) for d in (25, 26, 27)} | {
-    date(2026, 10, d) for d in range(1, 8)}
+
+def _span(y: int, m: int, d0: int, d1: int) -> set[date]:
+    return {date(y, m, d) for d in range(d0, d1 + 1)}
+
+
+# Approximate public holidays (make-up working days ignored): New Year, Spring Festival, Qingming, Labour Day,
+# Dragon Boat, Mid-Autumn, National Day.
+HOLIDAYS = (
+    _span(2023, 12, 30, 31) | _span(2024, 1, 1, 1) | _span(2024, 2, 10, 17) | _span(2024, 4, 4, 6) | _span(2024, 5, 1, 5)
+    | _span(2024, 6, 8, 10) | _span(2024, 9, 15, 17) | _span(2024, 10, 1, 7)
+    | _span(2025, 1, 1, 1) | _span(2025, 1, 28, 31) | _span(2025, 2, 1, 4) | _span(2025, 4, 4, 6) | _span(2025, 5, 1, 5)
+    | _span(2025, 5, 31, 31) | _span(2025, 6, 1, 2) | _span(2025, 10, 1, 8)
+    | _span(2026, 1, 1, 3) | _span(2026, 2, 15, 23) | _span(2026, 4, 4, 6) | _span(2026, 5, 1, 5)
+    | _span(2026, 6, 19, 21) | _span(2026, 9, 25, 27) | _span(2026, 10, 1, 7)
+)
 HOURS = {
     "day": [0.3, 0.2, 0.15, 0.1, 0.1, 0.2, 0.6, 1.8, 3.5, 6.0, 6.5, 5.5, 3.5, 3.8, 5.8, 6.0, 5.2, 4.0, 3.0, 2.6, 2.4, 2.0, 1.3, 0.7],
     "evening": [1.5, 1.0, 0.5, 0.3, 0.2, 0.2, 0.5, 1.5, 2.5, 3.2, 3.2, 3.0, 2.2, 2.4, 3.0, 3.0, 2.8, 2.6, 2.8, 3.4, 4.0, 4.4, 3.8, 2.6],
@@ -114,7 +131,7 @@ PLANTED: dict = {
     "weak_departments": {"names": ["通州区住房城乡建设委", "大兴区城管执法局"], "logit_effect": -1.6,
                          "note": "工单三率偏低、街乡评分偏低、吹哨到场慢且时有未到"},
     "rising": {"category": ("市场管理", "预付式消费", "预付卡退费"), "first_month": "2025-11", "last_month": "2026-10",
-               "factor": 6.0, "note": "全年逐月上升约6倍，遍布各区：每月一题候选"},
+               "factor": 6.0, "note": "此前两年平稳，最近一年逐月上升约6倍，遍布各区：每月一题候选"},
     "heating_season": {"first_day": "2025-11-15", "last_day": "2026-03-15"},
     "cases": {"per_order": 0.015, "linked_share": 0.4, "slow_departments": ["通州区住房城乡建设委", "大兴区城管执法局"],
               "slow_keys": ["green", "power"], "no_show_base": 0.02, "no_show_slow": 0.18},
@@ -133,20 +150,20 @@ def _core(name: str) -> str:
     return "园区"
 
 
-def _key(*parts: object) -> str:
-    """A salted-hash-looking caller key; never a phone number (re-hashed if 11 phone-like digits show up)."""
-    salt = "|".join(map(str, parts))
-    while True:
-        k = hashlib.blake2b(salt.encode(), digest_size=8, person=b"whistle-demo").hexdigest()
-        if not PHONE_LIKE.search(k):
-            return k
-        salt += "+"
+# Caller ids by origin; each id is one caller's phone number in the export (see _phones).
+CALLER_BASE = {"hot": 100_000_000, "rep": 200_000_000, "surge": 300_000_000}
+
+
+def _phones(ids: np.ndarray, seed: int) -> pl.Series:
+    """A distinct synthetic mobile number per caller id (an affine bijection of 0..10^9), which the loader
+    hashes into caller_key like any export's 来电号码."""
+    mixed = (ids.astype(np.int64) * 7_654_321 + 1_000_003 * (seed % 997) + 12_345) % 1_000_000_000
+    return pl.Series("来电号码", mixed).cast(pl.String).str.zfill(9).str.replace(r"^", "13")
 
 
 def _season_curve(kind: str, days: list[date]) -> np.ndarray:
     m = np.array([d.month for d in days])
     dd = np.array([d.day for d in days])
-    i = np.arange(len(days))
     by_month = lambda table, default: np.array([table.get(x, default) for x in m], dtype=float)  # noqa: E731
     if kind == "heating":
         out = by_month({12: 1.8, 1: 2.0, 2: 1.3}, 0.0)
@@ -163,19 +180,37 @@ def _season_curve(kind: str, days: list[date]) -> np.ndarray:
         return out
     if kind == "catkin":
         return np.where(((m == 4) & (dd >= 10)) | ((m == 5) & (dd <= 20)), 6.0, 0.05)
-    if kind == "rising":
-        return 0.5 + 2.5 * i / (len(days) - 1)
+    if kind == "rising":  # flat, then the last year climbs 6-fold
+        start = (LAST_YEAR - START).days
+        i = np.arange(len(days))
+        return 0.5 + 2.5 * np.clip(i - start, 0, None) / max(len(days) - 1 - start, 1)
     tables = {
         "summer": ({6: 1.8, 7: 1.8, 8: 1.8, 5: 1.3, 9: 1.3, 11: 0.6, 12: 0.6, 1: 0.6, 2: 0.6}, 1.0),
         "winter": ({12: 1.6, 1: 1.6, 2: 1.6, 11: 1.2, 3: 1.2, 6: 0.7, 7: 0.7, 8: 0.7}, 1.0),
         "spring": ({3: 1.6, 4: 1.6, 5: 1.6}, 0.85),
-        "rain": ({7: 3.0, 8: 3.0, 6: 1.2, 9: 1.2, 11: 0.1, 12: 0.1, 1: 0.1, 2: 0.1, 3: 0.1}, 0.6),
+        "rain": ({7: 4.0, 8: 2.5, 6: 1.2, 9: 1.0, 11: 0.1, 12: 0.1, 1: 0.1, 2: 0.1, 3: 0.1}, 0.5),
+        "power": ({7: 2.6, 8: 2.2, 6: 1.7, 5: 1.1, 12: 0.9, 1: 0.9}, 0.6),  # air conditioners in the summer heat
         "yearend": ({12: 1.8, 1: 1.8, 2: 1.8}, 0.8),
         "school": ({2: 0.8, 3: 1.0, 4: 1.3, 5: 1.6, 6: 1.7, 7: 1.5, 8: 1.6, 9: 1.4, 10: 0.9}, 0.75),
+        "enrolment": ({3: 1.5, 4: 2.6, 5: 3.0, 6: 2.0, 7: 1.2, 8: 1.4, 9: 0.9}, 0.45),  # 入学登记 in April–May
         "flat": ({}, 1.0),
     }
     table, default = tables[kind]
     return by_month(table, default)
+
+
+def _weights(days: list[date], strength: np.ndarray) -> np.ndarray:
+    """Expected daily volume of every category (rows) on every day: weight × season × growth × weekday.
+    `strength` (categories × years) varies each year's seasonal swing around the curve."""
+    year = np.array([(d - START).days // 365 for d in days]).clip(0, strength.shape[1] - 1)
+    growth = (1 + GROWTH) ** (np.arange(len(days)) / 365.25)
+    W = np.empty((len(lex.CATEGORIES), len(days)))
+    for c, spec in enumerate(lex.CATEGORIES):
+        curve = _season_curve(spec[4], days)
+        if spec[4] not in ("flat", "rising"):  # a stronger or milder swing each year; a 1 stays a 1
+            curve = curve ** strength[c, year]
+        W[c] = spec[3] * curve
+    return W * (growth * _day_factor(days))[None, :]
 
 
 def _day_factor(days: list[date]) -> np.ndarray:
@@ -330,7 +365,7 @@ def _background(rng: np.random.Generator, n: int, geo: dict, days: list[date]) -
         m = (st["district"] == d).to_numpy()
         w[m] = DISTRICT_VOLUME[d] * w[m] / w[m].sum()
     street = rng.choice(st.height, size=n, p=w / w.sum())
-    W = np.array([c[3] * _season_curve(c[4], days) for c in cats]) * _day_factor(days)[None, :]
+    W = geo["weights"]
     cell = rng.choice(W.size, size=n, p=(W / W.sum()).ravel())
     cat, day = np.divmod(cell, len(days))
     hour = np.zeros(n, dtype=np.int64)
@@ -356,7 +391,7 @@ def _community_for(rng: np.random.Generator, geo: dict, street: np.ndarray) -> n
     return out
 
 ROW_FIELDS = {  # per-row generation fields and their fill value for parts that do not set them
-    "street": 0, "cat": 0, "day": 0, "hour": 0, "community": 0, "caller": None, "kind": 0, "slot": 0,
+    "street": 0, "cat": 0, "day": 0, "hour": 0, "community": 0, "caller": 0, "kind": 0, "slot": 0,
     "body": None, "estate": None, "building": -1, "repeat_k": 0, "effect": 0.0, "dept": None, "rtype": None,
 }
 
@@ -390,14 +425,14 @@ def _planted(rng: np.random.Generator, geo: dict, days: list[date], cat_index: d
     parts = []
     for hi, h in enumerate(PLANTED["hot_issues"]):
         s = street_idx[(h["district"], h["street"])]
-        callers = [_key(seed, "hot", hi, j) for j in range(h["callers"])]
+        callers = [CALLER_BASE["hot"] + 1000 * hi + j for j in range(h["callers"])]
         callers += [c for c in callers if rng.random() < 0.25]  # some call a second time
         n = len(callers)
         d0, d1 = _days_between(h["first_day"], h["last_day"])
         parts.append({
             "street": np.full(n, s), "cat": np.full(n, cat_index[h["category"][2]]),
             "day": rng.integers(d0, d1 + 1, n), "hour": _hours(rng, h["hours"], n),
-            "community": np.full(n, com_idx[(s, h["community"])]), "caller": np.array(callers, dtype=object),
+            "community": np.full(n, com_idx[(s, h["community"])]), "caller": np.array(callers, dtype=np.int64),
             "kind": np.full(n, 1), "slot": rng.integers(0, 2**31, n),
             "body": _pick(rng, h["bodies"], n), "estate": np.full(n, h["estate"], dtype=object),
             "building": _pick(rng, h["buildings"], n).astype(np.int64) if h["buildings"] else np.zeros(n, dtype=np.int64),
@@ -420,14 +455,14 @@ def _planted(rng: np.random.Generator, geo: dict, days: list[date], cat_index: d
     offset = np.concatenate([np.sort(np.r_[0, rng.uniform(0, rep["window_days"] - 1, n - 1)]) for n in g_size]).astype(np.int64)
     parts.append({
         "street": g_street[idx], "cat": g_cat[idx], "day": g_start[idx] + offset, "hour": _hours(rng, "day", len(idx)),
-        "community": g_com[idx], "caller": np.array([_key(seed, "rep", g) for g in idx], dtype=object),
+        "community": g_com[idx], "caller": CALLER_BASE["rep"] + idx,
         "kind": np.full(len(idx), 2), "slot": g_slot[idx], "body": np.array(g_body, dtype=object)[idx],
         "repeat_k": k, "effect": np.full(len(idx), -1.5),
         "rtype": np.where(k == 1, "投诉", np.where(rng.random(len(idx)) < 0.8, "投诉", "求助")).astype(object),
     })
 
     sg = PLANTED["surge"]
-    W = np.array([c[3] * _season_curve(c[4], days) for c in lex.CATEGORIES]) * _day_factor(days)[None, :]
+    W = geo["weights"]
     month = np.array([d.strftime("%Y-%m") == sg["month"] for d in days])
     water = np.array([c[0] == sg["category_l1"] and c[1] == sg["category_l2"] for c in lex.CATEGORIES])
     share = DISTRICT_VOLUME[sg["district"]] / sum(DISTRICT_VOLUME.values())
@@ -439,7 +474,7 @@ def _planted(rng: np.random.Generator, geo: dict, days: list[date], cat_index: d
     parts.append({
         "street": s, "cat": np.where(rng.random(n) < 0.8, cat_index["停水"], cat_index["水质水压"]),
         "day": rng.integers(d0, d1 + 1, n), "hour": _hours(rng, "day", n), "community": _community_for(rng, geo, s),
-        "caller": np.array([_key(seed, "surge", i) for i in range(n)], dtype=object), "kind": np.full(n, 3),
+        "caller": CALLER_BASE["surge"] + np.arange(n), "kind": np.full(n, 3),
         "slot": rng.integers(0, 2**31, n), "effect": np.full(n, -0.5),
     })
     return parts
@@ -625,7 +660,7 @@ def _orders_frame(rng: np.random.Generator, geo: dict, rows: dict) -> pl.DataFra
         "community": com_name[com].astype(str), "address": address,
         "lon": np.round(geo["com_lon"][com] + rng.normal(0, 0.0015, n), 6),
         "lat": np.round(geo["com_lat"][com] + rng.normal(0, 0.0012, n), 6),
-        "caller_key": rows["caller"].astype(str), "dept": dept.astype(str),
+        "_caller": rows["caller"].astype(np.int64), "dept": dept.astype(str),
         "dispatched_at": ts(dispatched), "responded_at": ts(responded), "due_at": ts(due),
         "closed_at": ts(np.where(is_open, np.datetime64("NaT"), closed)),
         "status": status.astype(str), "redispatch_count": redispatch.astype(np.int32),
@@ -732,7 +767,9 @@ def _ratings(rng: np.random.Generator, orders: pl.DataFrame) -> pl.DataFrame:
     band = np.where(score >= 90, "high", np.where(score >= 80, "mid", "low"))
     pick = rng.integers(0, 100, g.height)
     comment = [lex.RATING_COMMENTS[b][p % len(lex.RATING_COMMENTS[b])] for b, p in zip(band, pick)]
-    return g.select("period", "district", "street", "dept").with_columns(score=pl.Series(score), comment=pl.Series(comment))
+    out = g.select("period", "district", "street", "dept").with_columns(score=pl.Series(score), comment=pl.Series(comment))
+    # A rating is keyed by (period, street, dept): of two same-named streets rating one city-wide unit, keep one.
+    return out.unique(["period", "street", "dept"], keep="first", maintain_order=True)
 
 
 def _duties(st: pl.DataFrame) -> pl.DataFrame:
@@ -768,8 +805,46 @@ def _write_areas(con, geo: dict) -> None:
     con.unregister("_com")
 
 
-def build_demo(db_path: str | Path, orders: int = 200_000, seed: int = 12345, progress: Progress | None = None) -> dict:
-    """Rebuild every canonical table in `db_path` with a demo year; returns a short summary."""
+# Export headers as a Beijing-style export names them (etl.kinds recognises every one).
+ORDER_HEADERS = {
+    "order_id": "工单编号", "received_at": "受理时间", "channel": "来源渠道", "request_type": "诉求类型",
+    "category_l1": "一级分类", "category_l2": "二级分类", "category_l3": "三级分类", "content": "诉求内容",
+    "district": "被反映区", "street": "被反映街乡镇", "community": "社区", "address": "地址", "lon": "经度", "lat": "纬度",
+    "来电号码": "来电号码", "dept": "承办单位", "dispatched_at": "派单时间", "responded_at": "响应时间", "due_at": "办理时限",
+    "closed_at": "办结时间", "status": "工单状态", "redispatch_count": "退单次数", "resolution": "是否解决",
+    "satisfaction": "是否满意", "是否有效": "是否有效",
+}
+CASE_HEADERS = {
+    "case_id": "案件编号", "district": "区", "street": "街道", "community": "社区", "opened_at": "吹哨时间",
+    "category": "案件类别", "title": "案件标题", "description": "案件描述", "whistled_by": "吹哨主体",
+    "closed_at": "结案时间", "status": "案件状态", "related_order_id": "关联工单编号",
+}
+EVENT_HEADERS = {"case_id": "案件编号", "dept": "部门", "event": "事件", "occurred_at": "事件时间", "note": "备注"}
+RATING_HEADERS = {"period": "考核月份", "district": "区", "street": "街道", "dept": "被考核部门", "score": "评分",
+                  "comment": "评语"}
+DUTY_HEADERS = {"category_l1": "一级分类", "category_l2": "二级分类", "dept": "责任部门"}
+
+
+def _export(frame: pl.DataFrame, headers: dict[str, str], path: Path) -> Path:
+    frame.select(pl.col(c).alias(h) for c, h in headers.items()).write_csv(
+        path, datetime_format="%Y-%m-%d %H:%M:%S", date_format="%Y-%m")
+    return path
+
+
+def _stage_bar(report: Progress, lo: float, hi: float) -> Progress:
+    """A load's read/transform/write progress as one rising stretch lo..hi of the demo's bar."""
+    stages = ("read", "transform", "write")
+
+    def step(stage: str, fraction: float) -> None:
+        done = (stages.index(stage) + fraction) / len(stages) if stage in stages else fraction
+        report("write", lo + (hi - lo) * done)
+
+    return step
+
+
+def build_demo(db_path: str | Path, orders: int = 360_000, seed: int = 12345, progress: Progress | None = None) -> dict:
+    """Replace `db_path` with a demo database of `orders` work orders over three years (loaded through
+    etl.load like any export); returns a short summary."""
     report = progress or (lambda stage, fraction: None)
     started = datetime.now()
     rng = np.random.default_rng(seed)
@@ -777,6 +852,7 @@ def build_demo(db_path: str | Path, orders: int = 200_000, seed: int = 12345, pr
     cat_index = {c[2]: i for i, c in enumerate(lex.CATEGORIES)}
     report("generate", 0.0)
     geo = _geography(rng)
+    geo["weights"] = _weights(days, rng.lognormal(0, SEASON_SD, (len(lex.CATEGORIES), (DAYS + 364) // 365)))
     st = geo["streets"]
     report("generate", 0.05)
 
@@ -786,60 +862,61 @@ def build_demo(db_path: str | Path, orders: int = 200_000, seed: int = 12345, pr
         raise ValueError(f"演示工单数 {orders} 太少：至少需要 {2 * (orders - n_bg)} 条才能容纳预置的热点和重复诉求")
     bg = _background(rng, n_bg, geo, days)
     bg["community"] = _community_for(rng, geo, bg["street"])
-    bg["caller"] = np.array([_key(seed, "c", i) for i in rng.integers(0, int(n_bg * 0.85), n_bg)], dtype=object)
+    bg["caller"] = rng.integers(0, int(n_bg * 0.85), n_bg)
     rows = _stack([bg] + parts)
     report("generate", 0.15)
     frame = _orders_frame(rng, geo, rows)
-    report("tokenize", 0.35)
-    texts = frame["content"].to_list()
-    tokens: list[list[str]] = []
-    for i in range(0, len(texts), 20_000):  # segmentation is the longest stage: report as it goes
-        tokens += segment(texts[i: i + 20_000])
-        report("tokenize", 0.35 + 0.4 * len(tokens) / len(texts))
-    token_index = frame.select("order_id", tokens=pl.Series(tokens, dtype=pl.List(pl.String)))
-    report("cases", 0.75)
+    report("cases", 0.35)
     cases, events = _cases(rng, frame, orders)
     ratings = _ratings(rng, frame)
     duties = _duties(st)
-    report("write", 0.82)
-    load_id = f"demo-seed-{seed}"
+    export = frame.with_columns(_phones(frame["_caller"].to_numpy(), seed),
+                                pl.when(pl.col("is_invalid")).then(pl.lit("否")).otherwise(pl.lit("是")).alias("是否有效"))
+    del frame
+    report("write", 0.4)
+
+    db_path = Path(db_path)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    # Built aside and published by one rename: a dashboard opening meanwhile never sees a half-built demo.
+    build = db_path.with_name(f".{db_path.name}.demo-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     source = f"demo:seed={seed}"
-    with writing(db_path) as con:
-        # Dropping (not deleting) and checkpointing frees the old blocks for reuse, so rebuilds do not grow the file.
-        for table in TABLES:
-            con.execute(f"DROP TABLE {table}")
-        con.execute("CHECKPOINT")
-        create_all(con)
-        reference.seed_areas(con)
-        _write_areas(con, geo)
-        for table, df in (("work_orders", frame), ("cases", cases), ("case_events", events),
-                          ("dept_ratings", ratings), ("dept_duties", duties)):
-            df = df.with_columns(source_file=pl.lit(source), load_id=pl.lit(load_id))
-            df = df.select([c for c in df.columns if c in TABLES[table]])
-            con.register("_demo", df.to_arrow())
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _demo")
-            con.unregister("_demo")
-        con.register("_demo", token_index.to_arrow())
-        con.execute("INSERT INTO order_tokens BY NAME SELECT * FROM _demo")
-        con.unregister("_demo")
-        report("write", 0.95)
-        con.execute(
-            "INSERT INTO loads (load_id, source_file, sha256, kind, encoding, mapping, rows_read, rows_inserted, rows_updated,"
-            " rows_unchanged, rows_quarantined, started_at, finished_at, status, message)"
-            " VALUES (?, ?, NULL, 'demo', NULL, NULL, ?, ?, 0, 0, 0, ?, ?, 'ok', ?)",
-            [load_id, source, frame.height, frame.height, started, datetime.now(),
-             f"演示数据（合成）：{START:%Y年%m月}至{END - timedelta(days=1):%Y年%m月}共{frame.height}条工单、"
-             f"{cases.height}个吹哨案件，随机种子{seed}；非真实数据。"],
-        )
+    loaded: dict[str, int] = {}
+    try:
+        with writing(build) as con:
+            reference.seed_areas(con)
+            _write_areas(con, geo)
+        with tempfile.TemporaryDirectory(prefix="whistle-demo-") as tmp:
+            files = [
+                ("work_orders", _export(export, ORDER_HEADERS, Path(tmp) / "工单.csv")),
+                ("cases", _export(cases, CASE_HEADERS, Path(tmp) / "吹哨案件.csv")),
+                ("case_events", _export(events, EVENT_HEADERS, Path(tmp) / "吹哨事件.csv")),
+                ("ratings", _export(ratings, RATING_HEADERS, Path(tmp) / "街乡考核部门.csv")),
+                ("duties", _export(duties, DUTY_HEADERS, Path(tmp) / "权责清单.csv")),
+            ]
+            del export
+            for i, (kind, file) in enumerate(files):
+                lo = 0.4 if i == 0 else 0.55 + 0.01 * (i - 1)
+                hi = 0.55 if i == 0 else lo + 0.01
+                result = load_file(file, build, kind=kind, source_name=source, progress=_stage_bar(report, lo, hi))
+                if result.rows_quarantined or result.rows_inserted != result.rows_read:
+                    raise RuntimeError(f"演示数据 {file.name} 导入不完整：{result.message}")
+                loaded[kind] = result.rows_inserted
+            tokens.fill(build, progress=lambda stage, f: report("tokenize", 0.6 + 0.37 * f))
+        report("write", 0.98)
+        store.publish(build, db_path)
+    finally:
+        for leftover in (build, build.with_name(build.name + ".lock"), build.with_name(build.name + ".wal")):
+            leftover.unlink(missing_ok=True)
     report("done", 1.0)
-    return {"orders": frame.height, "cases": cases.height, "case_events": events.height,
-            "dept_ratings": ratings.height, "dept_duties": duties.height, "seconds": (datetime.now() - started).total_seconds()}
+    return {"orders": loaded["work_orders"], "cases": loaded["cases"], "case_events": loaded["case_events"],
+            "dept_ratings": loaded["ratings"], "dept_duties": loaded["duties"],
+            "seconds": (datetime.now() - started).total_seconds()}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m etl.demo", description="生成演示数据库（合成的北京12345一年数据）")
+    parser = argparse.ArgumentParser(prog="python -m etl.demo", description="生成演示数据库（合成的北京12345三年数据）")
     parser.add_argument("--db", help="数据库文件（默认 HOTLINE_DB 或 data/hotline.duckdb）")
-    parser.add_argument("--orders", type=int, default=200_000, help="工单数（默认 200000）")
+    parser.add_argument("--orders", type=int, default=360_000, help="三年的工单总数（默认 360000）")
     parser.add_argument("--seed", type=int, default=12345, help="随机种子（默认 12345）")
     args = parser.parse_args(argv)
     path = db_path(args.db)

@@ -28,7 +28,7 @@ EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
 BOM = b"\xef\xbb\xbf"
 HEAD_BYTES = 65536          # enough to find the header and the delimiter
 HEADER_SCAN = 20            # title lines above the header are looked for in this many first rows
-SAMPLE_ROWS = 2000          # fast path: rows checked for garbled text (a garbled sample sends the file the careful way)
+SAMPLE_ROWS = 500           # fast path: rows checked for garbled text (a garbled sample sends the file the careful way)
 MAX_ROW_KB = 1024           # a record longer than this is quarantined (a broken quote or a runaway field)
 BAD_LINE_SHARE = 0.2        # more undecodable lines than this (of the lines with non-ASCII text): refuse the file
 
@@ -58,6 +58,9 @@ class Extracted:
     headers: list[str]
     rejects: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=REJECT_SCHEMA))
     header_line: int = 1
+    # False when the row numbers assume the file has no blank lines (DuckDB skips them): exact_lines()
+    # checks that, at a cost, only when a row number is about to be shown.
+    exact: bool = True
 
 
 def encoding_advice(codec: str) -> str:
@@ -228,8 +231,6 @@ def _fast(path: Path, name: str, head: bytes, label: str) -> Extracted | None:
     if any('"' in ln for ln in lines[:skip]):
         return None  # a quoted title line may span lines; let the careful path count them
     headers = clean_headers(_split(lines[skip].rstrip("\r"), delim)) if skip < len(lines) else []
-    if _blank_line(path, b"\n\r\n" if "\r\n" in text else b"\n\n"):
-        return None  # DuckDB skips blank lines, which would shift every row number after one
     con = connect()
     try:
         frame = con.sql(f"SELECT * FROM read_csv(?, {CSV_OPTIONS})",
@@ -248,7 +249,20 @@ def _fast(path: Path, name: str, head: bytes, label: str) -> Extracted | None:
             return None
     header_line = skip + 1
     frame = frame.with_columns(pl.int_range(header_line + 1, header_line + 1 + frame.height, dtype=pl.Int64).alias("_line"))
-    return Extracted(frame, label, delim, headers, header_line=header_line)
+    return Extracted(frame, label, delim, headers, header_line=header_line, exact=False)
+
+
+def exact_lines(path: str | Path, ex: Extracted, name: str | None = None) -> Extracted:
+    """`ex` with row numbers that count blank lines: read again the careful way if the file has any."""
+    path = Path(path)
+    if ex.exact:
+        return ex
+    with open(path, "rb") as f:
+        head = f.read(HEAD_BYTES)
+    if not _blank_line(path, b"\n\r\n" if b"\r\n" in head else b"\n\n"):
+        ex.exact = True
+        return ex
+    return _careful(path.read_bytes(), name or path.name, None, path.suffix.lower())
 
 
 def _blank_line(path: Path, pattern: bytes) -> bool:

@@ -33,9 +33,11 @@ class KindSpec:
 
 
 _AREA_SYN = {
-    "district": ("区", "被反映区", "所属区", "区县", "所属区县", "行政区", "行政区划", "Borough", "district"),
+    # 311 exports: NYC Borough / Community Board, LA council district (CD) / neighbourhood council (NCName)
+    # as district and street. Zip codes are not communities: hot issues read a community as a named place.
+    "district": ("区", "被反映区", "所属区", "区县", "所属区县", "行政区", "行政区划", "Borough", "CD", "district"),
     "street": ("街道", "街乡", "街乡镇", "被反映街乡镇", "所属街道", "乡镇街道", "街道乡镇", "所属街乡镇",
-               "所属街道办事处", "街道办事处", "乡镇", "street", "township"),
+               "所属街道办事处", "街道办事处", "乡镇", "Community Board", "NCName", "street", "township"),
     "community": ("社区", "村", "村社区", "所属社区", "社区村", "村居", "居委会", "community"),
 }
 _AREA_KW = {"street": ("街道", "街乡", "乡镇"), "community": ("社区", "居委"), "district": ("区县",)}
@@ -55,9 +57,9 @@ WORK_ORDERS = KindSpec(
         "request_type": ("诉求类型", "来电类别", "工单类型", "诉求性质", "来电类型", "request_type"),
         "category_path": ("问题分类", "诉求分类", "事项分类", "反映类别", "分类", "问题类别", "Complaint Type",
                           "service_name", "RequestType"),
-        "category_l1": ("一级分类", "一级类别", "category_l1"),
-        "category_l2": ("二级分类", "二级类别", "category_l2"),
-        "category_l3": ("三级分类", "三级类别", "category_l3"),
+        "category_l1": ("一级分类", "一级类别", "一级标签", "category_l1"),
+        "category_l2": ("二级分类", "二级类别", "二级标签", "category_l2"),
+        "category_l3": ("三级分类", "三级类别", "三级标签", "category_l3"),
         "content": ("诉求内容", "主要内容", "来电内容", "问题描述", "反映内容", "留言详情", "留言内容", "工单内容",
                     "Descriptor", "description", "content"),
         "title": ("留言主题", "标题", "主题", "诉求标题", "title"),
@@ -68,8 +70,9 @@ WORK_ORDERS = KindSpec(
         "lat": ("纬度", "Latitude", "lat"),
         "caller_phone": ("来电号码", "联系电话", "电话", "手机号", "手机号码", "联系方式", "来电人电话", "留言用户",
                          "caller_key", "phone"),
+        # LA: Owner is the agency; AssignTo a yard or crew code, used only without Owner (earlier header wins).
         "dept": ("承办单位", "主办单位", "承办部门", "责任单位", "处理部门", "主办部门", "办理单位", "Agency",
-                 "agency_responsible", "AssignTo", "dept"),
+                 "agency_responsible", "Owner", "AssignTo", "dept"),
         "dispatched_at": ("派单时间", "派发时间", "交办时间", "转办时间", "分派时间", "dispatched_at"),
         "responded_at": ("响应时间", "签收时间", "首次联系时间", "联系时间", "接单时间", "responded_at"),
         "due_at": ("办理时限", "截止时间", "限办时间", "办结时限", "到期时间", "Due Date", "due_at"),

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import polars as pl
 
-from analytics.settings import load_settings
+from core.settings import plausibility_settings
 from etl import kinds, mapping as mapping_mod, pii, reference, store
-from etl.extract import ExtractError, Extracted, read_table
+from etl.extract import ExtractError, Extracted, exact_lines, read_table
 from etl.mapping import target_label
 from core.schema import TABLES
 from etl.transform import Transformed, transform
@@ -130,6 +130,9 @@ def preview(path: str | os.PathLike, kind: str = "work_orders", mapping: dict[st
                    "missing_required": missing, "rows_read": ex.frame.height + len(ex.rejects),
                    "header_line": ex.header_line}
         tr = transform(ex, kind, resolved)
+        if tr.quarantine.height and (again := exact_lines(path, ex, name)) is not ex:
+            ex, tr = again, transform(again, kind, resolved)
+            summary["rows_read"] = ex.frame.height + len(ex.rejects)
     except LoadError:
         raise
     except Exception:
@@ -185,8 +188,12 @@ def _load(path: Path, db, kind: str, mapping: dict[str, str] | None, progress: P
     with ThreadPoolExecutor(1) as pool:
         digest = pool.submit(_sha256, path)
         progress("transform", 0.0)
-        checks = load_settings().plausibility
+        checks = plausibility_settings()
         tr = transform(ex, kind, resolved, checks=checks, now=started)
+        # Row numbers are about to be shown: make them count blank lines.
+        if tr.quarantine.height and (again := exact_lines(path, ex, result.source_file)) is not ex:
+            ex, tr = again, transform(again, kind, resolved, checks=checks, now=started)
+            result.rows_read = ex.frame.height + len(ex.rejects)
         del ex
         result.nulled, result.flagged = tr.nulled, tr.flagged
         progress("transform", 1.0)

@@ -20,7 +20,9 @@ from pathlib import Path
 
 import duckdb
 
+from core import summary
 from core.schema import create_all
+from core.settings import rates_settings
 from core.store import ROOT, DEFAULT_DB, connect, connect_read, db_path, db_version  # noqa: F401 (etl.store.* callers)
 
 SCRATCH_STALE_SECONDS = 24 * 3600
@@ -46,6 +48,7 @@ def writing(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
         try:
             create_all(con)
             yield con
+            summary.refresh(con, rates_settings())
             con.execute("CHECKPOINT")
             con.close()
             os.replace(tmp, path)
@@ -55,6 +58,15 @@ def writing(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
         finally:
             tmp.unlink(missing_ok=True)
             tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+
+
+def publish(built: Path | str, path: Path | str) -> None:
+    """Replace `path` by a database file built elsewhere on the same file system (the demo), under the
+    writers' lock and in one rename, as `writing` publishes."""
+    path = Path(path)
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        os.replace(built, path)
 
 
 def scratch_dir() -> Path:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
-from analytics.settings import Plausibility, load_settings
+from core.settings import Plausibility, plausibility_settings
 from etl import kinds, pii, reference
 from etl.extract import Extracted
 from etl.kinds import DATE_FORMATS_HINT, KindSpec
@@ -200,10 +200,10 @@ def transform(ex: Extracted, kind: str, mapping: dict[str, str], phone_key: str 
     frame = (raw_dated.lazy()
              .select(pl.col("_line"), *[exprs.get(c, _default(spec, c)).alias(c) for c in columns]).collect())
     del raw_dated
-    frame = _normalise_areas(frame)
+    frame = _areas_from_text(_normalise_areas(_area_values(frame, src)), src)
 
     reasons, nulled = _checks(spec, src, raw, frame)
-    frame, doubts, flagged = _plausible(spec, src, frame, checks or load_settings().plausibility, now or datetime.now())
+    frame, doubts, flagged = _plausible(spec, src, frame, checks or plausibility_settings(), now or datetime.now())
     reasons = pl.select(pl.concat_str([reasons, doubts], separator="；", ignore_nulls=True).replace("", None)).to_series()
     bad = reasons.is_not_null()
     q_rows = frame.select("_line").with_columns(reasons.alias("reason")).filter(bad)
@@ -337,6 +337,50 @@ def _default(spec: KindSpec, column: str) -> pl.Expr:
     dtype = {"TIMESTAMP": pl.Datetime("us"), "DOUBLE": pl.Float64, "INTEGER": pl.Int32, "DATE": pl.Date,
              "BOOLEAN": pl.Boolean, "VARCHAR[]": pl.List(pl.String)}.get(decl.split()[0], pl.String)
     return pl.lit(None, dtype)
+
+
+# Area values that name no area (NYC's "Unspecified", "Unspecified QUEENS").
+_NO_AREA = r"(?i)^(\d+\s+)?(unspecified|unknown|n/?a|none|null|未知|不详|无)(\s.*)?$"
+
+
+def _area_values(frame: pl.DataFrame, src: dict[str, str]) -> pl.DataFrame:
+    """Placeholders out of the area columns; a district or street given only as a number (LA's council
+    district 1, neighbourhood council 52) is labelled with its header ("CD 1"), so it reads as an area."""
+    out = []
+    for c in ("district", "street", "community"):
+        if c not in frame.columns or frame.schema[c] != pl.String:
+            continue
+        e = pl.when(pl.col(c).str.contains(_NO_AREA)).then(None).otherwise(pl.col(c))
+        if c != "community" and src.get(c):
+            e = pl.when(e.str.contains(r"^\d{1,4}$")).then(pl.lit(f"{src[c]} ") + e).otherwise(e)
+        out.append(e.alias(c))
+    return frame.with_columns(out) if out else frame
+
+
+def _areas_from_text(frame: pl.DataFrame, src: dict[str, str]) -> pl.DataFrame:
+    """Where the export has no district (or no street) column, the official division its address names,
+    else the one its text names (etl.reference.find_areas); 数据质量 counts the orders found this way."""
+    fill = [c for c in ("district", "street") if c in frame.columns and not src.get(c)]
+    texts = [c for c in ("address", "content") if c in frame.columns]
+    if not fill or not texts:
+        return frame
+    need = pl.any_horizontal([pl.col(c).is_null() for c in fill])
+    rows = frame.select(pl.int_range(pl.len()).alias("_i"), need.alias("_need"), *texts).filter("_need")
+    if rows.is_empty():
+        return frame
+    found = [reference.find_areas(rows[c]) for c in texts]
+    # The address first; the text only where the address names nothing.
+    use_first = found[0]["district"].is_not_null() | found[0]["street"].is_not_null()
+    areas = found[0] if len(found) == 1 else pl.DataFrame({
+        c: pl.select(pl.when(use_first).then(found[0][c]).otherwise(found[1][c])).to_series() for c in ("district", "street")})
+    lut = pl.DataFrame({"_i": rows["_i"]}).hstack(areas.rename({c: f"__f_{c}" for c in areas.columns}))
+    merged = frame.with_row_index("_i").join(lut.with_columns(pl.col("_i").cast(pl.UInt32)), on="_i", how="left",
+                                             maintain_order="left")
+    # A street found for a row whose district column names another district is not that row's street.
+    fits = pl.col("district").is_null() | (pl.col("district") == pl.col("__f_district")) if "district" not in fill else pl.lit(True)
+    filled = [pl.coalesce(c, pl.when(fits).then(f"__f_{c}") if c == "street" else f"__f_{c}").alias(c) for c in fill]
+    return merged.with_columns(filled).drop(
+        "_i", *(f"__f_{c}" for c in ("district", "street")))
 
 
 def _normalise_areas(frame: pl.DataFrame) -> pl.DataFrame:

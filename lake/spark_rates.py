@@ -61,7 +61,9 @@ def order_flags(orders: DataFrame, s: dict) -> DataFrame:
     flag = lambda c: F.coalesce(c, F.lit(False)).cast("int")  # noqa: E731
     return orders.select(
         "*",
-        flag(F.col("dispatched_at").isNotNull()).alias("dispatched"),
+        # As analytics.rates: dispatched = a dispatch time, a unit or a response.
+        flag(F.col("dispatched_at").isNotNull() | F.col("dept").isNotNull() | F.col("responded_at").isNotNull()).alias("dispatched"),
+        flag(F.col("dispatched_at").isNotNull() | F.col("dept").isNotNull()).alias("dispatch_marked"),
         flag(F.col("responded_at").isNotNull()).alias("response_known"),
         flag(seconds("responded_at", start) <= window_s).alias("responded_in_time"),
         flag(F.col("resolution").isNotNull()).alias("resolution_rated"),
@@ -75,7 +77,7 @@ def order_flags(orders: DataFrame, s: dict) -> DataFrame:
     )
 
 
-COUNTS = ["dispatched", "response_known", "responded_in_time", "resolution_rated", "resolved", "partially_resolved",
+COUNTS = ["dispatched", "dispatch_marked", "response_known", "responded_in_time", "resolution_rated", "resolved", "partially_resolved",
           "satisfaction_rated", "satisfied", "basically_satisfied", "closed", "closed_on_time"]
 
 
@@ -93,7 +95,8 @@ def rate_table(orders: DataFrame, by: str, s: dict) -> DataFrame:
     out = grouped.select(
         "*",
         # A unit none of whose orders carries a response time: the export has no such field ("—").
-        F.when(F.col("response_known") > 0, ratio(F.col("responded_in_time"), "dispatched")).alias("response_rate"),
+        F.when(F.col("response_known") > 0, F.col("responded_in_time") / F.when(
+            F.col("dispatch_marked") > 0, F.col("dispatched")).otherwise(F.col("orders"))).alias("response_rate"),
         ratio(F.col("resolved") + r["partial_credit"] * F.col("partially_resolved"), "resolution_rated").alias("resolution_rate"),
         ratio(F.col("satisfied") + r["basic_credit"] * F.col("basically_satisfied"), "satisfaction_rated").alias("satisfaction_rate"),
         ratio(F.col("closed_on_time"), "closed").alias("on_time_rate"),

@@ -80,8 +80,11 @@ download_buttons(table, "激增列表", key="dl_surges")
 
 
 st.subheader("热词")
-top, rising = data.read(hs.read_words, f, settings.hotspots.word_min_count, settings.hotspots.word_min_lift)
+h = settings.hotspots
+top, rising, words_note = data.read(hs.read_words, f, h.word_min_count, h.word_min_lift, h.word_min_baseline)
 mode = st.radio("显示", ["新出现 / 上升最快的词", "出现最多的词"], horizontal=True, key="hs_words_mode")
+if mode.startswith("新") and words_note:
+    st.caption(words_note)
 shown = rising if mode.startswith("新") and rising.height else top
 if shown.is_empty():
     st.info("所选时段内没有可统计的词。")
@@ -90,9 +93,12 @@ event = st.plotly_chart(
     hs.words_bar(shown, "count", "涉及工单数"), width="stretch", key="hs_words", on_select="rerun", selection_mode="points",
 )
 definition(
-    "把诉求内容分词后，去掉停用词（如“来电人”“反映”“要求”）、单字和数字，统计每个词出现在多少件工单中。"
+    "把诉求内容分词后，只保留实词：去掉停用词（如“来电人”“反映”“要求”，来信来电的称呼、问候、致谢和“领导”“政府”等泛称）、"
+    "虚词（按词典词性：连词、副词、介词、助词、代词、数量词、时间方位词等）、单字、数字、匿名化代号（如 A7）和非真实省份的占位省名，"
+    "英文统一小写并去掉英文停用词，统计每个词出现在多少件工单中。"
     "“新出现 / 上升最快”把所选时段与之前 12 个月比较：期望值 = 该词在历史工单中的占比 × 本时段工单量，"
-    "提升度 = (工单数 + 1) ÷ (期望值 + 1)，按 z = (工单数 − 期望值) ÷ √(期望值 + 1) 排序，只列提升度 ≥ 1.5 的词。"
+    "提升度 = (工单数 + 1) ÷ (期望值 + 1)，按 z = (工单数 − 期望值) ÷ √(期望值 + 1) 排序，只列提升度 ≥ "
+    f"{h.word_min_lift:g} 的词；历史工单少于 {h.word_min_baseline:,} 件时基线不足，不计算提升度。"
 )
 words = shown["word"].to_list()
 picked = None

@@ -21,7 +21,7 @@ COLUMNS = ("order_id", "received_at", "street", "content", "category_l1", "categ
            "district", "community", "request_type", "address", "dept", "status", "closed_at", "resolution",
            "satisfaction", "redispatch_count", "source_file")
 SORTS = ("received_at", "closed_at", "district", "street", "category_l1", "dept", "status", "order_id")
-EXTRA = ("dept", "status", "community")   # URL key = column name
+EXTRA = ("dept", "status", "community", "category_l2", "category_l3")   # URL key = column name
 PAGE_SIZES = (50, 100, 200, 500)
 
 f = filters.current()

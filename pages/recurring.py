@@ -103,11 +103,14 @@ with tab_rep:
             pick = shown.row(row, named=True)
             _drill(pick["order_ids"], f"{pick['kind']}：{pick['place'] or pick['caller_key'] or ''} · {pick['matter'] or ''}")
 
-level_label = rc.LEVEL_LABELS.get(settings.topics.level, settings.topics.level)
 with tab_types:
     area = st.radio("区域层级", ["街乡", "区"], horizontal=True, key="rc_area")
     area_col = "street" if area == "街乡" else "district"
-    types, topics = data.read(rc.read_types, f, settings, area_col)
+    types, topics, type_level, level_note = data.read(rc.read_types, f, settings, area_col)
+    type_level = type_level or settings.topics.level
+    level_label = rc.LEVEL_LABELS.get(type_level, type_level)
+    if level_note:
+        st.caption(level_note)
     st.markdown(f"共 **{types.height}** 个 区域 × {level_label} 组合连续高于预期或解决率持续偏低，是源头治理的候选。点选一行查看其工单。")
     definition(rc.explain(settings, "recurring"))
     if types.is_empty():
@@ -130,7 +133,7 @@ with tab_types:
         row = _selected(event)
         if row is not None:
             pick = view.row(row, named=True)
-            ids = data.read(work_orders.listing, f, ("order_id",), ((area_col, pick["area"]), (settings.topics.level, pick["issue_type"])),
+            ids = data.read(work_orders.listing, f, ("order_id",), ((area_col, pick["area"]), (type_level, pick["issue_type"])),
                             "", None, "received_at", True, 2000)["order_id"].to_list()
             _drill(ids, f"{pick['area']} · {pick['issue_type']}")
 
@@ -138,7 +141,7 @@ with tab_topics:
     st.markdown(f"按{level_label}排序的每月一题候选。点选一行查看该类型的月度跟踪。")
     definition(rc.explain(settings, "topics"))
     if topics.is_empty():
-        st.info("所选条件下没有带分类的工单。")
+        st.info(level_note or "所选条件下没有带分类的工单。")
     else:
         view = topics.select("rank", "issue_type", "category_l1", "score", "orders", "streets", "months_above", "months",
                              "resolution_rate", "satisfaction_rate", "redispatch", "c_volume", "c_breadth",
@@ -164,7 +167,7 @@ with tab_topics:
         chosen = topics["issue_type"][row if row is not None else 0]
         st.subheader(f"跟踪：{md(chosen)}")
         history = replace(f, date_from=None, date_to=None)
-        monthly = data.read(rc.read_type_months, history, settings.topics.level, chosen)
+        monthly = data.read(rc.read_type_months, history, type_level, chosen)
         months = monthly["month"].to_list()
         default = f.date_from.replace(day=1) if f.date_from and f.date_from.replace(day=1) in months else months[0]
         pick_month = st.selectbox("选题月份", months, index=months.index(default), format_func=lambda m: f"{m.year}年{m.month}月",

@@ -35,7 +35,7 @@ def _fast_hashes(monkeypatch):
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory):
     path = tmp_path_factory.mktemp("access") / "hotline.duckdb"
-    build_demo(path, orders=20_000, seed=7)
+    build_demo(path, orders=60_000, seed=7)   # three years: the per-month density of a 20,000-order year
     return path
 
 

@@ -16,7 +16,7 @@ DASHBOARD = str(ROOT / "dashboard.py")
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory):
     path = tmp_path_factory.mktemp("demo_pages") / "hotline.duckdb"
-    build_demo(path, orders=20_000, seed=11)
+    build_demo(path, orders=60_000, seed=11)   # three years: the per-month density of a 20,000-order year
     return path
 
 

@@ -75,3 +75,44 @@ def test_score_table_in_sql_equals_polars(con, by, functional_only):
             assert a == pytest.approx(b, abs=1e-9, nan_ok=True), c
         else:
             assert a == b, c
+
+
+def test_summary_answers_whole_months_and_follows_every_write(tmp_path):
+    from dataclasses import replace
+    from datetime import date
+
+    from analytics import rates
+    from etl.store import writing
+    from tests.dbfactory import sample_orders, write_orders
+
+    path = write_orders(tmp_path / "hotline.duckdb", sample_orders())
+    s = load_settings()
+    october = Filters(date_from=date(2026, 10, 1), date_to=date(2026, 10, 31))
+    september = Filters(date_from=date(2026, 9, 1), date_to=date(2026, 9, 30))
+    con = connect_read(path)
+    try:
+        assert rates._summary_covers(con, october, ["district", "month"], s)
+        assert rates._summary_covers(con, october, [], s.with_overrides("rates", exclude_invalid=True, response_window_hours=24.0))
+        assert not rates._summary_covers(con, replace(october, date_to=date(2026, 10, 15)), ["district"], s)
+        assert not rates._summary_covers(con, october, ["channel"], s)
+        assert not rates._summary_covers(con, october, ["district"], s.with_overrides("rates", response_window_hours=2))
+        before = read_rate_table(con, october, [], s)["orders"][0]
+    finally:
+        con.close()
+    with writing(path) as w:   # a re-load changes one October order and moves another to September
+        w.execute("UPDATE work_orders SET satisfaction = '不满意', responded_at = NULL, load_id = 'L2' "
+                  "WHERE order_id = (SELECT min(order_id) FROM work_orders WHERE received_at >= DATE '2026-10-01')")
+        w.execute("UPDATE work_orders SET received_at = TIMESTAMP '2026-09-15 10:00', load_id = 'L2' "
+                  "WHERE order_id = (SELECT max(order_id) FROM work_orders WHERE received_at >= DATE '2026-10-01')")
+    con = connect_read(path)
+    try:
+        assert rates._summary_covers(con, october, ["district"], s)
+        assert read_rate_table(con, october, [], s)["orders"][0] == before - 1
+        for f in (october, september, Filters()):
+            got = read_rate_table(con, f, ["district", "street"], s)
+            want = rate_table(orders(con, f, (*RATE_INPUT_COLUMNS, "district", "street")), ["district", "street"], s)
+            want = want.sort(["district", "street"])
+            for c in (*COUNT_COLUMNS, *RATE_COLUMNS):
+                assert got[c].to_list() == pytest.approx(want[c].to_list(), nan_ok=True), c
+    finally:
+        con.close()

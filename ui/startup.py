@@ -29,7 +29,7 @@ def ensure_database() -> None:
             return
         from etl.demo import build_demo
 
-        bar = st.progress(0.0, text="首次启动：正在生成演示数据库（一年约 20 万条工单，约需半分钟）…")
+        bar = st.progress(0.0, text="首次启动：正在生成演示数据库（三年约 36 万条工单，约需半分钟到一分钟）…")
 
         def progress(stage: str, fraction: float) -> None:
             bar.progress(min(max(fraction, 0.0), 1.0), text=f"首次启动：正在生成演示数据库 · {STAGES.get(stage, stage)}")

@@ -14,9 +14,10 @@ import pytest
 from conftest import table_counts
 from etl.extract import garbled
 from etl.load import LoadError, load_file
-from tests.badinput.generate import CASES, PHONE, csv_text, good, row, write
+from tests.badinput.generate import CASES, HEAD, PHONE, csv_text, good, row, write
 
 ROOT = Path(__file__).resolve().parents[2]
+HEAD_WITH_COORDS = HEAD + ["经度", "纬度"]
 # English words an engine would put in a message (Python, DuckDB, polars, fastexcel); file and codec names
 # and the CLI's own options are allowed.
 ENGINE = re.compile(r"Traceback|Error|error|Exception|line \d|column\d|sniff|strict_mode|polars|duckdb|/tmp/|whistle-")
@@ -172,3 +173,32 @@ def test_import_page_shows_the_loaders_messages_and_never_a_traceback(tmp_path, 
             assert not errors, (case.name, errors)
             shown = {m.label: m.value for m in at.metric}
             assert shown.get("将被隔离") == str(case.quarantined), (case.name, shown)
+
+
+def test_flagged_values_count_nowhere_and_show_on_quality(tmp_path, db):
+    """A closed-before-received order loads but is not closed on time (nor closed at all) in the rates; the
+    counts of 数据质量 name it; its note keeps what the export said."""
+    from analytics import quality
+    from analytics.rates import rate_table
+    from analytics.settings import load_settings
+    from etl.store import connect_read
+
+    path = tmp_path / "存疑.csv"
+    path.write_text(csv_text([r + ["116.4", "39.9"] for r in good(3)]
+                             + [row(4, 办结时间="2024-02-01 08:00:00") + ["116.4", "39.9"], row(5) + ["999", "39.9"]],
+                             HEAD_WITH_COORDS), encoding="utf-8")
+    r = load_file(path, db)
+    assert (r.rows_inserted, r.flagged) == (5, 2)
+    con = connect_read(db)
+    try:
+        orders = con.sql("SELECT * FROM work_orders").pl()
+        doubt = {r["check_key"]: r["rows"] for r in quality.plausibility(con).iter_rows(named=True) if r["what"] == "工单"}
+    finally:
+        con.close()
+    rates = rate_table(orders, [], load_settings()).row(0, named=True)
+    # The others closed 9 days after receipt (deadline 7): none on time. Order 4, "closed" before it was
+    # received, would have been the one on-time order; flagged, it is not among the closed at all.
+    assert (rates["closed"], rates["closed_on_time"]) == (4, 0)
+    note = orders.filter(orders["order_id"] == "BJ0004")["implausible"][0]
+    assert "2024-02-01 08:00" in note and "早于受理时间" in note
+    assert (doubt["before_start"], doubt["region"], doubt["future"]) == (1, 1, 0), doubt

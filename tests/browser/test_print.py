@@ -43,7 +43,8 @@ def _squash(text: str) -> str:
 
 
 @pytest.mark.parametrize("path, title, last_section", [
-    ("report", "月度通报", "热点问题（同一地点"), ("community", "社区画像", "居民常说的词")])
+    ("report", "月度通报", "热点问题（同一地点"), ("community", "社区画像", "居民常说的词"),
+    ("forecast", "预警与预测", "下月预测最多的")])
 def test_prints_as_a_report_on_a4(demo_app, browser, path, title, last_section):  # noqa: F811
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
     page.set_default_timeout(120_000)

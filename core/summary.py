@@ -1,0 +1,80 @@
+"""Monthly summary kept by every write of the database: per month × district × street × dept × category_l1 ×
+is_invalid, the counts behind every rate (core.counts) and the latest receipt, so that rates and rankings
+over any window read thousands of rows instead of millions of orders (analytics.rates.read_rate_table).
+
+etl.store.writing refreshes it before publishing, recomputing only the months whose orders changed (their
+number, or the loads that last wrote them). The two counts that depend on rate settings (responded in time,
+closed on time) use settings.toml as it was then, recorded per month; a read under other settings counts
+from the orders instead.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import date
+from typing import Any
+
+import duckdb
+
+from core.counts import COUNT_COLUMNS, aggregates
+from core.settings import Rates
+
+TABLE = "monthly_counts"
+STATE = "monthly_counts_state"
+KEYS = ("district", "street", "dept", "category_l1", "is_invalid")
+_MONTH = "date_trunc('month', received_at)::DATE"
+# What a month's orders are, for telling a changed month: how many, and which loads last wrote them.
+_FINGERPRINT = "count(*) AS orders, sum(hash(coalesce(load_id, ''))) AS fingerprint"
+
+
+def settings_key(rates: Rates) -> str:
+    """The rate settings the stored counts depend on, as text."""
+    fields = ("response_window_hours", "response_window_hours_by_category", "default_deadline_days",
+              "deadline_days_by_category")
+    values = dataclasses.asdict(rates)
+
+    def number(v: Any) -> Any:   # 24 from the file and 24.0 from the UI are the same setting
+        return {k: float(x) for k, x in v.items()} if isinstance(v, dict) else float(v)
+    return json.dumps({f: number(values[f]) for f in fields}, sort_keys=True, ensure_ascii=False)
+
+
+def create(con: duckdb.DuckDBPyConnection) -> None:
+    counts = ", ".join(f"{c} BIGINT NOT NULL" for c in COUNT_COLUMNS)
+    con.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (month DATE NOT NULL, district VARCHAR, street VARCHAR, "
+                f"dept VARCHAR, category_l1 VARCHAR, is_invalid BOOLEAN, {counts}, last_at TIMESTAMP)")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {STATE} (month DATE NOT NULL, orders BIGINT, fingerprint HUGEINT, "
+                "settings_key VARCHAR)")
+
+
+def missing(con: duckdb.DuckDBPyConnection, database: str | None = None) -> bool:
+    """True for a database written before the summary existed."""
+    return not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
+                           "AND database_name = coalesce(?, current_database())", [STATE, database]).fetchall()[0][0]
+
+
+def refresh(con: duckdb.DuckDBPyConnection, rates: Rates) -> list[date]:
+    """Bring the summary in line with work_orders (inside the writer's transaction); the months redone."""
+    create(con)
+    key = settings_key(rates)
+    stale = [r[0] for r in con.execute(
+        f"WITH now AS (SELECT {_MONTH} AS month, {_FINGERPRINT} FROM work_orders GROUP BY 1) "
+        f"SELECT month FROM now FULL JOIN {STATE} s USING (month) WHERE now.orders IS NULL OR s.orders IS NULL "
+        "OR now.orders <> s.orders OR now.fingerprint <> s.fingerprint OR s.settings_key IS DISTINCT FROM ? ORDER BY 1",
+        [key]).fetchall()]
+    if not stale:
+        return []
+    con.execute(f"DELETE FROM {TABLE} WHERE list_contains(?, month)", [stale])
+    con.execute(f"DELETE FROM {STATE} WHERE list_contains(?, month)", [stale])
+    select, params = aggregates(rates)
+    # The range lets DuckDB skip row groups of other months; the list keeps only the stale ones.
+    where = f"received_at >= ? AND received_at < ? AND list_contains(?, {_MONTH})"
+    bounds: list[Any] = [stale[0], _next_month(stale[-1]), stale]
+    con.execute(f"INSERT INTO {TABLE} SELECT {_MONTH} AS month, {', '.join(KEYS)}, {select}, max(received_at) "
+                f"FROM work_orders WHERE {where} GROUP BY ALL", [*params, *bounds])
+    con.execute(f"INSERT INTO {STATE} SELECT {_MONTH} AS month, {_FINGERPRINT}, ? FROM work_orders WHERE {where} "
+                "GROUP BY 1", [key, *bounds])
+    return stale
+
+
+def _next_month(d: date) -> date:
+    return date(d.year + d.month // 12, d.month % 12 + 1, 1)

@@ -15,7 +15,7 @@ from etl.extract import ENCODING_CHOICES
 from etl.load import LoadError, load_file, preview
 from etl.tokens import fill as fill_tokens
 from etl.mapping import target_label, targets
-from ui import auth, data, upload
+from ui import auth, data, filters, upload
 from ui.export import download_buttons
 from ui.page import setup
 from ui.safe import md
@@ -245,4 +245,9 @@ if st.button(f"开始导入 {ok:,} 行", type="primary", icon=":material/upload:
     for key in ("imp_path", "imp_file_id"):
         st.session_state.pop(key, None)
     st.session_state["import_result"] = result.as_dict()
+    if kind == "work_orders" and result.rows_inserted + result.rows_updated:
+        # Every page then opens on the months just imported, not on the period chosen before.
+        first, last = data.read(quality.read_load_months, Filters(), result.load_id)
+        if first:
+            filters.jump_to(first, last)
     st.rerun()

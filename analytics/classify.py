@@ -34,7 +34,7 @@ from sklearn.preprocessing import normalize
 from analytics.db import LOADED, orders_sql, query, with_tokens
 from analytics.filters import Filters
 from analytics.settings import Settings, load_settings
-from analytics.text import keyword_expr
+from analytics.text import keyword_lists
 from core.schema import ORDER_SUGGESTION_COLUMNS
 from core.segment import segment
 
@@ -72,7 +72,7 @@ def _char_pairs(texts: pl.Series) -> pl.DataFrame:
 
 def _word_pairs(tokens: pl.Series) -> pl.DataFrame:
     """(row, gram) for every word worth counting (analytics.text.keywords) of each order."""
-    words = pl.DataFrame({"tokens": tokens}).select(keyword_expr("tokens")).to_series().alias("gram")
+    words = keyword_lists(tokens).alias("gram")
     return pl.DataFrame(words).with_row_index("row").explode("gram").filter(pl.col("gram").is_not_null())
 
 

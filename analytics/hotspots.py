@@ -141,7 +141,7 @@ def formula(settings: Settings) -> str:
         "数据截止日不在月末时，最后一个月的期望值按已覆盖的天数比例折算。\n\n"
         f"**提升度** = 工单量 ÷ 期望值；**显著性 z** = (工单量 − 期望值) ÷ √期望值（泊松近似；期望值不足 {h.expected_floor:g} 件按 {h.expected_floor:g} 件计）。\n\n"
         f"**激增**：工单量 ≥ {h.min_count} 件，且提升度 ≥ {h.surge_lift:g}，且 z ≥ {h.surge_z:g}。按 z 从高到低排序。"
-        "阈值可在 settings.toml 的 [hotspots] 中修改。"
+        "阈值可在设置文件中修改。"
     )
 
 

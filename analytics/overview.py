@@ -11,6 +11,7 @@ import polars as pl
 
 from analytics.db import query
 from analytics.filters import Filters, from_args
+from analytics.ranking import score_range, tied_rank
 from analytics.rates import LABELS, read_rate_table
 from analytics.settings import Settings, load_settings
 
@@ -72,28 +73,38 @@ def read_top_categories(con: duckdb.DuckDBPyConnection, filters: Filters, n: int
 
 
 def read_ranking(con: duckdb.DuckDBPyConnection, filters: Filters, unit: str, settings: Settings) -> pl.DataFrame:
-    """Units (a column such as district or street) by composite score (ties: higher volume first, then
-    name), with rank."""
+    """Units (a column such as district or street) by composite score, with rank: equal scores (to the 0.1
+    shown) share a rank and are listed with higher volume first, then by name."""
     table = read_rate_table(con, filters, [unit], settings).drop_nulls(unit)
-    return table.sort(["composite", "orders", unit], descending=[True, True, False], nulls_last=True).with_row_index(
-        "rank", offset=1
+    return table.sort(["composite", "orders", unit], descending=[True, True, False], nulls_last=True).select(
+        tied_rank("composite").alias("rank"), pl.all()
     )
 
 
+def month_labels(months: list) -> list[str]:
+    """Month axis labels, one per month: 2026年1月 (the first and each January) then 2月, 3月, …"""
+    return [f"{m.year}年{m.month}月" if i == 0 or m.month == 1 else f"{m.month}月" for i, m in enumerate(months)]
+
+
 def trend_figure(trend: pl.DataFrame) -> go.Figure:
+    """Monthly volume (bars) and the rates (lines), one labelled tick per month."""
+    months = trend["month"].to_list()
+    x = month_labels(months)
     fig = go.Figure()
-    fig.add_bar(x=trend["month"], y=trend["orders"], name="工单量", marker_color="#9db4d3", yaxis="y2", opacity=0.6)
+    fig.add_bar(x=x, y=trend["orders"], name="工单量", marker_color="#9db4d3", yaxis="y2", opacity=0.6,
+                hovertemplate="%{y:,} 件<extra>工单量</extra>")
     for metric, color in (("response_rate", "#1f77b4"), ("resolution_rate", "#2ca02c"), ("satisfaction_rate", "#d62728"),
                           ("on_time_rate", "#9467bd")):
-        fig.add_scatter(x=trend["month"], y=trend[metric], name=LABELS[metric], mode="lines+markers", line_color=color)
+        fig.add_scatter(x=x, y=trend[metric], name=LABELS[metric], mode="lines+markers", line_color=color,
+                        hovertemplate="%{y:.1%}<extra>" + LABELS[metric] + "</extra>")
     # Rates live near the top of the scale; a floor a little under the lowest keeps month-to-month moves visible.
     lows = [v for m in ("response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate") for v in trend[m] if v is not None]
     floor = max(0.0, math.floor((min(lows, default=0.0) - 0.02) * 20) / 20)
     fig.update_layout(
         yaxis=dict(title="比率", tickformat=".0%", range=[floor, 1.005]),
-        yaxis2=dict(title="工单量", overlaying="y", side="right", showgrid=False),
+        yaxis2=dict(title="工单量", overlaying="y", side="right", showgrid=False, tickformat=",d", rangemode="tozero"),
         legend=dict(orientation="h", y=-0.2), margin=dict(t=10, b=10, l=10, r=10), height=360,
-        xaxis=dict(tickformat="%Y年%m月"), hovermode="x unified",
+        xaxis=dict(type="category"), hovermode="x unified",
     )
     return fig
 
@@ -109,12 +120,16 @@ def categories_figure(top: pl.DataFrame) -> go.Figure:
 
 
 def ranking_figure(ranking: pl.DataFrame) -> go.Figure:
-    fig = go.Figure(go.Bar(
-        x=ranking["composite"], y=ranking["district"], orientation="h", marker_color="#f58518",
-        text=[f"{v:.1f}" if v is not None else "—" for v in ranking["composite"]], textposition="auto",
-        customdata=ranking["orders"], hovertemplate="%{y}：综合得分 %{x:.1f}（%{customdata} 件）<extra></extra>",
+    """Districts by composite, best at the top, as dots on an axis around the scores (equal ranks show as such)."""
+    names = [f"{r}. {d}" if r is not None else f"—. {d}" for r, d in zip(ranking["rank"], ranking["district"])]
+    fig = go.Figure(go.Scatter(
+        x=ranking["composite"], y=names, mode="markers+text", marker=dict(color="#f58518", size=12),
+        text=[f"{v:.1f}" if v is not None else "—" for v in ranking["composite"]], textposition="middle right",
+        customdata=ranking["orders"], hovertemplate="%{y}：综合得分 %{x:.1f}（%{customdata:,} 件）<extra></extra>",
     ))
-    fig.update_layout(yaxis=dict(autorange="reversed"), margin=dict(t=10, b=10, l=10, r=10), height=420, xaxis_title="综合得分")
+    fig.update_layout(yaxis=dict(autorange="reversed", type="category"), margin=dict(t=10, b=10, l=10, r=30),
+                      height=max(260, 26 * ranking.height + 60),
+                      xaxis=dict(title="综合得分", range=score_range(ranking["composite"].to_list()), tickformat=".1f"))
     return fig
 
 

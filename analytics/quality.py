@@ -152,3 +152,10 @@ def plausibility(con: duckdb.DuckDBPyConnection, filters: Filters | None = None)
     parts.append("SELECT '吹哨事件' AS what, 'unknown_case' AS check_key, '对应的案件未导入' AS label, count(*) AS rows "
                  "FROM case_events e WHERE NOT EXISTS (SELECT 1 FROM cases c WHERE c.case_id = e.case_id)")
     return query(con, " UNION ALL ".join(parts), params)
+
+
+def read_load_months(con: duckdb.DuckDBPyConnection, filters: Filters, load_id: str) -> tuple[date | None, date | None]:
+    """The first and last month (first days) of the orders a load wrote or updated; (None, None) for none."""
+    row = query(con, "SELECT min(received_at)::DATE AS a, max(received_at)::DATE AS b FROM work_orders WHERE load_id = ?",
+                [load_id]).row(0)
+    return (row[0].replace(day=1) if row[0] else None, row[1].replace(day=1) if row[1] else None)

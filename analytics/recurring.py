@@ -261,7 +261,7 @@ def tracking_figure(track: pl.DataFrame, pick_month: date, title: str) -> go.Fig
         hovertemplate="%{x|%Y年%m月}：%{y} 件（环比 %{customdata}）<extra></extra>",
     ))
     fig.add_vline(x=pick_month.replace(day=1).isoformat(), line_dash="dash", line_color="#d62728")
-    fig.update_layout(title=title, height=320, margin=dict(t=40, b=10, l=10, r=10), xaxis=dict(tickformat="%Y年%m月"),
+    fig.update_layout(title=title, height=320, margin=dict(t=40, b=10, l=10, r=10), xaxis=dict(tickformat="%Y年%m月", dtick="M1"),
                       yaxis_title="工单量", showlegend=False)
     return fig
 

@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from analytics.db import query
+from analytics.ranking import score_range, tied_rank
 from analytics.filters import Filters, add_months, from_args
 from analytics.rates import LABELS as RATE_LABELS
 from analytics.rates import RATE_INPUT_COLUMNS, rate_table, read_rate_table
@@ -44,8 +45,8 @@ LABELS = {
 # Street and township governments also handle orders; they are assessed as streets, not as departments.
 STREET_OFFICE = r"(办事处|人民政府|管委会)$"
 
-# Composites equal to this many decimals are ties (float noise from different rate mixes is not a lead).
-_TIE_DECIMALS = 6
+# Scores equal to the precision shown (0.1) are ties: a reader cannot tell 96.12 from 96.08 apart on screen.
+_TIE_DECIMALS = 1
 
 
 def month_start(d: date) -> date:
@@ -72,7 +73,8 @@ def monthly_scores(orders: pl.DataFrame, by: str, settings: Settings) -> pl.Data
 def rank_units(
     table: pl.DataFrame, by: str, value: str = "composite", name: str = "rank", min_orders: int = 0
 ) -> pl.DataFrame:
-    """Rank per month by `value` (higher first; ties: more orders first, then name) and the change against
+    """Rank per month by `value` (higher first; equal values as shown share a rank, listed with more orders
+    first, then by name) and the change against
     the previous calendar month (positive = moved up). Units without a value, or with fewer than
     `min_orders` orders that month, get no rank."""
     keys = list(UNIT_KEYS[by])
@@ -80,9 +82,7 @@ def rank_units(
     ordered = table.with_columns(_v=tie_value).sort(
         ["period", "_v", "orders", *keys[::-1]], descending=[False, True, True, *[False] * len(keys)], nulls_last=True
     )
-    ranked = ordered.with_columns(
-        pl.when(pl.col("_v").is_not_null()).then(pl.int_range(1, pl.len() + 1).over("period")).alias(name)
-    ).drop("_v")
+    ranked = ordered.with_columns(tied_rank("_v", _TIE_DECIMALS).over("period").alias(name)).drop("_v")
     previous = ranked.select(
         *keys, pl.col("period").dt.offset_by("1mo").alias("period"), pl.col(name).alias("_prev")
     ).drop_nulls("_prev")
@@ -317,8 +317,9 @@ def read_duties(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFram
 
 
 def month_table(table: pl.DataFrame, month: date) -> pl.DataFrame:
-    """The ranking of one month, best first; unranked units (no rates at all) last."""
-    return table.filter(pl.col("period") == month_start(month)).sort(["rank", "unit"], nulls_last=True)
+    """The ranking of one month, best first (tied units: more orders first); unranked units (no rates at all) last."""
+    return table.filter(pl.col("period") == month_start(month)).sort(
+        ["rank", "orders", "unit"], descending=[False, True, False], nulls_last=True)
 
 
 def top_bottom(table: pl.DataFrame, month: date, n: int) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -353,7 +354,7 @@ def explain(metric: str, settings: Settings) -> str:
             "**名次变化**为与上一个自然月名次之差（↑ 表示上升；“新”表示上月未参与排名）。"
             "区、街乡排名为全市排名，侧栏的区/街乡筛选只影响显示哪些单位。"
         ),
-        "per_10k": "**每万人工单量** = 当月工单量 ÷ 常住人口 × 10000。区人口为第七次人口普查数据；街乡人口以数据库中 areas 表为准，未知时不计算。",
+        "per_10k": "**每万人工单量** = 当月工单量 ÷ 常住人口 × 10,000。区人口为第七次人口普查数据；街乡人口以数据库中的区划人口为准，未知时不计算。",
         "governance": (
             f"**治理类街乡候选**（代理口径，可配置）：在截至当月的最近 {g.governance_window_months} 个月中，至少有 "
             f"{g.governance_months_hit} 个月同时满足：① 每万人工单量居全部街乡前 {g.governance_top_share:.0%}"
@@ -361,7 +362,7 @@ def explain(metric: str, settings: Settings) -> str:
             "官方遴选规则未公开，此为代理指标。"
         ),
         "dept_score": (
-            f"**部门得分** = (1 − {w:.3g}) × 部门工单综合得分 + {w:.3g} × 街乡评分均值（街乡考核部门，0–100）。"
+            f"**部门得分** = (1 − {w:.2g}) × 部门工单综合得分 + {w:.2g} × 街乡评分均值（街乡考核部门，0–100）。"
             "当月没有街乡评分的部门只按综合得分计；没有综合得分的只按街乡评分计。部门排名按部门得分，规则同上。"
         ),
         "street_rating": "**街乡评分均值**：当月各街乡对该部门评分（0–100）的算术平均；“评分条数”为参与平均的评分数。",
@@ -381,7 +382,7 @@ def settings_caption(settings: Settings) -> str:
     return (
         f"当前口径：综合得分权重 响应 {c.w_response:g} / 解决 {c.w_resolution:g} / 满意 {c.w_satisfaction:g}；"
         f"部分解决计 {r.partial_credit:g}、基本满意计 {r.basic_credit:g}；响应时限 {r.response_window_hours:g} 小时；"
-        f"默认办理时限 {r.default_deadline_days:g} 天；街乡评分权重 {settings.departments.w_street_rating:.3g}；"
+        f"默认办理时限 {r.default_deadline_days:g} 天；街乡评分权重 {settings.departments.w_street_rating:.2g}；"
         f"治理类：近 {g.governance_window_months} 个月中 ≥ {g.governance_months_hit} 个月居前 {g.governance_top_share:.0%}"
         + ("；已排除无效工单" if r.exclude_invalid else "")
     )
@@ -450,17 +451,19 @@ def run(con, args) -> pl.DataFrame:
 # --- figures ---
 
 def ranking_figure(month: pl.DataFrame, value: str = "composite", height: int | None = None) -> go.Figure:
-    """Horizontal bars of one month's ranking (best at the top)."""
+    """One month's ranking (best at the top) as dots on an axis around the scores, so that close scores
+    still look different; equal ranks are labelled as such."""
     shown = month.drop_nulls(value)
     names = [f"{r}. {u}" for r, u in zip(shown["rank"], shown["unit"])]
-    fig = go.Figure(go.Bar(
-        x=shown[value], y=names, orientation="h", marker_color="#f58518",
-        text=[f"{v:.1f}" for v in shown[value]], textposition="auto", customdata=shown["orders"],
-        hovertemplate="%{y}：" + LABELS[value] + " %{x:.1f}（%{customdata} 件）<extra></extra>",
+    fig = go.Figure(go.Scatter(
+        x=shown[value], y=names, mode="markers+text", marker=dict(color="#f58518", size=11),
+        text=[f"{v:.1f}" for v in shown[value]], textposition="middle right", customdata=shown["orders"],
+        hovertemplate="%{y}：" + LABELS[value] + " %{x:.1f}（%{customdata:,} 件）<extra></extra>",
     ))
     fig.update_layout(
-        yaxis=dict(autorange="reversed"), xaxis_title=LABELS[value], margin=dict(t=10, b=10, l=10, r=10),
-        height=height or max(260, 22 * shown.height + 60),
+        yaxis=dict(autorange="reversed", type="category"), margin=dict(t=10, b=10, l=10, r=30),
+        xaxis=dict(title=LABELS[value], range=score_range(shown[value].to_list()), tickformat=".1f"),
+        height=height or max(260, 24 * shown.height + 60),
     )
     return fig
 
@@ -495,7 +498,7 @@ def rank_history_figure(table: pl.DataFrame, units: list[str]) -> go.Figure:
         fig.add_scatter(x=part["period"], y=part["rank"], name=unit, mode="lines+markers")
     fig.update_layout(
         yaxis=dict(autorange="reversed", title="排名", dtick=1 if table["rank"].max() and table["rank"].max() <= 20 else None),
-        xaxis=dict(tickformat="%Y年%m月"), margin=dict(t=10, b=10, l=10, r=10), height=320,
+        xaxis=dict(tickformat="%Y年%m月", dtick="M1"), margin=dict(t=10, b=10, l=10, r=10), height=320,
         legend=dict(orientation="h", y=-0.25), hovermode="x unified",
     )
     return fig
@@ -509,7 +512,7 @@ def ratings_figure(summary: pl.DataFrame) -> go.Figure:
         customdata=summary["rating_count"], hovertemplate="%{x|%Y年%m月}：%{y:.1f} 分（%{customdata} 条评分）<extra></extra>",
     ))
     fig.update_layout(
-        yaxis=dict(title="街乡评分均值", range=[0, 100]), xaxis=dict(tickformat="%Y年%m月"),
+        yaxis=dict(title="街乡评分均值", range=[0, 100]), xaxis=dict(tickformat="%Y年%m月", dtick="M1"),
         margin=dict(t=10, b=10, l=10, r=10), height=300,
     )
     return fig

@@ -22,7 +22,7 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 UNIT_KEYS = {"district": ["district"], "street": ["district", "street"], "dept": ["dept"]}
-TIE_DECIMALS = 6   # composites equal to this many decimals are ties, as on the dashboard
+TIE_DECIMALS = 1   # scores equal to the 0.1 shown are ties and share a rank, as on the dashboard
 
 
 def load_settings(path: str | None) -> dict:
@@ -110,14 +110,14 @@ def rate_table(orders: DataFrame, by: str, s: dict) -> DataFrame:
 
 
 def rank_units(table: DataFrame, by: str, value: str, name: str, min_orders: int) -> DataFrame:
-    """Rank per month by `value` (higher first; ties: more orders first, then name); units below
-    `min_orders` or without a value get none. Change = last month's rank − this month's."""
+    """Rank per month by `value` (higher first; values equal to the 0.1 shown share the best rank of their
+    group, 1, 2, 2, 4); units below `min_orders` or without a value get none. Change = last month's rank −
+    this month's. Rounded half to even, like the dashboard (polars) and Python's formatting."""
+    v = F.when(F.col("orders") >= min_orders, F.bround(F.col(value), TIE_DECIMALS))
     keys = UNIT_KEYS[by]
-    v = F.when(F.col("orders") >= min_orders, F.round(F.col(value), TIE_DECIMALS))
     table = table.withColumn("_v", v)
-    order = [F.col("_v").desc_nulls_last(), F.col("orders").desc(), *[F.col(k).asc() for k in keys[::-1]]]
     ranked = table.withColumn(
-        name, F.when(F.col("_v").isNotNull(), F.row_number().over(Window.partitionBy("period").orderBy(*order)))
+        name, F.when(F.col("_v").isNotNull(), F.rank().over(Window.partitionBy("period").orderBy(F.col("_v").desc_nulls_last())))
     ).drop("_v")
     previous = ranked.filter(F.col(name).isNotNull()).select(
         *keys, F.add_months("period", 1).alias("period"), F.col(name).alias("_prev"))

@@ -8,27 +8,14 @@ import streamlit as st
 
 from analytics import community as cm
 from analytics.rates import explain
-from ui import data, filters
+from analytics.overview import month_labels
+from ui import data, filters, url
 from ui.safe import md
 from ui.export import download_buttons
-from ui.widgets import definition, pct
+from ui.widgets import definition, pct, print_table
 from ui.page import setup
 
 setup()
-
-# Printing from the browser gives a clean one-page profile: no sidebar, header, toolbars or buttons.
-st.markdown(
-    """<style>@media print {
-  [data-testid="stSidebar"], [data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"],
-  [data-testid="stElementToolbar"], [data-testid="stDownloadButton"], [data-testid="stPopover"], .stSelectbox,
-  footer { display: none !important; }
-  [data-testid="stMain"] .block-container { padding: 0 !important; max-width: 100% !important; }
-  html { zoom: 0.52; }   /* one A4 page: the profile is handed out on paper */
-  .element-container, .stPlotlyChart { break-inside: avoid; }
-}
-@page { size: A4 portrait; margin: 8mm; }</style>""",
-    unsafe_allow_html=True,
-)
 
 f = filters.current()
 settings = data.settings()
@@ -42,10 +29,13 @@ if choices.is_empty():
 labels = [f"{s}（{d}）" for d, s in zip(choices["district"], choices["street"])]
 default = next((i for i, s in enumerate(choices["street"]) if s in f.streets), 0)
 c1, c2 = st.columns(2)
-picked = c1.selectbox("街道 / 乡镇", range(len(labels)), index=default, format_func=lambda i: labels[i], key="cm_street")
+picked = c1.selectbox("街道 / 乡镇", range(len(labels)), index=url.index("place", labels, default), format_func=lambda i: labels[i],
+                      key="cm_street")
+url.keep("place", labels[picked])
 district, street = choices["district"][picked], choices["street"][picked]
-communities = data.read(cm.read_communities, replace(period, streets=(street,)))
-community = c2.selectbox("社区 / 村（可选）", ["全部社区", *communities], key="cm_community")
+communities = ["全部社区", *data.read(cm.read_communities, replace(period, streets=(street,)))]
+community = c2.selectbox("社区 / 村（可选）", communities, index=url.index("community", communities), key="cm_community")
+url.keep("community", community, default="全部社区")
 community = None if community == "全部社区" else community
 
 scope = replace(period, districts=(district,), streets=(street,))
@@ -53,7 +43,9 @@ name = f"{street}{community or ''}"
 reference_name = street if community else district
 profile = data.read(cm.read_profile, scope, community, settings, name, reference_name)
 
-st.caption(f"{md(district)} · {md(name)} · {f.date_from or '…'} 至 {f.date_to or '…'}。本页可直接用浏览器打印为一页材料。")
+st.caption(f"{md(district)} · {md(name)} · {f.date_from or '…'} 至 {f.date_to or '…'}")
+with st.container(key="noprint_cm_hint"):
+    st.caption("本页可直接用浏览器打印（Ctrl+P）为 A4 材料，选择框和按钮不会打印。")
 issues, recurring = profile["issues"], profile["recurring"]
 st.markdown("#### 概况\n" + md(profile["summary"]))
 if not profile["orders"]:
@@ -62,20 +54,22 @@ if not profile["orders"]:
 left, right = st.columns(2)
 with left:
     st.markdown("#### 居民反映最多的问题")
-    st.dataframe(issues, hide_index=True, placeholder="—", width="stretch", column_config={
-        "issue": "问题（一级 · 二级分类）", "orders": st.column_config.NumberColumn("工单", format="localized"),
-        "share": st.column_config.NumberColumn("占比", format="percent"),
-        "resolution_rate": st.column_config.NumberColumn("解决率", format="percent"),
-        "satisfaction_rate": st.column_config.NumberColumn("满意率", format="percent"),
-    })
+    print_table(issues, {"issue": ("问题（一级 · 二级分类）", "text"), "orders": ("工单", "count"), "share": ("占比", "pct"),
+                         "resolution_rate": ("解决率", "pct"), "satisfaction_rate": ("满意率", "pct")},
+                empty="所选时段内没有带分类的工单。")
     st.caption("占比 = 该问题的工单 ÷ 全部工单。解决率、满意率只算已回访评价的工单。")
 with right:
     st.markdown("#### 每月工单量")
     trend = data.read(cm.read_monthly, scope, community)
-    fig = go.Figure(go.Bar(x=trend["month"], y=trend["orders"], marker_color="#4c78a8", hovertemplate="%{x|%Y年%m月}：%{y} 件<extra></extra>"))
-    fig.update_layout(height=260, margin=dict(t=10, b=10, l=10, r=10), xaxis=dict(tickformat="%Y年%m月"), yaxis_title="工单量")
-    st.plotly_chart(fig, width="stretch", key="cm_trend")
-    st.caption("截至所选时段末的最近 13 个月。")
+    if trend.height < 2:
+        st.info("只有一个月的数据，还看不出变化趋势；导入更早月份的工单后这里显示最近 13 个月。")
+    else:
+        fig = go.Figure(go.Bar(x=month_labels(trend["month"].to_list()), y=trend["orders"], marker_color="#4c78a8",
+                               hovertemplate="%{x}：%{y:,} 件<extra></extra>"))
+        fig.update_layout(height=260, margin=dict(t=10, b=10, l=10, r=10), xaxis=dict(type="category"),
+                          yaxis=dict(title="工单量", tickformat=",d"))
+        st.plotly_chart(fig, width="stretch", key="cm_trend")
+        st.caption("截至所选时段末的最近 13 个月。")
 
 st.markdown(f"#### 三率：{md(name)} 与 {md(reference_name)} 平均")
 rates = profile["rates"]
@@ -94,18 +88,17 @@ with left:
     if recurring.is_empty():
         st.write("所选时段内没有同一地址 3 件及以上的工单。")
     else:
-        st.dataframe(recurring.select("address", "orders", "callers", "months", "main_category", "unsolved", "last_at"),
-                     hide_index=True, placeholder="—", width="stretch", column_config={
-            "address": "地址", "orders": "工单", "callers": "来电人数", "months": "涉及月数", "main_category": "主要问题",
-            "unsolved": "未解决/部分解决", "last_at": st.column_config.DatetimeColumn("最近一次", format="YYYY-MM-DD"),
-        })
+        print_table(recurring.head(10), {
+            "address": ("地址", "text"), "orders": ("工单", "count"), "callers": ("来电人数", "count"),
+            "months": ("涉及月数", "count"), "main_category": ("主要问题", "text"), "unsolved": ("未解决/部分解决", "count"),
+            "last_at": ("最近一次", "date")})
+        if recurring.height > 10:
+            st.caption(f"共 {recurring.height:,} 个地址，上表为工单最多的 10 个；全部见下载。")
         st.caption("同一地址在所选时段内有 3 件及以上工单。来电人数多说明是多户共同的问题，涉及月数多说明问题拖得久。")
         download_buttons(recurring, f"{name}_反复来电地址", key="dl_cm_recurring")
 with right:
     st.markdown("#### 居民常说的词")
     words = profile["words"]
-    st.dataframe(words, hide_index=True, placeholder="—", width="stretch", column_config={
-        "word": "词", "count": "涉及工单", "share": st.column_config.NumberColumn("占比", format="percent"),
-        "lift": st.column_config.NumberColumn(f"相对{reference_name}", format="%.1f 倍"),
-    })
-    st.caption(f"诉求内容里出现最多的词（已去掉“来电人”“反映”等套话）。“相对{md(reference_name)}”大于 1 表示这里比{md(reference_name)}平均更常提到。")
+    print_table(words.head(12), {"word": ("词", "text"), "count": ("涉及工单", "count"), "share": ("占比", "pct"),
+                                 "lift": (f"相对{reference_name}", "times")}, empty="所选时段内的诉求内容没有可统计的词。")
+    st.caption(f"诉求内容里出现最多的词（已去掉“来电人”“反映”等套话）。“相对{reference_name}”大于 1 表示这里比{reference_name}平均更常提到。")

@@ -15,7 +15,7 @@ from etl.extract import ENCODING_CHOICES
 from etl.load import LoadError, load_file, preview
 from etl.tokens import fill as fill_tokens
 from etl.mapping import target_label, targets
-from ui import auth, data, upload
+from ui import auth, data, filters, upload
 from ui.export import download_buttons
 from ui.page import setup
 from ui.safe import md
@@ -95,7 +95,7 @@ if uploaded is None:
     st.stop()
 if uploaded.size > limit * 1024 * 1024:
     st.error(f"文件 {md(uploaded.name)} 有 {uploaded.size / 1048576:.0f} MB，超过上限 {limit} MB。"
-             "请按月份拆分后分别导入，或在 settings.toml 的 [etl] upload_max_mb 中调大上限。")
+             "请按月份拆分后分别导入，或请管理员在设置文件中调大上传上限。")
     st.stop()
 
 # One copy on disk per uploaded file; the loader reads from there.
@@ -245,4 +245,9 @@ if st.button(f"开始导入 {ok:,} 行", type="primary", icon=":material/upload:
     for key in ("imp_path", "imp_file_id"):
         st.session_state.pop(key, None)
     st.session_state["import_result"] = result.as_dict()
+    if kind == "work_orders" and result.rows_inserted + result.rows_updated:
+        # Every page then opens on the months just imported, not on the period chosen before.
+        first, last = data.read(quality.read_load_months, Filters(), result.load_id)
+        if first:
+            filters.jump_to(first, last)
     st.rerun()

@@ -36,9 +36,12 @@ def column_config() -> dict:
         "movement": st.column_config.TextColumn(L["rank_change"], help="与上月名次相比；“新”为上月未参与排名"),
         "unit": "部门",
         "orders": st.column_config.NumberColumn(L["orders"], format="localized"),
-        "dept_score": st.column_config.NumberColumn(L["dept_score"], format="%.1f"),
-        "composite": st.column_config.NumberColumn(L["composite"], format="%.1f"),
-        "composite_rank": st.column_config.NumberColumn(L["composite_rank"]),
+        "dept_score": st.column_config.NumberColumn(L["dept_score"], format="%.1f",
+                                                    help="排名依据：综合得分与街乡评分按权重合成"),
+        "composite": st.column_config.NumberColumn(L["composite"], format="%.1f",
+                                                   help="只看该部门承办工单的响应率、解决率、满意率（加权，0–100）"),
+        "composite_rank": st.column_config.NumberColumn(L["composite_rank"],
+                                                        help="只按综合得分排的名次，与“排名”对照可见街乡评分的影响"),
         "street_rating": st.column_config.NumberColumn(L["street_rating"], format="%.1f"),
         "rating_count": st.column_config.NumberColumn(L["rating_count"]),
         **{c: st.column_config.NumberColumn(L[c], format="percent") for c in (*RATES, "redispatch_share", "mismatch_share")},
@@ -57,7 +60,8 @@ def profile(dept: str, t: dict[str, pl.DataFrame], f: Filters, ranking_month: da
     """部门画像 over the selected period; the headline numbers are those of the ranking month."""
     st.subheader(f"部门画像 · {md(dept)}")
     start = (f.date_from or date.min).replace(day=1)
-    own = t["scores"].filter((pl.col("dept") == dept) & (pl.col("period") >= start)).sort("period")
+    # The months the ranking reached back for, not just the selected period: one month alone is no trend.
+    own = t["scores"].filter((pl.col("dept") == dept) & (pl.col("period") <= ranking_month)).sort("period")
     now = own.filter(pl.col("period") == ranking_month)
     row = now.row(0, named=True) if now.height else {}
     st.caption(f"指标为{ranking_month.year}年{ranking_month.month}月的数值。")
@@ -165,6 +169,10 @@ with cols[3]:
     metric_with_definition("派单不符占比（全部部门）", pct(mis), scores.explain("mismatch_share", settings))
 
 st.subheader(f"{ranking_month.year}年{ranking_month.month}月部门排名")
+w = settings.departments.w_street_rating
+st.caption(f"**排名**按**部门得分**（= {1 - w:.0%} × 综合得分 + {w:.0%} × 街乡评分均值；没有街乡评分时即综合得分）。"
+           "**综合得分**只看该部门承办工单的三率（响应率、解决率、满意率加权，0–100）；"
+           "**综合得分排名**是只按综合得分排的名次，与“排名”对照可见街乡评分使名次升降多少。得分相同（保留一位小数）的部门名次相同。")
 shown = month.with_columns(
     movement=pl.col("rank_change").map_elements(scores.movement, return_dtype=pl.String, skip_nulls=False)
 ).select(TABLE_COLUMNS)

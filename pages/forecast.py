@@ -8,7 +8,7 @@ import polars as pl
 import streamlit as st
 
 from analytics import forecast
-from ui import data, filters
+from ui import data, filters, safe
 from ui.export import download_buttons
 from ui.widgets import definition
 from ui.page import setup
@@ -56,7 +56,7 @@ if outlook.end is None:
     st.info("所选范围内没有工单，无法预测。请放宽左侧筛选，或先在“数据导入”页上传导出文件。")
     st.stop()
 last_day = outlook.end - timedelta(days=1)
-st.caption(f"数据截至 {last_day:%Y年%-m月%-d日}，共 {outlook.observed_months} 个月历史（{forecast.scope(f).describe()}；"
+st.caption(f"数据截至 {last_day:%Y年%-m月%-d日}，共 {outlook.observed_months} 个月历史（{safe.md(forecast.scope(f).describe())}；"
            "预测只用截止月份及以前的数据，左侧时间段的起点不限制历史）。打印：浏览器菜单“打印”或 Ctrl+P。")
 fc = outlook.forecasts
 if not fc.possible:
@@ -102,7 +102,7 @@ for kind, title, empty in (
         continue
     shown = _records(rows.head(SHOWN)) if kind != forecast.KIND_RISING else rows.head(SHOWN).with_columns(record=pl.lit("—"))
     cols = ["message", "lead_months", "record"] if kind == forecast.KIND_FORECAST else ["message"]
-    st.table(shown.select(cols).rename({c: table_columns[c] for c in cols}))
+    safe.table(shown.select(cols).rename({c: table_columns[c] for c in cols}))
     if rows.height > SHOWN:
         st.caption(f"共 {rows.height} 条，上表为前 {SHOWN} 条；全部见下载。")
 
@@ -129,7 +129,7 @@ else:
     st.plotly_chart(forecast.figure(actual, coming), width="stretch", config={"displayModeBar": False})
 with st.container(key="fc_detail"):   # for the screen: the print keeps the warnings and the chart
     if record.get("possible"):
-        st.table(coming.select(
+        safe.table(coming.select(
             pl.col("month").dt.strftime("%Y年%-m月").alias("月份"), pl.col("forecast").round(0).cast(pl.Int64).alias("预测"),
             pl.format("{}–{}", pl.col("lo").cast(pl.Int64), pl.col("hi").cast(pl.Int64)).alias(f"{cfg.interval:.0%} 区间"),
             pl.col("last_year").fill_nan(None).cast(pl.Int64).alias("去年同月"),
@@ -138,7 +138,7 @@ with st.container(key="fc_detail"):   # for the screen: the print keeps the warn
         _, _, unit_label, cat_label = forecast.LEVELS[level]
         top = fc.table.filter(pl.col("step") == 1).sort("forecast", descending=True).head(10)
         st.subheader(f"下月预测最多的{unit_label}与{cat_label}")
-        st.table(top.select(
+        safe.table(top.select(
             pl.col("unit").alias(unit_label), pl.col("category").alias(cat_label),
             pl.col("forecast").round(0).cast(pl.Int64).alias("预测"),
             pl.format("{}–{}", pl.col("lo").cast(pl.Int64), pl.col("hi").cast(pl.Int64)).alias("区间"),

@@ -52,7 +52,7 @@ with right:
     streets = streets.sort([street_measure, "street"], descending=[True, False], nulls_last=True)
     st.plotly_chart(hs.ranking_bar(streets, "street", street_measure, "工单量" if street_measure == "orders" else "每万人工单量"),
                     width="stretch", key="hs_streets")
-    definition("所选时段内各街道 / 乡镇的工单量，前 20 名。街乡人口来自 areas 表（有人口数据时可切换为每万常住人口）。")
+    definition("所选时段内各街道 / 乡镇的工单量，前 20 名。街乡人口来自数据库中的区划人口（有人口数据时可切换为每万常住人口）。")
     download_buttons(streets.select("district", "street", "orders", "population", "per_10k"), "街乡工单量排名")
 
 # Surges.

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import polars as pl
 import streamlit as st
 
 from analytics import quality
@@ -14,6 +15,18 @@ from ui.page import setup
 from ui.safe import md
 
 setup()
+
+KIND_NAMES = {"work_orders": "工单", "cases": "吹哨案件", "case_events": "吹哨过程记录", "ratings": "街乡评分",
+              "dept_ratings": "街乡评分", "duties": "权责清单", "dept_duties": "权责清单"}
+STATUS_NAMES = {"ok": "全部入库", "partial": "部分行隔离", "failed": "失败", "running": "进行中"}
+
+
+def shown_name(text: str | None) -> str | None:
+    """Load ids and source names as a reader sees them: the built-in demo is 演示数据."""
+    if text is None:
+        return None
+    return text.replace("demo:seed=", "演示数据·种子 ").replace("demo-seed-", "演示数据-")
+
 
 settings = data.settings()
 f = filters.current()
@@ -42,8 +55,13 @@ history = data.read(quality.load_history, Filters())
 if history.is_empty():
     st.info("还没有导入记录。请在“数据导入”页上传导出文件。")
 else:
+    shown = history.with_columns(
+        pl.col("kind").replace(KIND_NAMES), pl.col("status").replace(STATUS_NAMES),
+        pl.col("load_id").map_elements(shown_name, return_dtype=pl.String),
+        pl.col("source_file").map_elements(shown_name, return_dtype=pl.String),
+    )
     st.dataframe(
-        history, hide_index=True, placeholder="—", width="stretch",
+        shown, hide_index=True, placeholder="—", width="stretch",
         column_config={
             "load_id": "导入批次", "source_file": "来源文件", "kind": "数据类型", "encoding": "编码",
             **{c: st.column_config.NumberColumn(lab, format="localized") for c, lab in (
@@ -54,8 +72,9 @@ else:
             "status": "状态", "message": "说明",
         },
     )
-    definition("每批导入满足：读取 = 新增 + 更新 + 未变 + 隔离。状态 ok 为全部入库，partial 为部分行被隔离。")
-    download_buttons(history, "导入记录")
+    definition("每批导入满足：读取 = 新增 + 更新 + 未变 + 隔离。状态“全部入库”表示没有行被隔离，“部分行隔离”表示有行"
+               "因校验未通过而未入库（见下方隔离行浏览）。")
+    download_buttons(shown, "导入记录")
 
 st.subheader("不合常理的值")
 doubt = data.read(quality.plausibility, Filters())
@@ -87,7 +106,8 @@ else:
         options = [None, *loads["load_id"].to_list()]
         names = dict(zip(loads["load_id"], loads["source_file"]))
         load_id = st.selectbox(
-            "导入批次", options, format_func=lambda x: "全部批次" if x is None else f"{x}（{names[x]}）", key="q_load",
+            "导入批次", options, format_func=lambda x: "全部批次" if x is None else f"{shown_name(x)}（{shown_name(names[x])}）",
+            key="q_load",
         )
     with c2:
         search = st.text_input("在原因或原始行中搜索", key="q_search", placeholder="例如：受理时间、工单编号、某个值")

@@ -35,7 +35,8 @@ DETAIL_CONFIG = {
 
 def _drill(ids: list[str], title: str) -> None:
     """The orders behind a selected row, with their text."""
-    st.markdown(f"**{md(title)}** · 共 {len(ids)} 件工单")
+    ids = list(ids)   # a cell of a list column arrives as a polars Series
+    st.markdown(f"**{md(title)}** · 共 {len(ids):,} 件工单")
     detail = data.read(work_orders.listing, Filters(), DETAIL_COLUMNS, (), "", tuple(ids), "received_at", False)
     st.dataframe(detail, hide_index=True, placeholder="—", width="stretch", column_config=DETAIL_CONFIG, height=320)
     download_buttons(detail, f"工单明细_{title[:20]}", key=f"dl_detail_{hash(title)}")

@@ -13,7 +13,7 @@ from analytics.filters import Filters, month_bounds
 from analytics.rates import explain
 from analytics.settings import Settings
 from core.schema import label
-from ui import data, filters, settings_panel
+from ui import data, filters, settings_panel, url
 from ui.export import download_buttons
 from ui.widgets import definition, metric_with_definition
 from ui.page import setup
@@ -61,7 +61,8 @@ def drill_down(table: pl.DataFrame, row: dict, level: str, f: Filters, ranking_m
     mask = pl.lit(True)
     for k in keys:
         mask &= pl.col(k) == row[k]
-    own = table.filter(mask & (pl.col("period") >= (f.date_from or date.min).replace(day=1))).sort("period")
+    # The months the ranking reached back for, not just the selected period: one month alone is no trend.
+    own = table.filter(mask & (pl.col("period") <= ranking_month)).sort("period")
     left, right = st.columns([3, 2])
     with left:
         st.markdown("**月度趋势**")
@@ -92,9 +93,10 @@ settings = settings_panel.render("sidebar")
 st.title("街乡考评")
 
 level = st.segmented_control(
-    "考评单位", ["street", "district"], default="street", format_func=lambda v: "街道 / 乡镇" if v == "street" else "区",
-    key="streets_level",
+    "考评单位", ["street", "district"], default=url.value("level", ["street", "district"], "street"),
+    format_func=lambda v: "街道 / 乡镇" if v == "street" else "区", key="streets_level",
 ) or "street"
+url.keep("level", level, default="street")
 
 table = data.read(scores.read_score_table, f, level, settings)
 if table.is_empty():
@@ -159,9 +161,9 @@ with tab_top:
             st.markdown(f"**{title}**")
             st.dataframe(view(part, level), hide_index=True, placeholder="—", width="stretch", column_config=column_config(level))
     st.plotly_chart(scores.rank_history_figure(
-        table.filter(pl.col("period") >= (f.date_from or date.min).replace(day=1)), top["unit"].to_list()
+        table.filter(pl.col("period") <= ranking_month), top["unit"].to_list()
     ), width="stretch", key="top_history")
-    definition(scores.explain("rank", settings) + "\n\n上图为前几名在所选时段内各月的名次。")
+    definition(scores.explain("rank", settings) + "\n\n上图为前几名在排名月份及之前几个月的名次。")
 
 with tab_capita:
     if month_all["per_10k"].is_null().all():

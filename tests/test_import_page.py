@@ -1,6 +1,8 @@
 """数据导入: upload limit in config, uploads spooled to disk, mappings remembered per layout, the page itself."""
 from __future__ import annotations
 
+from datetime import date
+
 import io
 import tomllib
 from pathlib import Path
@@ -83,3 +85,6 @@ def test_upload_gbk_export_pick_encoding_preview_and_load(tmp_path, monkeypatch)
     assert not at.exception, at.exception
     counts = {m.label: m.value for m in at.metric}
     assert counts.get("新增") == "6", counts
+    # The period moves to the imported months (January 2024), away from the database's latest month.
+    assert (at.session_state["f_from"], at.session_state["f_to"]) == (date(2024, 1, 1), date(2024, 1, 1))
+    assert at.query_params["from"] == "2024-01"

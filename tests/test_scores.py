@@ -217,16 +217,21 @@ def test_rank_ties_and_changes(con):
     order = [u for u in oct_["unit"].to_list() if u in ("交道口街道", "安定门街道", "景山街道")]
     assert order == ["交道口街道", "安定门街道", "景山街道"]
     ranks = dict(zip(oct_["unit"], oct_["rank"]))
-    assert ranks["安定门街道"] == ranks["交道口街道"] + 1 == ranks["景山街道"] - 1
-    assert oct_["rank"].to_list() == list(range(1, oct_.height + 1))
-    # Ranks against SQL: composite desc, orders desc, name.
+    scores_shown = dict(zip(oct_["unit"], oct_["composite"].round(1)))
+    # Equal scores (to the 0.1 shown) share a rank; the list shows more orders first, then the name.
+    for a, b in (("交道口街道", "安定门街道"), ("安定门街道", "景山街道")):
+        assert (ranks[a] == ranks[b]) == (scores_shown[a] == scores_shown[b]) and ranks[a] <= ranks[b]
+    assert oct_["rank"].to_list() == sorted(oct_["rank"].to_list())
+    # Ranks against SQL: rank() over the score rounded as shown; the listing order: score, orders desc, name.
     rates = independent(con, "district, street")
     sql_ranks = duckdb.sql(
-        "SELECT district, street AS unit, row_number() OVER (ORDER BY round(composite, 6) DESC, orders DESC, street, district)"
-        " AS sql_rank FROM rates WHERE period = DATE '2026-10-01'"
+        "SELECT district, street AS unit, rank() OVER (ORDER BY round(composite, 1) DESC) AS sql_rank, "
+        "row_number() OVER (ORDER BY round(composite, 1) DESC, orders DESC, street, district) AS sql_pos "
+        "FROM rates WHERE period = DATE '2026-10-01'"
     ).pl()
-    both = sql_ranks.join(oct_, on=["district", "unit"])
+    both = sql_ranks.join(oct_.with_row_index("pos", offset=1), on=["district", "unit"])
     assert both.height == oct_.height == 11 and (both["sql_rank"] == both["rank"]).all()
+    assert (both["sql_pos"] == both["pos"]).all()
     sep = scores.month_table(t, date(2026, 9, 1))
     sep_rank = {(d, s): r for d, s, r in zip(sep["district"], sep["unit"], sep["rank"])}
     for row in oct_.to_dicts():
@@ -235,8 +240,8 @@ def test_rank_ties_and_changes(con):
     assert _row(t, "儒林街道", 10)["rank_change"] is None            # not ranked in September
     assert scores.movement(3) == "↑3" and scores.movement(-2) == "↓2" and scores.movement(0) == "→"
     top, bottom = scores.top_bottom(t, date(2026, 10, 1), SETTINGS.rankings.top_n)
-    assert top["rank"].to_list() == [1, 2, 3, 4, 5]
-    assert bottom["rank"].to_list() == list(range(oct_.height, oct_.height - 5, -1))
+    assert top["rank"].to_list() == [1, 1, 3, 4, 4]           # two pairs of equal scores
+    assert bottom["rank"].to_list() == oct_["rank"].to_list()[::-1][:5]
 
 
 def test_governance_candidate_is_the_planted_street(con):

@@ -57,6 +57,10 @@ def _apply_pending(months: list[date]) -> None:
         st.session_state[f"f_{key}"] = values
         if key == "district":
             st.session_state["f_street"] = []
+    jump = st.session_state.pop("_f_jump", None)
+    if jump:
+        st.session_state["f_from"], st.session_state["f_to"] = jump
+        st.session_state.pop("f_period", None)
     period = st.session_state.get("f_period")
     if period is not None and not isinstance(period, (tuple, list)):   # a reset slider reports one value
         st.session_state.pop("f_period")
@@ -127,6 +131,11 @@ def link_params(**extra: str | list[str]) -> dict[str, str | list[str]]:
     """The current filters as URL query parameters (plus page-specific ones), for st.page_link: the
     linked page opens on the same view."""
     return _params(current()) | {k: v for k, v in extra.items() if v}
+
+
+def jump_to(first: date, last: date) -> None:
+    """Show the months first–last (first days) from the next run on: after an import, its data."""
+    st.session_state["_f_jump"] = (first, last)
 
 
 def chart_key(name: str) -> str:

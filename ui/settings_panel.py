@@ -89,12 +89,12 @@ def render(where: str = "sidebar") -> Settings:
         if applied:
             _apply(settings)
             st.rerun()
-        st.button("恢复 settings.toml 默认值", on_click=_reset, key=f"{PREFIX}reset", disabled=not diff)
+        st.button("恢复设置文件中的默认值", on_click=_reset, key=f"{PREFIX}reset", disabled=not diff)
         w = settings.composite
         total = w.w_response + w.w_resolution + w.w_satisfaction
         if abs(total - 1) > 1e-6:
             st.warning(f"三项权重之和为 {total:g}，不是 1；综合得分按权重之和归一，仍在 0–100 之间。")
-        st.caption("修改只在本次浏览会话中生效，不会写回 settings.toml。")
+        st.caption("修改只在本次浏览会话中生效，不会写回设置文件。")
     shown = in_force(settings, base)
     container.caption(shown)
     return settings
@@ -103,4 +103,4 @@ def render(where: str = "sidebar") -> Settings:
 def in_force(settings: Settings, base: Settings | None = None) -> str:
     """The settings in force in one line, saying what differs from the file."""
     diff = changed(settings, base or load_settings())
-    return settings_caption(settings) + ("。已在界面中修改：" + "；".join(diff) if diff else "（settings.toml 默认值）")
+    return settings_caption(settings) + ("。已在界面中修改：" + "；".join(diff) if diff else "（设置文件默认值）")

@@ -129,7 +129,7 @@ def test_upload_load_overview_and_shared_url(server, browser):
     page.set_default_timeout(120_000)  # a loaded CI machine can be slow; the test waits, never sleeps blindly
     page.goto(base + "/")
     settle(page, "总览")
-    page.wait_for_url("**from=*")
+    page.wait_for_url("**from=*&to=*")   # both written (two URL updates)
     period = page.url.split("?", 1)[1]
 
     # Switching pages in the sidebar keeps the shared filters in the URL.

@@ -1,8 +1,12 @@
-"""The pages meant for paper print on one A4 page in real Chromium, on a realistic demo year."""
+"""月度通报 and 社区画像 printed from the loaded page (no print mode first) in real Chromium: A4, body text at least
+9 pt, every chart and table on the sheet with its content, nothing but the report (no sidebar, controls, hints,
+file names)."""
 from __future__ import annotations
 
-import re
+import io
+import unicodedata
 
+import pdfplumber
 import pytest
 
 from etl.demo import build_demo
@@ -10,26 +14,82 @@ from tests.browser.test_browser import browser, settle, streamlit_app  # noqa: F
 
 pytestmark = pytest.mark.browser
 
+A4 = (595.3, 841.9)          # points (Chromium rounds the sheet to whole CSS pixels: up to 1 pt more)
+MIN_PT = 9.0
+NOT_ON_PAPER = ("哨声", "筛选条件", "下载", "口径", "duckdb", "Ctrl", "打印", "选择", "工单明细", "回到")
+
+# Per table: its first body row's first cell; per chart: the text of its axes and labels.
+CONTENT = """() => ({
+  tables: [...document.querySelectorAll('[data-testid=stMain] [data-testid=stTable] table')]
+    .map(t => [...t.querySelectorAll('tbody tr:first-child td, tbody tr:first-child th')].map(c => c.innerText.trim()).filter(Boolean)),
+  charts: [...document.querySelectorAll('[data-testid=stMain] .stPlotlyChart')]
+    .map(c => [...c.querySelectorAll('svg.main-svg text')].filter(t => !t.closest('[transform*=rotate]'))
+      .map(t => t.textContent.trim()).filter(Boolean)),   // rotated labels come out of a PDF letter by letter
+  dataframes: document.querySelectorAll('[data-testid=stMain] [data-testid=stDataFrame]').length,
+})"""
+
 
 @pytest.fixture(scope="module")
 def demo_app(tmp_path_factory):
     db = tmp_path_factory.mktemp("print") / "hotline.duckdb"
-    build_demo(db, orders=50_000, seed=5)
+    build_demo(db, orders=20_000, seed=5)
     with streamlit_app(db) as base:
         yield base
 
 
-@pytest.mark.parametrize("path, last_section", [("report", "四、需要关注"), ("community", "居民常说的词"),
-                                                ("forecast", "下月预测最多的")])
-def test_prints_on_one_a4_page(demo_app, browser, path, last_section):  # noqa: F811
+def _squash(text: str) -> str:
+    """Text without spaces, in NFKC: the CJK font maps some glyphs to Kangxi radicals (⽉ for 月)."""
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+@pytest.mark.parametrize("path, title, last_section", [
+    ("report", "月度通报", "热点问题（同一地点"), ("community", "社区画像", "居民常说的词")])
+def test_prints_as_a_report_on_a4(demo_app, browser, path, title, last_section):  # noqa: F811
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
     page.set_default_timeout(120_000)
     page.goto(f"{demo_app}/{path}")
-    settle(page, last_section)             # the whole page has rendered
+    page.locator("h1").filter(has_text=title).first.wait_for()
+    settle(page, last_section)
     page.wait_for_function("[...document.querySelectorAll('.stPlotlyChart')].every(c => c.querySelector('.main-svg'))")
-    page.wait_for_timeout(1000)            # tables and charts settle their final height
-    page.emulate_media(media="print")
+    page.locator("[data-testid=stMain] [data-testid=stTable]").first.wait_for()
+    settle(page, last_section)            # a rerun (the URL taking the page's choices) may have redrawn it
+    page.wait_for_timeout(800)            # tables and charts settle their final height
+    content = page.evaluate(CONTENT)
+    assert content["dataframes"] == 0, "a canvas table (st.dataframe) prints as an empty box"
     pdf = page.pdf(format="A4", print_background=True)
-    pages = re.findall(rb"/Count (\d+)", pdf)
-    assert pages and int(pages[0]) == 1, f"{path} prints on {pages} pages"
     page.close()
+
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+        assert 1 <= len(doc.pages) <= 3, f"{path} prints on {len(doc.pages)} pages"
+        for sheet in doc.pages:
+            assert abs(sheet.width - A4[0]) < 1.5 and abs(sheet.height - A4[1]) < 1.5, (sheet.width, sheet.height)
+        chars = [c for sheet in doc.pages for c in sheet.chars if c["text"].strip()]
+        text = _squash("".join(sheet.extract_text() or "" for sheet in doc.pages))
+        vector = sum(len(sheet.rects) + len(sheet.curves) + len(sheet.lines) for sheet in doc.pages)
+    sizes = sorted(c["size"] for c in chars)
+    small = [c["text"] for c in chars if c["size"] < MIN_PT - 0.05]
+    assert not small, f"{path}: {len(small)} of {len(chars)} characters under {MIN_PT} pt (smallest {sizes[0]:.1f}): {''.join(small[:60])}"
+    assert title in text
+    for word in NOT_ON_PAPER:
+        assert word not in text, f"{path} prints “{word}”"
+    assert content["tables"], f"{path} has no table"
+    for cells in content["tables"]:
+        assert cells and all(_squash(c) in text for c in cells[:3]), f"{path}: a table printed without its row {cells}"
+    for labels in content["charts"]:
+        assert labels and all(_squash(t) in text for t in labels[:5]), f"{path}: a chart printed without {labels[:5]}"
+    if content["charts"]:
+        assert vector > 20, f"{path}: charts printed without their marks"
+
+
+def test_forecast_prints_on_one_a4_page(demo_app, browser):  # noqa: F811
+    """预警与预测 keeps its own one-page print rule (its text is still under 9 pt: not yet moved to the rules above)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    page.set_default_timeout(120_000)
+    page.goto(f"{demo_app}/forecast")
+    settle(page, "下月预测最多的")
+    page.wait_for_function("[...document.querySelectorAll('.stPlotlyChart')].every(c => c.querySelector('.main-svg'))")
+    page.wait_for_timeout(1000)
+    with pdfplumber.open(io.BytesIO(page.pdf(format="A4", print_background=True))) as doc:
+        assert len(doc.pages) == 1, f"forecast prints on {len(doc.pages)} pages"
+    page.close()
+

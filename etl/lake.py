@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 
 from core.schema import TABLES
-from etl.store import connect_read
+from core.store import connect_read
 
 FORMAT = "whistle-lake/1"
 MANIFEST = "_manifest.json"
@@ -87,8 +87,8 @@ def export(db: Path, lake: Path, progress: Callable[[str, float], None] | None =
     written, kept, removed = 0, 0, 0
     con = connect_read(db)
     try:
-        names = [t for t in TABLES if con.execute(
-            "SELECT count(*) FROM duckdb_views() WHERE view_name = ?", [t]).fetchone()[0]]
+        present = {v for (v,) in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+        names = [t for t in TABLES if t in present]
         for i, table in enumerate(names):
             if progress:
                 progress(f"写出{LABELS.get(table, table)}", i / max(len(names), 1))

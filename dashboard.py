@@ -59,7 +59,7 @@ def navigation(user) -> st.navigation:
     if asked and asked not in known and "/" not in asked:
         hidden.append(st.Page(not_found, title="页面不存在", url_path=asked, visibility="hidden"))
     sections.setdefault("概览", []).extend(hidden)
-    return st.navigation(sections)
+    return st.navigation(sections, expanded=True)   # every page in view: a collapsed menu hides pages behind "View N more"
 
 
 def data_line() -> None:

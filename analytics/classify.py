@@ -331,7 +331,7 @@ def fit(frame: pl.DataFrame, s: Settings) -> Model:
     levels = _levels_present(frame, n)
     if not levels:
         raise ClassifyError(f"{NO_HISTORY}：历史工单中出现至少 {n} 次的一级分类不足两个"
-                            "（settings.toml [classify] min_label_count）。")
+                            "（设置文件 `settings.toml` 的 `[classify]` `min_label_count`）。")
     if "tokens" not in frame.columns:
         frame = frame.with_columns(pl.Series("tokens", segment(frame["content"].to_list()), pl.List(pl.String)))
     features = Features.fit(frame["content"], frame["tokens"], s)

@@ -667,7 +667,7 @@ def explain(settings: Settings) -> str:
         f"- **区间**：{c.interval:.0%} 预测区间（负二项分布，离散度由回测误差估计）。",
         f"- **误差与“去年同月”**：滚动回测过去 {c.backtest_months} 个月，每月只用当时已有的数据预测下个月；"
         "误差 = Σ|实际 − 预测| ÷ Σ实际；“去年同月”即直接用去年同月的工单量作预测，误差算法相同。"
-        "MASE = 预测的平均绝对误差 ÷ “去年同月”的平均绝对误差，小于 1 即优于去年同月。",
+        "误差比 = 预测的平均绝对误差 ÷ “去年同月”的平均绝对误差，小于 1 即优于去年同月。",
         f"- **至少 {c.min_history_months} 个月**历史才做季节预测；导出中整月没有任何工单的月份视为缺数（不是 0），"
         f"最后一个月如未满（最后一天无数据）不参与预测。",
         f"- **预测上升**：某单位某类诉求的预测 ≥ 近 {c.baseline_months} 个月月均的 {c.warn_ratio:g} 倍、"
@@ -681,7 +681,7 @@ def explain(settings: Settings) -> str:
         f"- **上升类型**：最近 {c.rising_months} 个月 ≥ 去年同期的 {c.rising_yoy:g} 倍，且 ≥ 前 {c.rising_months} "
         f"个月的 {c.rising_momentum:g} 倍，不少于 {c.rising_min_count} 件，且增量显著（z ≥ {c.rising_z:g}）："
         "尚未成为热点问题前的苗头。",
-        "- 设置见 settings.toml 的 [forecast] 一节。",
+        "- 设置见设置文件 `settings.toml` 的 `[forecast]` 一节。",
     ])
 
 

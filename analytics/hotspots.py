@@ -209,7 +209,7 @@ def baseline_note(words: pl.DataFrame, min_baseline: int) -> str:
         return ""
     have = int(words["baseline_orders"].fill_null(0).max() or 0)
     return (f"{BASELINE_SHORT}：可比较的历史只有 {have:,} 件工单，少于 {min_baseline:,} 件，不计算提升度，"
-            "只列出现最多的词。可在 settings.toml 的 [hotspots] word_min_baseline 中调整。")
+            "只列出现最多的词。可在设置文件 `settings.toml` 的 `[hotspots]` `word_min_baseline` 中调整。")
 
 
 def emerging(words: pl.DataFrame, n: int = 20, min_lift: float = 1.5) -> pl.DataFrame:

@@ -118,6 +118,17 @@ PLANTED: dict = {
                 "朝阳区三里屯路中段夜间大量车辆违停占道，居民出行困难",
             ],
         },
+        {
+            "name": "天通苑北一区停水", "district": "昌平区", "street": "天通苑北街道", "community": "天通苑北一区社区",
+            "estate": "天通苑北一区", "buildings": [3, 4, 5, 6, 8],
+            "category": ("公共服务", "供水", "停水"), "dept": "北京市自来水集团",
+            "first_day": "2026-10-12", "last_day": "2026-10-19", "callers": 40, "hours": "day",
+            "bodies": [
+                "{loc}从早上开始停水，没有任何通知，家里老人孩子没法做饭",
+                "天通苑北一区好几栋楼都停水了，{place}已经停了一天，物业说是主管道漏水",
+                "{loc}反复停水，来水后水是黄的，自来水公司一直没说什么时候修好",
+            ],
+        },
     ],
     # Same caller_key, same address and category, 3–10 orders within 30 days (later ones say so).
     "repeat_callers": {"groups_per_200k": 150, "min_groups": 30, "min_orders": 3, "max_orders": 10, "window_days": 30,

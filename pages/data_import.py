@@ -159,7 +159,7 @@ c2.metric("可导入", f"{ok:,}", border=True)
 c3.metric("将被隔离", f"{bad:,}", border=True)
 if summary.get("flagged"):
     st.warning(f"{summary['flagged']:,} 行含不合常理的值（如办结早于受理、未来的日期、坐标超出区域）：这些行照常导入，"
-               "但这些值将置空、不计入任何指标，并在“数据质量”页计数（见 settings.toml 的 [plausibility]）。")
+               "但这些值将置空、不计入任何指标，并在“数据质量”页计数（见设置文件 `settings.toml` 的 `[plausibility]`）。")
 if summary.get("nulled"):
     st.warning("以下可选列有无法识别的值，导入时将置空："
                + "，".join(f"{target_label(kind, k)} {v} 个" for k, v in summary["nulled"].items()))
@@ -230,7 +230,7 @@ if st.button(f"开始导入 {ok:,} 行", type="primary", icon=":material/upload:
         try:
             fill_tokens(data.current_path(), progress=progress)
         except Exception:
-            st.warning("工单已导入，但分词索引未能建立：用到词语的页面会临时分词；稍后运行 python -m etl tokens 可补全。")
+            st.warning("工单已导入，但分词索引未能建立：用到词语的页面会临时分词；稍后运行 `python -m etl tokens` 可补全。")
         bar.progress(1.0, text="正在导入 · 智能分类建议")
         try:
             suggestions.after_load(data.current_path(), settings)

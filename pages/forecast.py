@@ -150,7 +150,7 @@ with st.container(key="fc_detail"):   # for the screen: the print keeps the warn
         beats = fc.record.filter(pl.col("mase").is_not_null())
         if beats.height:
             st.caption(f"回测：{beats.height:,} 个{unit_label}×{cat_label}中 {(beats['mase'] < 1).mean():.0%} 的预测优于“去年同月”"
-                       f"（MASE 中位数 {beats['mase'].median():.2f}）。")
+                       f"（误差比中位数 {beats['mase'].median():.2f}）。")
         download_buttons(fc.table.select("unit", "category", "district", "month", "forecast", "lo", "hi", "last_year", "recent",
                                          "months", "wape", "wape_naive", "mase"), "预测", key="dl_fc_table")
 definition(forecast.explain(settings))

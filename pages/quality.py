@@ -86,7 +86,7 @@ else:
                  column_config={"what": "数据", "label": "检查项",
                                 "rows": st.column_config.NumberColumn("条数", format="localized")})
 definition(
-    f"导入时逐行检查（settings.toml 的 [plausibility]）：早于 {settings.plausibility.earliest} 或晚于导入当天 "
+    f"导入时逐行检查（设置文件 `settings.toml` 的 `[plausibility]`）：早于 {settings.plausibility.earliest} 或晚于导入当天 "
     f"{settings.plausibility.future_days:g} 天以上的日期（办理时限除外）、办结/派单/响应早于受理、负数的次数、超出区域的经纬度。"
     + ("这些行已被隔离，见下方隔离行。" if settings.plausibility.action == "quarantine" else
        "这些行照常导入，但不合常理的值已置空、不计入任何比率，原值记在“存疑值”中。")

@@ -76,10 +76,10 @@ def _single_user() -> None:
     remote = st.context.ip_address
     if st.get_option("server.address") not in LOCAL_HOSTS and isinstance(remote, str) and remote:
         st.error("尚未创建任何用户，看板处于单用户模式，只允许在运行它的这台电脑上访问。"
-                 "请在服务器上运行 python -m access add 用户名 --role 管理员 创建用户后再从其他电脑访问。")
+                 "请在服务器上运行 `python -m access add 用户名 --role 管理员` 创建用户后再从其他电脑访问。")
         st.stop()
     st.sidebar.info("单用户模式：尚未创建用户，看板只在本机（127.0.0.1）可访问，所有功能可用。"
-                    "创建用户后需登录，并可供其他电脑访问：python -m access add 用户名 --role 管理员",
+                    "创建用户后需登录，并可供其他电脑访问：`python -m access add 用户名 --role 管理员`",
                     icon=":material/person:")
 
 
@@ -88,7 +88,7 @@ def _login() -> None:
     if _oidc_configured():
         email = _oidc_email()
         if email:
-            st.error(f"统一身份认证账号 {md(email)} 尚未开通本看板的权限，请联系管理员添加（python -m access add --email）。")
+            st.error(f"统一身份认证账号 {md(email)} 尚未开通本看板的权限，请联系管理员添加（`python -m access add --email`）。")
             st.button("退出统一身份认证", on_click=st.logout, key="auth_oidc_logout")
         else:
             st.button("使用统一身份认证登录", on_click=st.login, type="primary", key="auth_oidc",

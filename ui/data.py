@@ -41,7 +41,7 @@ def connection() -> duckdb.DuckDBPyConnection:
     """A read-only connection to the database as last published (call `.cursor()` per use)."""
     ver = version()
     if ver is None:
-        st.error(f"找不到数据库 {current_path()}。请返回首页等待演示数据生成，或用 python -m etl load 导入数据。")
+        st.error(f"找不到数据库 {current_path()}。请返回首页等待演示数据生成，或用 `python -m etl load` 导入数据。")
         st.stop()
     return _connection(str(current_path()), ver, auth.scope())
 

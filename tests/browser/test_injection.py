@@ -82,7 +82,8 @@ def test_no_page_requests_anything_but_the_dashboard(poisoned, trap, browser):  
         page.goto(f"{base}/{'' if url == 'overview' else url}")
         settle(page)
         page.wait_for_timeout(1500)   # images and scripts a render might have injected get time to fire
-        shown.append(page.locator("[data-testid=stMain]").inner_text())
+        # text_content: inactive tabs and closed expanders count too; markup that was interpreted leaves no "<img src=" text
+        shown.append(page.locator("[data-testid=stMain]").text_content())
     # Only requests the data could have caused count here: the favicon Streamlit fetches for page_icon is the
     # page layout's business (local icons), not the data's.
     planted = sorted({u for u in requests if u.startswith(trap) or "evil.invalid" in u or "javascript:" in u})

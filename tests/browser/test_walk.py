@@ -17,7 +17,7 @@ pytestmark = pytest.mark.browser
 
 # Words a Chinese user reads as they are: file formats and encodings named on buttons and in the import page.
 ALLOWED = {"CSV", "Excel", "PNG", "HTML", "TSV", "XLSX", "XLSM", "XLS", "TXT", "UTF", "GBK", "GB18030", "BOM",
-           "MB", "JSON", "z", "Ctrl", "P", "—"}
+           "MB", "JSON", "z", "Ctrl", "P", "A4", "—"}
 RAW = [r"\.duckdb", r"\bwork_orders\b", r"settings\.toml", r"\bquarantine\b", r"\border_id\b", r"_line\b",
        r"\b[0-9a-f]{12,}\b", r"\bdemo\b", r"\bok\b", r"\bNone\b", r"\bnan\b", r"\bnull\b"]
 NUMBERS = [
@@ -34,7 +34,8 @@ VISIBLE_TEXT = """() => {
     const text = n.nodeValue.trim();
     const el = n.parentElement;
     if (!text || !el) continue;
-    if (el.closest('[data-testid=stIconMaterial], script, style, noscript, .modebar-container, [data-testid=stStatusWidget]')) continue;
+    // code: a command or file name the user types as it is (python -m access add, settings.toml)
+    if (el.closest('[data-testid=stIconMaterial], script, style, noscript, code, .modebar-container, [data-testid=stStatusWidget]')) continue;
     if (!el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true})) continue;
     if (getComputedStyle(el).fontFamily.includes('Material Symbols')) continue;   // an icon drawn from its name
     const r = el.getBoundingClientRect();

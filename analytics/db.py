@@ -57,9 +57,22 @@ def with_tokens(frame: pl.DataFrame) -> pl.DataFrame:
             .with_columns(tokens=pl.coalesce("tokens", "_tokens")).drop("_row", "_tokens", PENDING))
 
 
+CHUNK_ROWS = 200_000
+
+
 def orders(con: duckdb.DuckDBPyConnection, filters: Filters, columns: Sequence[str]) -> pl.DataFrame:
-    """The filtered work orders with the given canonical columns (and `tokens`)."""
-    return with_tokens(query(con, *orders_sql(filters, columns)))
+    """The filtered work orders with the given canonical columns (and `tokens`), streamed from DuckDB in
+    chunks of CHUNK_ROWS (a window's texts and tokens are never held twice, once by DuckDB and once here)."""
+    sql, params = orders_sql(filters, columns)
+    cur = con.cursor()
+    try:
+        reader = cur.sql(sql, params=list(params)).to_arrow_reader(CHUNK_ROWS)
+        chunks = [with_tokens(pl.from_arrow(batch)) for batch in reader]
+        if not chunks:
+            return with_tokens(pl.from_arrow(reader.schema.empty_table()))
+    finally:
+        cur.close()
+    return pl.concat(chunks, how="vertical_relaxed", rechunk=True)
 
 
 def data_extent(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, Any]:

@@ -320,7 +320,7 @@ def district_map(values: pl.DataFrame, column: str = "orders", title: str = "工
     for feature in geo["features"]:
         name = feature["properties"]["name"]
         value = vals.get(name)
-        color = "#e5e5e5" if value is None else sample_colorscale("OrRd", [0.1 + 0.9 * (value - low) / span])[0]
+        color = "#e5e5e5" if value is None else sample_colorscale("OrRd", [min(0.1 + 0.9 * (value - low) / span, 1.0)])[0]
         hover = f"{name}：无数据" if value is None else f"{name}：{value:{fmt}}"
         for polygon in feature["geometry"]["coordinates"]:
             ring = polygon[0]

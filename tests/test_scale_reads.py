@@ -148,3 +148,12 @@ def test_top_categories_and_report_changes_equal_counting_the_orders(con):
     expect = dict(prev.iter_rows())
     assert changes["previous"].to_list() == [expect.get(c, 0) for c in changes["category_l1"]]
     assert (changes["change"] == changes["orders"] - changes["previous"]).all()
+
+
+def test_district_map_takes_a_top_value_that_rounds_above_one():
+    """0.1 + 0.9 × (5018 − 232) / (5018 − 232) is 1.0000000000000002 in floating point (a real 20,000-order
+    month); plotly's colour scale then failed and took 热点分布 down with it."""
+    values = pl.DataFrame({"district": ["东城区", "石景山区", "朝阳区"], "orders": [5018, 232, 1374]})
+    fig = hs.district_map(values)
+    fills = {t.name: t.fillcolor for t in fig.data if t.fillcolor}
+    assert fills["东城区"] == "rgb(127, 0, 0)"   # the darkest end of the scale

@@ -312,7 +312,8 @@ def district_map(values: pl.DataFrame, column: str = "orders", title: str = "工
     Each district's label is a selectable point (customdata = district name), so a click can narrow the view.
     """
     geo = district_geojson()
-    vals = {d: v for d, v in zip(values["district"].to_list(), values[column].to_list()) if v is not None}
+    # NaN (a rate over no orders) is no data, like None
+    vals = {d: v for d, v in zip(values["district"].to_list(), values[column].to_list()) if v is not None and v == v}
     low, high = (min(vals.values()), max(vals.values())) if vals else (0, 1)
     span = (high - low) or 1
     fig = go.Figure()
@@ -320,7 +321,7 @@ def district_map(values: pl.DataFrame, column: str = "orders", title: str = "工
     for feature in geo["features"]:
         name = feature["properties"]["name"]
         value = vals.get(name)
-        color = "#e5e5e5" if value is None else sample_colorscale("OrRd", [min(0.1 + 0.9 * (value - low) / span, 1.0)])[0]
+        color = "#e5e5e5" if value is None else sample_colorscale("OrRd", [min(1.0, 0.1 + 0.9 * (value - low) / span)])[0]
         hover = f"{name}：无数据" if value is None else f"{name}：{value:{fmt}}"
         for polygon in feature["geometry"]["coordinates"]:
             ring = polygon[0]

@@ -71,7 +71,6 @@ def test_lake_rewrites_only_changed_months(demo_db, tmp_path):
     months = sorted(_months(db))
     changed, dropped = months[-1], months[0]
     with writing(db) as con:
-        # Flipped, so the row changes whatever the demo gave it.
         con.execute("UPDATE work_orders SET satisfaction = CASE WHEN satisfaction = '不满意' THEN '满意' ELSE '不满意' END "
                     "WHERE order_id = "
                     "(SELECT min(order_id) FROM work_orders WHERE strftime(received_at, '%Y-%m') = ?)", [changed])

@@ -42,8 +42,11 @@ PAGE = (
 
 
 def _python(code: str, db: Path) -> str:
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "HOTLINE_DB": str(db)},
-                          capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "HOTLINE_DB": str(db)},
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}")
+    return done.stdout.strip().splitlines()[-1]
 
 
 def main() -> None:
@@ -63,8 +66,12 @@ def main() -> None:
         rows = []
         for _, file, title, _, _ in PAGES:
             load = os.getloadavg()[0]
-            cold, warm = map(float, _python(PAGE.format(entry=str(ROOT / "dashboard.py"), script=file), db).split())
-            rows.append(f"| {title} | {cold:.2f} | {warm:.2f} | {load:.1f} |")
+            try:
+                cold, warm = map(float, _python(PAGE.format(entry=str(ROOT / "dashboard.py"), script=file), db).split())
+            except RuntimeError as e:
+                rows.append(f"| {title} | failed: {e} | | {load:.1f} |")
+            else:
+                rows.append(f"| {title} | {cold:.2f} | {warm:.2f} | {load:.1f} |")
             print(rows[-1], flush=True)
     lines = [
         "# Dashboard benchmark",

@@ -45,6 +45,7 @@ def test_lake_has_every_table_and_one_partition_per_month(demo_db, tmp_path):
     orders = manifest["tables"]["work_orders"]
     assert {k: p["rows"] for k, p in orders["partitions"].items()} == months
     assert sorted(p.name for p in (lake / "work_orders").iterdir()) == [f"month={m}" for m in sorted(months)]
+    assert not list(lake.glob(".writing-*"))   # the one-pass scratch folders are gone
     con = duckdb.connect()
     per_month = dict(read(con, lake, "work_orders").aggregate("month, count(*)").fetchall())
     assert per_month == months
@@ -70,7 +71,8 @@ def test_lake_rewrites_only_changed_months(demo_db, tmp_path):
     months = sorted(_months(db))
     changed, dropped = months[-1], months[0]
     with writing(db) as con:
-        con.execute("UPDATE work_orders SET satisfaction = '不满意' WHERE order_id = "
+        con.execute("UPDATE work_orders SET satisfaction = CASE WHEN satisfaction = '不满意' THEN '满意' ELSE '不满意' END "
+                    "WHERE order_id = "
                     "(SELECT min(order_id) FROM work_orders WHERE strftime(received_at, '%Y-%m') = ?)", [changed])
         con.execute("DELETE FROM order_tokens WHERE order_id IN "
                     "(SELECT order_id FROM work_orders WHERE strftime(received_at, '%Y-%m') = ?)", [dropped])

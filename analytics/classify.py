@@ -39,7 +39,7 @@ from analytics.db import LOADED, orders_sql, query
 from analytics.filters import Filters
 from analytics.settings import Settings, load_settings
 from core.schema import ORDER_SUGGESTION_COLUMNS
-from core.segment import segment, user_terms
+from core.segment import dictionary_words, segment, user_terms
 
 LEVELS = ("category_l1", "category_l2", "category_l3")
 LEVEL_NAMES = {"category_l1": "一级分类", "category_l2": "二级分类", "category_l3": "三级分类", "dept": "承办部门"}
@@ -120,12 +120,7 @@ _MULT = np.uint64(0x9E3779B97F4A7C15)
 def _dictionary(longest: int) -> pl.DataFrame:
     """(id, word) of every word of two to `longest` characters in jieba's dictionary and the user dictionary
     (places, governance terms): general Chinese, not any one data set's words."""
-    import jieba  # only its dictionary file is read
-
-    path = Path(jieba.__file__).resolve().parent / "dict.txt"
-    words = pl.read_csv(path, separator=" ", has_header=False, new_columns=["w", "f", "pos"], quote_char=None,
-                        schema_overrides={"w": pl.String, "f": pl.String, "pos": pl.String})["w"]
-    words = pl.concat([words, pl.Series("w", user_terms())]).unique()
+    words = pl.concat([dictionary_words(), pl.Series("word", user_terms())]).unique()
     cp, lengths = _code_points(words)
     doc, ids, sizes = _grams(cp, lengths, longest)
     whole = np.flatnonzero((sizes == lengths[doc]) & (sizes >= 2))    # each word's own number

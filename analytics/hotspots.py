@@ -12,9 +12,9 @@ import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 import polars as pl
 
+from analytics import maplabels
 from analytics.db import orders as fetch_orders
 from analytics.db import query
-from analytics import maplabels
 from analytics.filters import Filters, add_months, from_args
 from analytics.settings import Settings, load_settings
 from analytics.text import DATA, keyword_lists
@@ -296,7 +296,8 @@ def district_map(values: pl.DataFrame, column: str = "orders", title: str = "工
     Each district's label is a selectable point (customdata = district name), so a click can narrow the view.
     """
     geo = district_geojson()
-    vals = {d: v for d, v in zip(values["district"].to_list(), values[column].to_list()) if v is not None}
+    # NaN (a rate over no orders) is no data, like None
+    vals = {d: v for d, v in zip(values["district"].to_list(), values[column].to_list()) if v is not None and v == v}
     low, high = (min(vals.values()), max(vals.values())) if vals else (0, 1)
     span = (high - low) or 1
     fig = go.Figure()
@@ -304,7 +305,6 @@ def district_map(values: pl.DataFrame, column: str = "orders", title: str = "工
     for feature in geo["features"]:
         name = feature["properties"]["name"]
         value = vals.get(name)
-        # min(): 0.1 + 0.9 × 1.0 is 1.0000000000000002 in floating point, past the colour scale's end.
         color = "#e5e5e5" if value is None else sample_colorscale("OrRd", [min(1.0, 0.1 + 0.9 * (value - low) / span)])[0]
         hover = f"{name}：无数据" if value is None else f"{name}：{value:{fmt}}"
         for polygon in feature["geometry"]["coordinates"]:

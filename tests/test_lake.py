@@ -70,7 +70,8 @@ def test_lake_rewrites_only_changed_months(demo_db, tmp_path):
     months = sorted(_months(db))
     changed, dropped = months[-1], months[0]
     with writing(db) as con:
-        con.execute("UPDATE work_orders SET satisfaction = '不满意' WHERE order_id = "
+        con.execute("UPDATE work_orders SET satisfaction = CASE WHEN satisfaction = '不满意' THEN '满意' ELSE '不满意' END "
+                    "WHERE order_id = "
                     "(SELECT min(order_id) FROM work_orders WHERE strftime(received_at, '%Y-%m') = ?)", [changed])
         con.execute("DELETE FROM order_tokens WHERE order_id IN "
                     "(SELECT order_id FROM work_orders WHERE strftime(received_at, '%Y-%m') = ?)", [dropped])

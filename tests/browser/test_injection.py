@@ -80,6 +80,7 @@ def test_no_page_requests_anything_but_the_dashboard(poisoned, trap, browser):  
     shown = []
     for _, _, title, _, url in PAGES:
         page.goto(f"{base}/{'' if url == 'overview' else url}")
+        page.locator("h1").filter(has_text=title).first.wait_for(timeout=120_000)   # this page's run has begun
         settle(page)
         page.wait_for_timeout(1500)   # images and scripts a render might have injected get time to fire
         # text_content: inactive tabs and closed expanders count too; markup that was interpreted leaves no "<img src=" text

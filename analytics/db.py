@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
 from typing import Any
 
 import duckdb
 import polars as pl
 
-from analytics.filters import Filters
+from analytics.filters import Filters, add_months
+from core import summary
 from core.segment import segment
 from core.schema import WORK_ORDER_COLUMNS
 
@@ -55,9 +57,22 @@ def with_tokens(frame: pl.DataFrame) -> pl.DataFrame:
             .with_columns(tokens=pl.coalesce("tokens", "_tokens")).drop("_row", "_tokens", PENDING))
 
 
+CHUNK_ROWS = 200_000
+
+
 def orders(con: duckdb.DuckDBPyConnection, filters: Filters, columns: Sequence[str]) -> pl.DataFrame:
-    """The filtered work orders with the given canonical columns (and `tokens`)."""
-    return with_tokens(query(con, *orders_sql(filters, columns)))
+    """The filtered work orders with the given canonical columns (and `tokens`), streamed from DuckDB in
+    chunks of CHUNK_ROWS (a window's texts and tokens are never held twice, once by DuckDB and once here)."""
+    sql, params = orders_sql(filters, columns)
+    cur = con.cursor()
+    try:
+        reader = cur.sql(sql, params=list(params)).to_arrow_reader(CHUNK_ROWS)
+        chunks = [with_tokens(pl.from_arrow(batch)) for batch in reader]
+        if not chunks:
+            return with_tokens(pl.from_arrow(reader.schema.empty_table()))
+    finally:
+        cur.close()
+    return pl.concat(chunks, how="vertical_relaxed", rechunk=True)
 
 
 def data_extent(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, Any]:
@@ -109,3 +124,56 @@ def last_load(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, Any
     """When the last load that wrote data finished (`at`) and how many such loads there were (`loads`)."""
     return query(con, "SELECT max(finished_at) AS at, count(*) AS loads FROM loads WHERE list_contains(?, status)",
                  [list(LOADED)]).to_dicts()[0]
+
+
+SUMMARY_KEYS = ("district", "street", "dept", "category_l1")
+
+
+def monthly_orders(con: duckdb.DuckDBPyConnection, filters: Filters, keys: Sequence[str]) -> pl.DataFrame:
+    """Orders per month and `keys` (columns of the monthly summary) under the filters, with the latest
+    receipt (last_at): whole months from the monthly summary (core.summary), the days of a month the period
+    only partly covers from work_orders, so the answer equals counting the orders."""
+    unknown = [k for k in keys if k not in SUMMARY_KEYS]
+    if unknown:
+        raise ValueError(f"not a monthly summary key: {unknown}")
+    cols = ", ".join(["month", *keys])
+    whole, parts = _whole_months(filters)
+    if whole is not None and not _has_summary(con):
+        whole, parts = None, [filters]
+    pieces = []
+    if whole is not None:
+        where, params = whole.where(time_column="month")
+        pieces.append((f"SELECT {cols}, orders, last_at FROM {summary.TABLE} WHERE {where}", params))
+    for part in parts:
+        where, params = part.where()
+        pieces.append((f"SELECT date_trunc('month', received_at)::DATE AS month, {', '.join(keys) + ', ' if keys else ''}"
+                       f"1 AS orders, received_at AS last_at FROM work_orders WHERE {where}", params))
+    sql = " UNION ALL ".join(p for p, _ in pieces)
+    return query(con, f"SELECT {cols}, sum(orders)::BIGINT AS orders, max(last_at) AS last_at FROM ({sql}) "
+                      f"GROUP BY ALL ORDER BY {', '.join(f'{c} NULLS LAST' for c in ['month', *keys])}",
+                 [x for _, p in pieces for x in p])
+
+
+def _has_summary(con: duckdb.DuckDBPyConnection) -> bool:
+    try:
+        query(con, f"SELECT 1 FROM {summary.STATE} LIMIT 1")
+    except duckdb.CatalogException:   # a database written before the summary existed
+        return False
+    return True
+
+
+def _whole_months(filters: Filters) -> tuple[Filters | None, list[Filters]]:
+    """The filters' period split into its whole months (None when it has none) and the partly covered
+    months' days (at most two ranges)."""
+    start, stop = filters.date_from, filters.date_to and filters.date_to + timedelta(days=1)   # [start, stop)
+    first = start if start is None or start.day == 1 else add_months(start, 1)
+    end = stop if stop is None or stop.day == 1 else stop.replace(day=1)
+    if first is not None and end is not None and first >= end:
+        return None, [filters]
+    whole = replace(filters, date_from=first, date_to=end and end - timedelta(days=1))
+    parts = []
+    if start is not None and first != start:
+        parts.append(replace(filters, date_to=first - timedelta(days=1)))
+    if stop is not None and end != stop:
+        parts.append(replace(filters, date_from=end))
+    return whole, parts

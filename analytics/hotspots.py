@@ -13,11 +13,11 @@ from plotly.colors import sample_colorscale
 import polars as pl
 
 from analytics import maplabels
-from analytics.db import orders as fetch_orders
-from analytics.db import query
+from analytics.db import monthly_orders, query
 from analytics.filters import Filters, add_months, from_args
 from analytics.settings import Settings, load_settings
-from analytics.text import DATA, keyword_lists
+from analytics.text import DATA, keyword_lists, keyword_rows
+from core.segment import segment
 
 Area = Literal["district", "street"]
 HOTSPOT_COLUMNS = ("received_at", "district", "street", "category_l1")
@@ -43,10 +43,17 @@ def covered_months(orders: pl.DataFrame, share: float) -> pl.DataFrame:
     in 2014, none in 2015–16) is not evidence that nothing happened there."""
     o = orders.drop_nulls("received_at")
     if o.is_empty():
-        return pl.DataFrame(schema={"month": pl.Date, "orders": pl.UInt32, "covered": pl.Boolean})
+        return _coverage(pl.DataFrame(schema={"month": pl.Date, "orders": pl.UInt32}), None, share)
     per = o.group_by(_month().alias("month")).agg(pl.len().alias("orders"))
+    return _coverage(per, o["received_at"].max().date(), share)
+
+
+def _coverage(per: pl.DataFrame, last_day: date | None, share: float) -> pl.DataFrame:
+    """covered_months from the orders per month (`per`: month, orders; months with orders only) and the
+    day of the last order."""
+    if per.is_empty() or last_day is None:
+        return pl.DataFrame(schema={"month": pl.Date, "orders": pl.UInt32, "covered": pl.Boolean})
     first, last = per["month"].min(), per["month"].max()
-    last_day: date = o["received_at"].max().date()
     part = min(1.0, ((last_day - last).days + 1) / (add_months(last, 1) - last).days)
     months = pl.DataFrame({"month": pl.date_range(first, last, "1mo", eager=True)})
     full = months.join(per, on="month", how="left").with_columns(pl.col("orders").fill_null(0))
@@ -70,23 +77,36 @@ def hotspots(
     (Poisson approximation). surge = count ≥ min_count and lift ≥ surge_lift and z ≥ surge_z. Orders without
     area or category are left out. History before `start` must be in `orders` for expected to use it.
     """
+    keys = _keys(by)
+    o = orders.drop_nulls("received_at").with_columns(month=_month())
+    per = o.group_by("month").agg(pl.len().alias("orders"))
+    cells = (o.drop_nulls([*keys, "category_l1"]).group_by([*keys, "category_l1", "month"])
+             .agg(pl.len().cast(pl.Int64).alias("count")))
+    last_day = o["received_at"].max().date() if o.height else None
+    return hotspot_cells(cells, per, last_day, by, settings, start, end)
+
+
+def hotspot_cells(
+    counts: pl.DataFrame, per: pl.DataFrame, last_day: date | None, by: Area, settings: Settings,
+    start: date | None = None, end: date | None = None,
+) -> pl.DataFrame:
+    """hotspots from counts: `counts` (the area keys, category_l1, month, count: cells with orders and both
+    keys), `per` (month, orders: every order, months with orders only) and the day of the last order."""
     h = settings.hotspots
     keys = _keys(by)
     cell = [*keys, "category_l1"]
-    coverage = covered_months(orders, h.coverage_share)
-    o = orders.drop_nulls([*keys, "category_l1", "received_at"])
+    coverage = _coverage(per, last_day, h.coverage_share)
+    o = counts.drop_nulls([*keys, "category_l1"]).filter(pl.col("count") > 0)
     schema_out = {"area": pl.String, **({"district": pl.String} if by == "street" else {}), "category": pl.String,
                   "month": pl.Date, "count": pl.Int64, "expected": pl.Float64, "basis": pl.String,
                   "lift": pl.Float64, "z": pl.Float64, "surge": pl.Boolean}
     if o.is_empty():
         return pl.DataFrame(schema=schema_out)
     last = coverage["month"].max()
-    last_day: date = orders["received_at"].drop_nulls().max().date()
     part = min(1.0, ((last_day - last).days + 1) / (add_months(last, 1) - last).days)
     coverage = coverage.with_columns(
         total=pl.when(pl.col("month") == last).then(pl.col("orders") / part).otherwise(pl.col("orders")).cast(pl.Float64))
-    o = o.with_columns(month=_month())
-    counts = o.group_by([*cell, "month"]).agg(pl.len().cast(pl.Int64).alias("count"))
+    counts = o.group_by([*cell, "month"]).agg(pl.col("count").sum().cast(pl.Int64))
     grid = (
         counts.select(cell).unique().join(coverage.select("month", "covered", "total"), how="cross")
         .join(counts, on=[*cell, "month"], how="left").with_columns(pl.col("count").fill_null(0))
@@ -174,6 +194,15 @@ def hot_words(
         keyword_lists(o["tokens"], stop).list.unique().alias("word")).drop_nulls("area")
     docs = o.group_by("area", "period").agg(pl.len().alias("orders"))
     words = o.explode("word").drop_nulls("word").group_by("area", "period", "word").agg(pl.len().alias("count"))
+    return word_stats(docs, words, period, start, baseline, min_count, min_baseline)
+
+
+def word_stats(
+    docs: pl.DataFrame, words: pl.DataFrame, period: str | None, start: date | None,
+    baseline: Literal["history", "city"] = "history", min_count: int = 3, min_baseline: int = 1,
+) -> pl.DataFrame:
+    """hot_words from counts: `docs` (area, period, orders) and `words` (area, period, word, count: orders
+    of the area and period holding the keyword), periods as hot_words makes them."""
     if baseline == "history":
         docs = docs.sort("period").with_columns(base_orders=pl.col("orders").cum_sum().over("area") - pl.col("orders"))
         words = words.sort("period").with_columns(base_count=pl.col("count").cum_sum().over("area", "word") - pl.col("count"))
@@ -378,15 +407,17 @@ def words_bar(words: pl.DataFrame, value: str = "count", title: str = "涉及工
     return fig
 
 
-def fetch(con, filters: Filters, columns: tuple[str, ...], months_back: int) -> pl.DataFrame:
-    """The filtered orders plus `months_back` months of history before the period, for expected counts."""
-    return fetch_orders(con, filters.reaching_back(months_back), columns)
-
-
 def read_hotspots(con: duckdb.DuckDBPyConnection, filters: Filters, by: Area, settings: Settings) -> pl.DataFrame:
-    """hotspots of the filtered period, with the history its expected counts need read before it."""
-    history = fetch(con, filters, HOTSPOT_COLUMNS, max(12, settings.hotspots.trailing_months))
-    return hotspots(history, by, settings, start=filters.date_from, end=filters.date_to)
+    """hotspots of the filtered period, with the history its expected counts need before it, counted in
+    DuckDB (the monthly summary for whole months): only cell × month counts reach polars."""
+    keys = _keys(by)
+    counts = monthly_orders(con, filters.reaching_back(max(12, settings.hotspots.trailing_months)),
+                            ["district", "street", "category_l1"])
+    per = counts.group_by("month").agg(pl.col("orders").sum())
+    last_day = counts["last_at"].max().date() if counts.height else None
+    cells = (counts.drop_nulls([*keys, "category_l1"]).group_by([*keys, "category_l1", "month"])
+             .agg(count=pl.col("orders").sum()))
+    return hotspot_cells(cells, per, last_day, by, settings, start=filters.date_from, end=filters.date_to)
 
 
 def read_area_counts(con: duckdb.DuckDBPyConnection, filters: Filters, by: Area) -> pl.DataFrame:
@@ -411,13 +442,61 @@ def read_points(con: duckdb.DuckDBPyConnection, filters: Filters, max_points: in
 def read_words(con: duckdb.DuckDBPyConnection, filters: Filters, min_count: int, min_lift: float,
                min_baseline: int = 1, n: int = 30) -> tuple[pl.DataFrame, pl.DataFrame, str]:
     """The period's most frequent keywords, those rising most against the 12 months before it, and, when
-    that history is too short for a lift (fewer than min_baseline orders), a note saying so (基线不足)."""
-    frame = fetch(con, filters, WORD_COLUMNS, 12)
-    now = frame.filter(pl.col("received_at").dt.date() >= filters.date_from) if filters.date_from else frame
+    that history is too short for a lift (fewer than min_baseline orders), a note saying so (基线不足).
+    Words are counted in DuckDB from the token index; only one row per word reaches polars."""
     if not filters.date_from:
-        return top_words(now, n), pl.DataFrame(), ""
-    words = hot_words(frame, None, None, start=filters.date_from, min_count=min_count, min_baseline=min_baseline)
-    return top_words(now, n), emerging(words, n, min_lift), baseline_note(words, min_baseline)
+        docs, words = read_word_counts(con, filters, None)
+        return _top(docs, words, n), pl.DataFrame(), ""
+    docs, words = read_word_counts(con, filters.reaching_back(12), None, filters.date_from)
+    stats = word_stats(docs, words, None, filters.date_from, min_count=min_count, min_baseline=min_baseline)
+    now = pl.col("period") == filters.date_from
+    return _top(docs.filter(now), words.filter(now), n), emerging(stats, n, min_lift), baseline_note(stats, min_baseline)
+
+
+def _top(docs: pl.DataFrame, words: pl.DataFrame, n: int) -> pl.DataFrame:
+    """top_words from counts of one period."""
+    total = max(int(docs["orders"].sum() or 0), 1)
+    return (words.group_by("word").agg(pl.col("count").sum()).with_columns(share=pl.col("count") / total)
+            .sort(["count", "word"], descending=[True, False]).head(n))
+
+
+_FAR_PAST = date(1900, 1, 1)
+
+
+def read_word_counts(con: duckdb.DuckDBPyConnection, filters: Filters, by: Area | None, start: date | None = None,
+                     period: Literal["1mo"] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The counts hot_words starts from, made in DuckDB: `docs` (area, period, orders) and `words` (area,
+    period, word, count: orders holding the keyword, case-folded, keywords only), per month (`period` "1mo")
+    or, without period, from `start` on against everything before it (period 1900-01-01); without start
+    either, one period. Orders the token index does not cover yet are segmented here (analytics.db.with_tokens)."""
+    if by is not None:
+        _keys(by)
+    area, head = (f"w.{by}", []) if by else ("?", [CITY])
+    if period == "1mo":
+        per = "date_trunc('month', w.received_at)::DATE"
+    elif start is not None:
+        per, head = "CASE WHEN w.received_at >= ? THEN ?::DATE ELSE ?::DATE END", [*head, start, start, _FAR_PAST]
+    else:
+        per, head = "?::DATE", [*head, _FAR_PAST]
+    where, params = filters.where(prefix="w.")
+    where += " AND w.received_at IS NOT NULL" + (f" AND {area} IS NOT NULL" if by else "")
+    params = [*head, *params]
+    select = f"{area}::VARCHAR AS area, {per} AS period"
+    docs = query(con, f"SELECT {select}, count(*)::BIGINT AS orders FROM work_orders w WHERE {where} GROUP BY ALL", params)
+    words = query(
+        con,
+        f"SELECT area, period, word, count(*)::BIGINT AS count FROM (SELECT {select}, "
+        "unnest(list_distinct(list_transform(t.tokens, lambda x: lower(x)))) AS word "
+        f"FROM work_orders w JOIN order_tokens t USING (order_id) WHERE {where}) GROUP BY ALL", params)
+    words = keyword_rows(words)
+    pending = query(con, f"SELECT {select}, w.content FROM work_orders w LEFT JOIN order_tokens t USING (order_id) "
+                         f"WHERE {where} AND t.tokens IS NULL", params)
+    if pending.height:
+        tokens = pl.Series(segment(pending["content"].fill_null("").to_list()), dtype=pl.List(pl.String))
+        late = (pending.select("area", "period", word=keyword_lists(tokens).list.unique()).explode("word")
+                .drop_nulls("word").group_by("area", "period", "word").agg(pl.len().cast(pl.Int64).alias("count")))
+        words = pl.concat([words, late]).group_by("area", "period", "word").agg(pl.col("count").sum())
+    return docs, words
 
 
 def read_word_orders(con: duckdb.DuckDBPyConnection, filters: Filters, word: str, limit: int = 50) -> pl.DataFrame:
@@ -436,11 +515,8 @@ def read_word_orders(con: duckdb.DuckDBPyConnection, filters: Filters, word: str
 
 def run_hotspots(con, args) -> pl.DataFrame:
     """CLI: hotspot cells of the months in --from/--to, most significant first (history fetched before --from)."""
-    settings = load_settings()
-    filters = from_args(args)
     by = args.by if getattr(args, "by", None) in ("district", "street") else "district"
-    orders = fetch(con, filters, HOTSPOT_COLUMNS, max(12, settings.hotspots.trailing_months))
-    hot = hotspots(orders, by, settings, start=filters.date_from, end=filters.date_to)
+    hot = read_hotspots(con, from_args(args), by, load_settings())
     return hot.sort(["z", "count"], descending=True, nulls_last=True).select(
         "area", *(["district"] if by == "street" else []), "category", pl.col("month").dt.strftime("%Y-%m").alias("period"),
         "count", pl.col("expected").round(2), "basis", pl.col("lift").round(3), pl.col("z").round(2), "surge",
@@ -453,10 +529,10 @@ def run_words(con, args) -> pl.DataFrame:
     fewer than word_min_baseline orders: basis 基线不足)."""
     filters = from_args(args)
     by = args.by if getattr(args, "by", None) in ("district", "street") else None
-    orders = fetch(con, filters, WORD_COLUMNS, 12)
     h = load_settings().hotspots
-    words = hot_words(orders, by, "1mo", start=filters.date_from, min_count=h.word_min_count,
-                      min_baseline=h.word_min_baseline)
+    docs, counts = read_word_counts(con, filters.reaching_back(12), by, period="1mo")
+    words = word_stats(docs, counts, "1mo", filters.date_from, min_count=h.word_min_count,
+                       min_baseline=h.word_min_baseline)
     top = words.sort(["z", "count"], descending=True, nulls_last=True).group_by("area", "period", maintain_order=True).head(20)
     return top.sort(["period", "area", "z", "count"], descending=[False, False, True, True], nulls_last=True).select(
         "area", pl.col("period").dt.strftime("%Y-%m").alias("period"), "word", "count", "orders",

@@ -9,7 +9,7 @@ import duckdb
 import plotly.graph_objects as go
 import polars as pl
 
-from analytics.db import query
+from analytics.db import monthly_orders
 from analytics.filters import Filters, from_args
 from analytics.ranking import score_range, tied_rank
 from analytics.rates import LABELS, read_rate_table
@@ -61,12 +61,10 @@ def read_trend(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Setti
 
 def read_top_categories(con: duckdb.DuckDBPyConnection, filters: Filters, n: int = 10) -> pl.DataFrame:
     """The n largest 一级分类 with their share of all filtered orders."""
-    where, params = filters.where()
-    counts = query(con, "SELECT category_l1, count(*) AS orders, sum(count(*)) OVER () AS total FROM work_orders "
-                        f"WHERE {where} GROUP BY category_l1", params)
-    total = max(int(counts["total"].max() or 0), 1)
+    counts = monthly_orders(con, filters, ["category_l1"]).group_by("category_l1").agg(pl.col("orders").sum())
+    total = max(int(counts["orders"].sum() or 0), 1)
     return (
-        counts.drop("total").drop_nulls("category_l1")
+        counts.drop_nulls("category_l1")
         .sort(["orders", "category_l1"], descending=[True, False]).head(n)
         .with_columns(share=pl.col("orders") / total)
     )

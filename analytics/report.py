@@ -9,7 +9,7 @@ import duckdb
 import polars as pl
 
 from analytics import hot_issues, hotspots, overview
-from analytics.db import query
+from analytics.db import monthly_orders
 from analytics.filters import Filters, add_months, month_bounds
 from analytics.rates import LABELS
 from analytics.settings import Settings
@@ -35,8 +35,8 @@ class MonthReport:
 def read_category_changes(con: duckdb.DuckDBPyConnection, filters: Filters, previous: Filters, n: int = 10) -> pl.DataFrame:
     """The n largest 一级分类 of the period with the previous period's count and the change in orders."""
     top = overview.read_top_categories(con, filters, n)
-    where, params = previous.where()
-    before = query(con, f"SELECT category_l1, count(*) AS previous FROM work_orders WHERE {where} GROUP BY 1", params)
+    before = (monthly_orders(con, previous, ["category_l1"]).group_by("category_l1")
+              .agg(previous=pl.col("orders").sum()))
     return (top.join(before, on="category_l1", how="left")
             .with_columns(pl.col("previous").fill_null(0).cast(pl.Int64), pl.col("orders").cast(pl.Int64))
             .with_columns(change=pl.col("orders") - pl.col("previous"))
@@ -80,8 +80,7 @@ def month_report(con: duckdb.DuckDBPyConnection, filters: Filters, month: date, 
     unit = "street" if district else "district"
     ranking = overview.read_ranking(con, scope, unit, settings).rename({unit: "unit"})
     categories = read_category_changes(con, scope, before)
-    history = hotspots.fetch(con, scope, hotspots.HOTSPOT_COLUMNS, max(12, settings.hotspots.trailing_months))
-    hot = hotspots.hotspots(history, unit, settings, start=first, end=first)
+    hot = hotspots.read_hotspots(con, scope, unit, settings)
     surge = hotspots.surges(hot).select("area", "category", "count", "expected", "lift", "z")
     kpis = overview.read_kpis(con, scope, settings, previous=before)
     issues = hot_issues.read_hot_issues(con, scope, settings)

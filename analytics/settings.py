@@ -150,6 +150,7 @@ class Classify:
 class Security:
     max_failed_logins: int = 5
     lockout_minutes: int = 15
+    remember_days: int = 7
 
 
 @dataclass(frozen=True)

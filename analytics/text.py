@@ -69,18 +69,27 @@ def keyword_lists(tokens: pl.Series, stop: frozenset[str] | None = None) -> pl.S
     and province names that are not real provinces (西地省: an anonymised data set's placeholder) are always
     left out. The rules run once per distinct token, not per occurrence."""
     tokens = tokens.cast(pl.List(pl.String))
-    excluded, official = _default_excluded(stop), sorted(provinces())
-    word = pl.col("word")
     kept = (pl.DataFrame({"tok": tokens.explode().drop_nulls().unique()})
-            .with_columns(word=pl.col("tok").str.to_lowercase())
-            .filter((word.str.len_chars() >= 2) & ~word.is_in(excluded) & ~word.str.contains(_NUMBER.pattern)
-                    & ~word.str.contains(_CODE) & ~(word.str.ends_with("省") & ~word.is_in(official))))
+            .with_columns(word=pl.col("tok").str.to_lowercase()).filter(_is_keyword(pl.col("word"), stop)))
     el = pl.element()
     out = tokens.list.eval(el.filter(el.is_in(kept["tok"].to_list())))
     fold = kept.filter(pl.col("word") != pl.col("tok"))
     if fold.height:
         out = out.list.eval(el.replace(fold["tok"].to_list(), fold["word"].to_list()))
     return out
+
+
+def _is_keyword(word: pl.Expr, stop: frozenset[str] | None) -> pl.Expr:
+    """is_keyword over a column of case-folded words."""
+    excluded, official = _default_excluded(stop), sorted(provinces())
+    return ((word.str.len_chars() >= 2) & ~word.is_in(excluded) & ~word.str.contains(_NUMBER.pattern)
+            & ~word.str.contains(_CODE) & ~(word.str.ends_with("省") & ~word.is_in(official)))
+
+
+def keyword_rows(frame: pl.DataFrame, column: str = "word", stop: frozenset[str] | None = None) -> pl.DataFrame:
+    """The rows of `frame` whose `column` (case-folded words, e.g. counted in DuckDB) is a keyword by the
+    rules of keyword_lists."""
+    return frame.filter(pl.col(column).is_not_null() & _is_keyword(pl.col(column), stop))
 
 
 def keyword_expr(column: str = "tokens", stop: frozenset[str] | None = None) -> pl.Expr:

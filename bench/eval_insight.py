@@ -3,7 +3,7 @@
 Inputs: the real public files in ../shared/realdata (NYC and LA 311, the 泰迪杯 message board) and synthetic
 cities from bench/synthcity.py (texts, places and categories not drawn from the demo). The expected values
 were established by reading the messages and the files (see RESULTS-insight.md); the hot-issue and repeat
-rows come from bench/insight_hot.py (the hot helper's `rows()`), when present.
+rows come from bench/insight_hot.py (`rows()`).
 
     .venv/bin/python bench/eval_insight.py [--realdata DIR] [--out bench/RESULTS-insight.md]
 """
@@ -183,11 +183,8 @@ def rate_checks(ev: Eval, work: Path) -> None:
 
 
 def hot_rows(ev: Eval) -> None:
-    try:
-        from bench.insight_hot import rows
-    except ImportError:
-        ev.add("—", "热点问题与重复诉求（bench/insight_hot.py）", "由 hot 助手提供", "尚未提供", False)
-        return
+    from bench.insight_hot import rows
+
     for r in rows():
         ev.add(r.get("data", "热点/重复"), r["check"], str(r["expected"]), r["measured"], r["passed"])
 
@@ -198,7 +195,7 @@ def write(ev: Eval, out: Path, seconds: float) -> None:
         "# Insight evaluation (issue #11)",
         "",
         f"`bench/eval_insight.py`, {datetime.now():%Y-%m-%d %H:%M}, {seconds:.0f} s, load average "
-        f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (2 cores, shared by 8 helpers).",
+        f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} ({os.cpu_count()} cores; other work may share them).",
         "",
         "Real files: ../shared/realdata (NYC 311 2014–19 sample and 2023-02-28, LA 311 2018-01-01..04, 泰迪杯 附件3).",
         "Synthetic cities: bench/synthcity.py (invented places, phrasing and categories; seeds in the script).",

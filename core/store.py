@@ -4,6 +4,7 @@ Writing (a private copy published by rename) is etl.store."""
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 from pathlib import Path
 
@@ -58,6 +59,21 @@ def connect_read(path: Path | str) -> duckdb.DuckDBPyConnection:
         con.close()
         raise
     return con
+
+
+def secret_file(name: str) -> str:
+    """The random secret in <config dir>/`name`, created with mode 0600 on first use (race-safe)."""
+    path = config_dir() / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:   # another process created it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+    return path.read_text().strip()
 
 
 def config_dir() -> Path:

@@ -7,8 +7,9 @@ Layout under DIR:
 
 Incremental: a partition (or table) is rewritten only when its fingerprint (row count and the sum of the
 rows' hashes) differs from the manifest's, so after a monthly load only that month's partition is written.
-Files are written beside their final name and renamed into place; the manifest, renamed last, is what
-a reader should trust when a write was interrupted.
+A table's changed months are written in one pass over it (COPY ... PARTITION_BY into a scratch folder
+beside the tables) and each file renamed into place; the manifest, renamed last, is what a reader should
+trust when a write was interrupted.
 """
 from __future__ import annotations
 
@@ -52,19 +53,41 @@ def _fingerprints(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, dict[
     return {k: {"rows": n, "fingerprint": fp} for k, n, fp in rows}
 
 
-def _write(con: duckdb.DuckDBPyConnection, table: str, key: str, target: Path) -> None:
+def _write(con: duckdb.DuckDBPyConnection, table: str, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
     cur = con.cursor()
     try:
-        if table in PARTITIONED:
-            rel = cur.sql(f"SELECT * EXCLUDE (_k) FROM ({PARTITIONED[table]}) WHERE _k = ?", params=[key])
-        else:
-            rel = cur.sql(f'SELECT * FROM "{table}"')
-        rel.write_parquet(str(tmp), compression="zstd")
+        cur.sql(f'SELECT * FROM "{table}"').write_parquet(str(tmp), compression="zstd")
     finally:
         cur.close()
     os.replace(tmp, target)
+
+
+def _write_partitions(con: duckdb.DuckDBPyConnection, table: str, keys: list[str], lake: Path) -> None:
+    """The partitions `keys` of a partitioned table in one pass over it (COPY ... PARTITION_BY into a scratch
+    folder), each then renamed into place."""
+    scratch = lake / f".writing-{table}-{os.getpid()}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    cur = con.cursor()
+    try:
+        cur.execute(f"COPY (SELECT * EXCLUDE (_k), _k AS month FROM ({PARTITIONED[table]}) WHERE list_contains(?, _k)) "
+                    f"TO '{_sql_text(scratch)}' (FORMAT parquet, PARTITION_BY (month), COMPRESSION zstd)", [keys])
+        for key in keys:
+            files = sorted((scratch / f"month={key}").glob("*.parquet"))
+            if len(files) != 1:
+                raise RuntimeError(f"{table} month={key}: expected one file, got {len(files)}")
+            target = lake / table / f"month={key}" / PART
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(files[0], target)
+    finally:
+        cur.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _sql_text(path: Path) -> str:
+    """A path as a SQL string literal's content (COPY ... TO takes no parameter)."""
+    return str(path).replace("'", "''")
 
 
 def read_manifest(lake: Path) -> dict[str, Any]:
@@ -96,6 +119,7 @@ def export(db: Path, lake: Path, progress: Callable[[str, float], None] | None =
             before = old_tables.get(table, {}).get("partitions", {})
             entry: dict[str, Any] = {"partitioned_by": "month" if table in PARTITIONED else None,
                                      "rows": sum(p["rows"] for p in parts.values()), "partitions": {}}
+            changed = []
             for key, fp in sorted(parts.items()):
                 rel = f"{table}/month={key}/{PART}" if table in PARTITIONED else f"{table}/{PART}"
                 same = before.get(key, {})
@@ -103,9 +127,13 @@ def export(db: Path, lake: Path, progress: Callable[[str, float], None] | None =
                         and (lake / rel).exists()):
                     kept += 1
                 else:
-                    _write(con, table, key, lake / rel)
-                    written += 1
+                    changed.append(key)
                 entry["partitions"][key] = {**fp, "file": rel}
+            if changed and table in PARTITIONED:
+                _write_partitions(con, table, changed, lake)
+            elif changed:
+                _write(con, table, lake / f"{table}/{PART}")
+            written += len(changed)
             for key, old in before.items():
                 if key not in parts:
                     gone = lake / old["file"]

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import hmac
 import os
-import secrets
 from hashlib import sha256
-from pathlib import Path
 
 import polars as pl
 
-from core.store import config_dir, connect
+from core.store import connect, secret_file
 
 # Rust regex has no look-around: a number's edges are captured and written back. Two numbers sharing one
 # separator are caught by the second pass. Digits after a decimal point (40.712345678901) are no number.
@@ -132,17 +130,4 @@ def caller_key_value(value: str | None, key: str) -> str | None:
 def secret_key() -> str:
     """The caller-key secret: WHISTLE_CALLER_KEY, else <config dir>/caller.key (created with mode 0600 on
     first use). Never stored next to the database, so a copy of the data folder cannot reverse the keys."""
-    env = os.environ.get(KEY_ENV)
-    if env:
-        return env
-    path = config_dir() / KEY_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:   # another process created it first
-            pass
-        else:
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_hex(32))
-    return path.read_text().strip()
+    return os.environ.get(KEY_ENV) or secret_file(KEY_FILE)

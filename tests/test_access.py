@@ -14,7 +14,7 @@ import pytest
 from google.protobuf.json_format import MessageToDict
 from streamlit.testing.v1 import AppTest
 
-from access import __main__ as access_cli, users
+from access import __main__ as access_cli, remember, users
 from access.scope import restrict
 from analytics import __main__ as analytics_cli
 from analytics.filters import Scope
@@ -92,6 +92,25 @@ def test_users_command_and_lockout():
         users.authenticate("nobody", "another-pass", sec, now)
     code, out = _cli(["list"])
     assert "张三" in out and "已停用" in out and "$2b$" not in out
+
+
+def test_remembered_login_token():
+    user = users.add("li", "password-1", "领导")
+    token = remember.issue(user, days=7)
+    assert remember.verify(token).name == "li"
+    assert remember.verify(token, now=datetime.now() + timedelta(days=8)) is None          # expired
+    name, expires, signature = token.split(".")
+    assert remember.verify(f"{name}.{int(expires) + 86400}.{signature}") is None              # a longer life
+    users.add("boss", "password-1", "管理员")
+    boss = remember.issue(users.get("boss"), days=7).split(".")[0]
+    assert remember.verify(f"{boss}.{expires}.{signature}") is None                           # another user
+    assert remember.verify("not a token") is None and remember.verify(None) is None
+    users.set_password("li", "password-2")
+    assert remember.verify(token) is None                                                    # reset ends it
+    token = remember.issue(users.get("li"), days=7)
+    users.set_disabled("li", True)
+    assert remember.verify(token) is None
+    assert (Path(users.users_path()).parent / remember.KEY_FILE).stat().st_mode & 0o077 == 0
 
 
 def test_fresh_install_is_single_user_and_local(demo_db, monkeypatch):

@@ -45,6 +45,7 @@ def test_lake_has_every_table_and_one_partition_per_month(demo_db, tmp_path):
     orders = manifest["tables"]["work_orders"]
     assert {k: p["rows"] for k, p in orders["partitions"].items()} == months
     assert sorted(p.name for p in (lake / "work_orders").iterdir()) == [f"month={m}" for m in sorted(months)]
+    assert not list(lake.glob(".writing-*"))   # the one-pass scratch folders are gone
     con = duckdb.connect()
     per_month = dict(read(con, lake, "work_orders").aggregate("month, count(*)").fetchall())
     assert per_month == months

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from access import users
+from access import remember, users
 from access.users import AccessError, User
 from analytics.filters import Scope
 from ui.safe import md
 
 KEY = "auth_user"
 VIA = "auth_via"
+COOKIE_SET = "auth_cookie_set"
+COOKIE_CLEAR = "auth_cookie_clear"
+LOGGED_OUT = "auth_logged_out"   # this session's request still carries the old cookie: never trust it again
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
@@ -59,11 +62,20 @@ def gate() -> User:
         user = users.by_email(_oidc_email())
         if user:
             st.session_state[KEY], st.session_state[VIA] = user.name, "oidc"
+    if st.session_state.get(KEY) is None and not st.session_state.get(LOGGED_OUT):
+        user = remember.verify(st.context.cookies.get(remember.COOKIE))
+        if user:
+            st.session_state[KEY], st.session_state[VIA] = user.name, "cookie"
     user = current()
     if user is None:
         st.session_state.pop(KEY, None)
+        if st.session_state.pop(COOKIE_CLEAR, None):
+            _cookie("", 0)
         _login()
         st.stop()
+    token = st.session_state.pop(COOKIE_SET, None)
+    if token:
+        _cookie(token, _security().remember_days * 86400)
     with st.sidebar:
         st.caption(f"当前用户：{md(user.name)}（{user.role} · {md(user.scope.describe())}）")
         st.button("退出登录", on_click=_logout, key="auth_logout", icon=":material/logout:")
@@ -99,19 +111,35 @@ def _login() -> None:
         password = st.text_input("密码", type="password", key="auth_password")
         submitted = st.form_submit_button("登录", type="primary")
     if submitted:
-        from ui import data
-
         try:
-            user = users.authenticate(name.strip(), password, data.settings().security)
+            user = users.authenticate(name.strip(), password, _security())
         except AccessError as e:
             st.error(str(e))
             return
         st.session_state[KEY], st.session_state[VIA] = user.name, "password"
+        days = _security().remember_days
+        if days > 0:
+            st.session_state[COOKIE_SET] = remember.issue(user, days)
         st.rerun()
+
+
+def _cookie(token: str, seconds: int) -> None:
+    """Set (or, with seconds = 0, clear) the remembered-login cookie in the browser. The token holds only
+    [A-Za-z0-9._=-] (access.remember), so it is safe inside the script literal."""
+    st.sidebar.html(
+        f"<script>document.cookie = '{remember.COOKIE}={token}; Max-Age={int(seconds)}; Path=/; SameSite=Strict'"
+        " + (location.protocol === 'https:' ? '; Secure' : '');</script>", unsafe_allow_javascript=True)
+
+
+def _security():
+    from ui import data   # ui.data reads the scope from here: imported when used, not at import time
+
+    return data.settings().security
 
 
 def _logout() -> None:
     via = st.session_state.pop(VIA, None)
+    st.session_state[COOKIE_CLEAR] = st.session_state[LOGGED_OUT] = True
     st.session_state.pop(KEY, None)
     st.session_state.pop("auth_password", None)
     if via == "oidc":

@@ -120,9 +120,8 @@ def largest_moves(changes: pl.DataFrame, n: int) -> pl.DataFrame:
 
 
 def _category_counts(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
-    where, params = filters.where()
-    return query(con, f"SELECT category_l1, count(*) AS orders FROM work_orders WHERE {where} AND category_l1 IS NOT NULL "
-                      "GROUP BY category_l1", params)
+    counts = monthly_orders(con, filters, ["category_l1"]).group_by("category_l1").agg(pl.col("orders").sum())
+    return counts.drop_nulls("category_l1")
 
 
 def read_category_changes(con: duckdb.DuckDBPyConnection, filters: Filters, n: int = 3) -> pl.DataFrame:

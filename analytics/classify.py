@@ -417,20 +417,26 @@ def _dept_tables(con: duckdb.DuckDBPyConnection, finest: str, s: Settings) -> di
     counts = counts.filter(pl.col("dept").is_in(big.implode()))
     if not counts.height:
         return {}
-    tables = {"city": counts.group_by("cat", "dept").agg(pl.col("n").sum())
-              .with_columns(p=pl.col("n") / pl.col("n").sum().over("cat"))}
+    def top(frame: pl.DataFrame, scope: str) -> pl.DataFrame:
+        return (frame.sort("p", descending=True).group_by(["cat", *SCOPES[scope]], maintain_order=True).head(DEPT_PATHS)
+                .select("cat", *SCOPES[scope], "dept", pl.col("p").cast(pl.Float32)))
+
+    tables = {"city": top(counts.group_by("cat", "dept").agg(pl.col("n").sum())
+                          .with_columns(p=pl.col("n") / pl.col("n").sum().over("cat")), "city")}
     coarse = "city"
     for scope, alpha in (("district", c.dept_backoff), ("street", c.dept_backoff), ("community", c.place_backoff)):
         key, parent = ["cat", *SCOPES[scope]], ["cat", *SCOPES[coarse]]
         fine = counts.filter(pl.all_horizontal(pl.col(SCOPES[scope]).is_not_null())).group_by(key + ["dept"]).agg(pl.col("n").sum())
-        # Every department of the coarser place is a candidate here too, at its smoothed share.
+        # The coarser place's leading departments are candidates here too, at their smoothed shares.
         total = fine.group_by(key).agg(pl.col("n").sum().alias("total"))
         cand = total.join(tables[coarse].select(*parent, "dept", pl.col("p").alias("prior")), on=parent, how="inner")
+        cand = pl.concat([cand, fine.join(cand.select(*key, "dept"), on=[*key, "dept"], how="anti")
+                          .join(total, on=key).with_columns(prior=pl.lit(0.0, pl.Float32))
+                          .select(cand.columns)], how="vertical_relaxed")
         cand = cand.join(fine, on=[*key, "dept"], how="left").with_columns(pl.col("n").fill_null(0))
-        tables[scope] = cand.with_columns(p=(pl.col("n") + alpha * pl.col("prior")) / (pl.col("total") + alpha)).drop("prior", "total")
+        tables[scope] = top(cand.with_columns(p=(pl.col("n") + alpha * pl.col("prior")) / (pl.col("total") + alpha)), scope)
         coarse = scope
-    return {scope: frame.sort("p", descending=True).group_by(["cat", *SCOPES[scope]], maintain_order=True).head(DEPT_PATHS)
-            .select("cat", *SCOPES[scope], "dept", pl.col("p").cast(pl.Float32)) for scope, frame in tables.items()}
+    return tables
 
 
 def fit(frame: pl.DataFrame, s: Settings) -> Model:

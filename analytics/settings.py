@@ -136,10 +136,10 @@ class Etl:
 class Classify:
     min_label_count: int = 20
     confident: float = 0.8
-    max_train_orders: int = 100_000
+    max_train_orders: int = 50_000
     retrain_new_orders: int = 5_000
     ngram_max: int = 3
-    word_max: int = 6
+    word_max: int = 4
     max_features: int = 100_000
     min_df: int = 2
     svm_c: float = 1.0

@@ -513,9 +513,13 @@ def _explain(model: Model, x: sp.csr_matrix, path: np.ndarray, k: int) -> pl.Ser
     cols = cols - start
     keep = contrib > 0
     frame = pl.DataFrame({"row": rows[keep], "col": cols[keep].astype(np.int64), "w": contrib[keep]})
-    top = frame.group_by("row").agg(pl.col("col").top_k_by("w", k)).explode("col")
+    top = frame.group_by("row").agg(pl.col("col", "w").top_k_by("w", 2 * k)).explode("col", "w")
     top = top.with_columns(word=pl.Series(f.words.words[top["col"].to_numpy()], dtype=pl.String))
-    out = top.group_by("row", maintain_order=True).agg(pl.col("word").str.join("、"))
+    # A word inside another of the row's candidates (人行 in 人行道) says nothing more: shown once, the longer.
+    pairs = top.select("row", "word").join(top.select("row", pl.col("word").alias("other")), on="row")
+    inner = pairs.filter((pl.col("other") != pl.col("word")) & pl.col("other").str.contains(pl.col("word"), literal=True))
+    top = top.join(inner.select("row", "word").unique(), on=["row", "word"], how="anti")
+    out = top.group_by("row").agg(pl.col("word").top_k_by("w", k).str.join("、"))
     return (pl.DataFrame({"row": np.arange(x.shape[0], dtype=np.int64)})
             .join(out, on="row", how="left", maintain_order="left")["word"].fill_null(""))
 

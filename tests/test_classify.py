@@ -201,3 +201,22 @@ def test_the_department_follows_the_community_where_history_has_it(tmp_path):
                                                 "street": ["望京街道"] * 3, "community": ["南湖东园社区", "花家地社区", None]}))
     assert out["dept"].to_list() == ["朝阳区环境卫生中心", "望京街道办事处", "望京街道办事处"]
     assert out["dept_basis"].to_list() == ["清运·南湖东园社区", "清运·花家地社区", "清运·望京街道"]
+
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "cn_gov_messages"
+
+
+def test_real_message_board_learned_from_one_file_suggests_for_the_other():
+    if not REAL.exists():
+        pytest.skip(f"真实数据目录不存在：{REAL}")
+    train = suggestions.read_export(REAL / "tipdm2020C_fj2_testsplit1842_fullfields.csv")   # header 一级标签
+    test = suggestions.read_export(REAL / "tipdm2020_c_att2_labeled_messages_sample.csv")    # header 一级分类
+    train = train.filter(pl.col("reason").is_null())
+    test = test.filter(pl.col("reason").is_null() & ~pl.col("order_id").is_in(train["order_id"].implode()))
+    model = classify.fit(train, load_settings())
+    assert list(model.levels) == ["category_l1"] and len(model.levels["category_l1"].labels) == 7
+    out = classify.suggest(model, test.select("content"))
+    right = (out["category_l1"] == test["category_l1"]).mean()
+    assert test.height > 300 and right > 0.83
+    assert abs(out["category_l1_conf"].mean() - right) < 0.08     # the confidence means what it says
+    assert out["category_l1_words"].str.len_chars().min() > 0

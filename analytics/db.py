@@ -137,7 +137,7 @@ def monthly_orders(con: duckdb.DuckDBPyConnection, filters: Filters, keys: Seque
     if unknown:
         raise ValueError(f"not a monthly summary key: {unknown}")
     cols = ", ".join(["month", *keys])
-    whole, parts = _whole_months(filters)
+    whole, parts = whole_months(filters)
     if whole is not None and not _has_summary(con):
         whole, parts = None, [filters]
     pieces = []
@@ -162,7 +162,7 @@ def _has_summary(con: duckdb.DuckDBPyConnection) -> bool:
     return True
 
 
-def _whole_months(filters: Filters) -> tuple[Filters | None, list[Filters]]:
+def whole_months(filters: Filters) -> tuple[Filters | None, list[Filters]]:
     """The filters' period split into its whole months (None when it has none) and the partly covered
     months' days (at most two ranges)."""
     start, stop = filters.date_from, filters.date_to and filters.date_to + timedelta(days=1)   # [start, stop)

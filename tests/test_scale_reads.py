@@ -17,6 +17,7 @@ from analytics.db import monthly_orders, orders
 from analytics.filters import Filters
 from analytics.settings import load_settings
 from etl.demo import build_demo
+from core import summary
 from etl.store import connect_read, writing
 
 WINDOWS = [
@@ -157,3 +158,31 @@ def test_district_map_takes_a_top_value_that_rounds_above_one():
     fig = hs.district_map(values)
     fills = {t.name: t.fillcolor for t in fig.data if t.fillcolor}
     assert fills["东城区"] == "rgb(127, 0, 0)"   # the darkest end of the scale
+
+
+def test_monthly_words_count_each_orders_words_once_and_follow_the_token_index(demo_db, tmp_path):
+    db = tmp_path / "words.duckdb"
+    shutil.copy(demo_db, db)
+    october = date(2026, 10, 1)
+
+    def october_words(c) -> pl.DataFrame:
+        got = c.sql("SELECT district, word, orders FROM monthly_words WHERE month = ?", params=[october]).pl()
+        raw = c.sql("SELECT w.district, t.tokens FROM work_orders w JOIN order_tokens t USING (order_id) "
+                    "WHERE w.received_at >= ? AND w.received_at < DATE '2026-11-01'", params=[october]).pl()
+        expect = (raw.select("district", word=pl.col("tokens").list.eval(pl.element().str.to_lowercase()).list.unique())
+                  .explode("word").drop_nulls("word").group_by("district", "word").len("orders"))
+        assert got.height == expect.height > 1000
+        assert_frame_equal(_sorted(got, ["district", "word"]), _sorted(expect, ["district", "word"]), check_dtypes=False)
+        return got
+
+    con = connect_read(db)
+    before = october_words(con)
+    con.close()
+    with writing(db) as c:
+        c.execute("DELETE FROM order_tokens WHERE order_id IN (SELECT order_id FROM work_orders "
+                  "WHERE received_at >= ? ORDER BY order_id LIMIT 300)", [october])
+        assert summary.refresh_words(c) == [october]     # only the month whose index changed is redone
+    con = connect_read(db)
+    after = october_words(con)
+    con.close()
+    assert after["orders"].sum() < before["orders"].sum()

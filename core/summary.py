@@ -79,8 +79,11 @@ def refresh(con: duckdb.DuckDBPyConnection, rates: Rates) -> list[date]:
 
 WORDS = "monthly_words"
 WORDS_STATE = "monthly_words_state"
-# What a month's token index is, for telling a changed month: its orders with tokens, their districts and tokens.
-_WORDS_FINGERPRINT = "count(*) AS orders, sum(hash(t.order_id, w.district, t.tokens)::HUGEINT) AS fingerprint"
+# What a month's token index is, for telling a changed month: its orders with tokens, their districts and the
+# loads that wrote them (an order's tokens never change: a load that rewrites the order deletes them, and
+# they are rebuilt in the next publish).
+_WORDS_FINGERPRINT = ("count(*) AS orders, sum(hash(t.order_id, w.district, coalesce(w.load_id, ''))::HUGEINT) "
+                      "AS fingerprint")
 _WORDS_MONTH = "date_trunc('month', w.received_at)::DATE"
 
 

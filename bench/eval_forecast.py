@@ -263,7 +263,7 @@ def main() -> None:
         "# 预警与预测: accuracy, warnings and speed",
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M')} on {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} "
-        f"at the start (8 helpers share the machine). `nice .venv/bin/python bench/eval_forecast.py`.",
+        f"at the start. `nice .venv/bin/python bench/eval_forecast.py`.",
         "",
         "Rolling-origin backtest: for each of the last 12 months, forecast it from the months before only. MASE here is",
         "the model's mean absolute error over 去年同月's (seasonal naive) on the same months, per cell; < 1 beats it.",

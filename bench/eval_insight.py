@@ -195,7 +195,7 @@ def write(ev: Eval, out: Path, seconds: float) -> None:
         "# Insight evaluation (issue #11)",
         "",
         f"`bench/eval_insight.py`, {datetime.now():%Y-%m-%d %H:%M}, {seconds:.0f} s, load average "
-        f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (2 cores, shared by 8 helpers).",
+        f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} ({os.cpu_count()} cores; other work may share them).",
         "",
         "Real files: ../shared/realdata (NYC 311 2014–19 sample and 2023-02-28, LA 311 2018-01-01..04, 泰迪杯 附件3).",
         "Synthetic cities: bench/synthcity.py (invented places, phrasing and categories; seeds in the script).",

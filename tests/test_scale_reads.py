@@ -186,3 +186,14 @@ def test_monthly_words_count_each_orders_words_once_and_follow_the_token_index(d
     after = october_words(con)
     con.close()
     assert after["orders"].sum() < before["orders"].sum()
+
+
+@pytest.mark.parametrize("word", ["物业", "天通苑北一区", "app"])
+def test_word_orders_are_the_latest_orders_holding_the_word(con, word):
+    f = WINDOWS[0]
+    got = hs.read_word_orders(con, f, word)
+    frame = orders(con, f, ["order_id", "received_at", "district", "street", "category_l1", "content", "tokens"])
+    expect = (frame.filter(pl.col("tokens").list.eval(pl.element().str.to_lowercase()).list.contains(word))
+              .sort(["received_at", "order_id"], descending=True).head(50).drop("tokens"))
+    assert got.height == expect.height
+    assert_frame_equal(got, expect, check_dtypes=False)

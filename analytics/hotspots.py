@@ -13,7 +13,8 @@ import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 import polars as pl
 
-from analytics.db import whole_months, monthly_orders, query
+from analytics import maplabels
+from analytics.db import monthly_orders, query, whole_months
 from analytics.filters import Filters, add_months, from_args
 from analytics.settings import Settings, load_settings
 from analytics.text import DATA, keyword_lists, keyword_rows
@@ -300,6 +301,18 @@ def district_geojson() -> dict[str, Any]:
 _LAT_SCALE = 1 / math.cos(math.radians(40.2))  # keeps Beijing's proportions on equal-unit axes
 
 
+_MAP_HEIGHT = 460
+_LABEL_PX = 11
+_MIN_MAP_WIDTH = 360   # the narrowest the map column is drawn (a 1,000-pixel window with the sidebar open)
+
+
+def map_scale(geo: dict[str, Any], height: int = _MAP_HEIGHT) -> float:
+    """Pixels per degree of longitude the district map is drawn at (for placing its labels)."""
+    points = [p for f in geo["features"] for polygon in f["geometry"]["coordinates"] for p in polygon[0]]
+    bounds = (min(p[0] for p in points), min(p[1] for p in points), max(p[0] for p in points), max(p[1] for p in points))
+    return maplabels.pixels_per_degree(bounds, _LAT_SCALE, height - 20, _MIN_MAP_WIDTH)
+
+
 def _map_layout(fig: go.Figure, height: int) -> go.Figure:
     fig.update_xaxes(visible=False, fixedrange=True)
     fig.update_yaxes(visible=False, fixedrange=True, scaleanchor="x", scaleratio=_LAT_SCALE)
@@ -334,9 +347,21 @@ def district_map(values: pl.DataFrame, column: str = "orders", title: str = "工
         cx, cy = feature["properties"].get("centroid") or feature["properties"]["center"]
         names.append(name), label_x.append(cx), label_y.append(cy)
         texts.append(f"{name}<br>{'—' if value is None else format(value, fmt)}")
+    short = [n.removesuffix("区") for n in names]
+    placed = maplabels.place(list(zip(label_x, label_y)), short, map_scale(geo), _LAT_SCALE, _LABEL_PX)
+    leaders = [v for p, cx, cy in zip(placed, label_x, label_y) if p.moved for v in ((cx, p.x), (cy, p.y))]
+    if leaders:   # small neighbours whose labels had to move apart: a line from each label to its area
+        fig.add_trace(go.Scatter(
+            x=[c for pair in leaders[0::2] for c in (*pair, None)], y=[c for pair in leaders[1::2] for c in (*pair, None)],
+            mode="lines", line=dict(color="#555", width=0.8), hoverinfo="skip", name="标注引线",
+        ))
+        fig.add_trace(go.Scatter(
+            x=[cx for p, cx in zip(placed, label_x) if p.moved], y=[cy for p, cy in zip(placed, label_y) if p.moved],
+            mode="markers", marker=dict(size=4, color="#555"), hoverinfo="skip", name="区位置",
+        ))
     fig.add_trace(go.Scatter(
-        x=label_x, y=label_y, mode="markers+text", text=[n.removesuffix("区") for n in names], customdata=names,
-        textfont=dict(size=11, color="#333"), marker=dict(size=6, color="#333", opacity=0.35),
+        x=[p.x for p in placed], y=[p.y for p in placed], mode="markers+text", text=short, customdata=names,
+        textfont=dict(size=_LABEL_PX, color="#222", shadow="0 0 3px white"), marker=dict(size=6, color="#333", opacity=0.35),
         hovertext=texts, hoverinfo="text", name="区",
     ))
     fig.add_trace(go.Scatter(
@@ -344,7 +369,7 @@ def district_map(values: pl.DataFrame, column: str = "orders", title: str = "工
         marker=dict(colorscale=[[i / 10, sample_colorscale("OrRd", [0.1 + 0.09 * i])[0]] for i in range(11)],
                     cmin=low, cmax=high, color=[low], showscale=True, colorbar=dict(title=title, tickformat=fmt)),
     ))
-    return _map_layout(fig, 460)
+    return _map_layout(fig, _MAP_HEIGHT)
 
 
 def add_points(fig: go.Figure, points: pl.DataFrame, text_column: str = "category_l1", max_points: int = 3000) -> go.Figure:

@@ -79,6 +79,67 @@ def read_ranking(con: duckdb.DuckDBPyConnection, filters: Filters, unit: str, se
     )
 
 
+RATES3 = ("response_rate", "resolution_rate", "satisfaction_rate")
+
+
+def leader_unit(filters: Filters) -> str:
+    """The units a leader compares: streets within one district (or the chosen streets), else districts."""
+    return "street" if filters.streets or len(filters.districts) == 1 else "district"
+
+
+def read_changes(con: duckdb.DuckDBPyConnection, filters: Filters, unit: str, settings: Settings) -> pl.DataFrame:
+    """Each unit as `read_ranking` lists it, with the previous period of equal length beside it (`*_before`) and
+    the changes (`*_change` = now − before; `rank_change` > 0 = moved up). Before-columns are empty for a unit
+    (or a period) without orders before."""
+    now = read_ranking(con, filters, unit, settings)
+    previous = filters.previous()
+    before = read_ranking(con, previous, unit, settings) if previous else now.clear()
+    cols = ("rank", "orders", "composite", *RATES3)
+    joined = now.join(before.select(unit, *[pl.col(c).alias(f"{c}_before") for c in cols]), on=unit, how="left",
+                      maintain_order="left")
+    return joined.with_columns(
+        *[(pl.col(c) - pl.col(f"{c}_before")).alias(f"{c}_change") for c in ("orders", "composite", *RATES3)],
+        rank_change=pl.col("rank_before") - pl.col("rank"),
+    )
+
+
+def weakest_rate(row: dict[str, Any]) -> str:
+    """The lowest of a unit's 三率, as "满意率 82.1%" ("—" when none is known)."""
+    known = [(row[m], m) for m in RATES3 if row.get(m) is not None]
+    if not known:
+        return "—"
+    value, metric = min(known)
+    return f"{LABELS[metric]} {value:.1%}"
+
+
+def largest_moves(changes: pl.DataFrame, n: int) -> pl.DataFrame:
+    """The n units whose composite moved most against the previous period (either way, falls first on equal
+    size); units without a previous value are left out."""
+    moved = changes.drop_nulls("composite_change").filter(pl.col("composite_change").round(1) != 0)
+    return moved.sort([pl.col("composite_change").round(1).abs(), "composite_change"], descending=[True, False]).head(n)
+
+
+def _category_counts(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
+    counts = monthly_orders(con, filters, ["category_l1"]).group_by("category_l1").agg(pl.col("orders").sum())
+    return counts.drop_nulls("category_l1")
+
+
+def read_category_changes(con: duckdb.DuckDBPyConnection, filters: Filters, n: int = 3) -> pl.DataFrame:
+    """The n 一级分类 whose order count rose most against the previous period of equal length (`previous`,
+    `change`, `growth` as a fraction; growth empty for a category new this period). Empty without a previous
+    period."""
+    previous = filters.previous()
+    if previous is None:
+        return pl.DataFrame(schema={"category_l1": pl.String, "orders": pl.Int64, "previous": pl.Int64,
+                                    "change": pl.Int64, "growth": pl.Float64})
+    now, before = _category_counts(con, filters), _category_counts(con, previous)
+    both = now.join(before.rename({"orders": "previous"}), on="category_l1", how="full", coalesce=True).with_columns(
+        pl.col("orders").fill_null(0).cast(pl.Int64), pl.col("previous").fill_null(0).cast(pl.Int64))
+    return (both.with_columns(change=pl.col("orders") - pl.col("previous"),
+                              growth=pl.when(pl.col("previous") > 0).then(pl.col("orders") / pl.col("previous") - 1))
+            .filter(pl.col("change") > 0).sort(["change", "category_l1"], descending=[True, False]).head(n))
+
+
 def month_labels(months: list) -> list[str]:
     """Month axis labels, one per month: 2026年1月 (the first and each January) then 2月, 3月, …"""
     return [f"{m.year}年{m.month}月" if i == 0 or m.month == 1 else f"{m.month}月" for i, m in enumerate(months)]

@@ -20,3 +20,13 @@ def score_range(values: list[float | None], top: float = 100.0) -> list[float]:
     lo, hi = min(known), max(known)
     pad = max((hi - lo) * 0.15, 0.5)
     return [max(0.0, lo - pad), min(top + pad / 2, hi + pad)]
+
+
+def worst(table: pl.DataFrame, n: int, rank: str = "rank") -> pl.DataFrame:
+    """The n lowest-ranked rows, worst first, and every row tied with the last of them: a tie is never cut in two."""
+    ranked = table.drop_nulls(rank)
+    if ranked.is_empty() or n < 1:
+        return ranked.clear()
+    ordered = ranked.with_row_index("_i").sort([rank, "_i"], descending=[True, False]).drop("_i")
+    cut = ordered[rank][min(n, ordered.height) - 1]
+    return ordered.filter(pl.col(rank) >= cut)

@@ -11,12 +11,13 @@ import streamlit as st
 from analytics import orders as work_orders
 from analytics import overview, scores
 from analytics.filters import Filters, month_bounds
+from analytics.ranking import worst as worst_units
 from analytics.rates import explain
 from analytics.settings import Settings
 from core.schema import label
 from ui import data, filters, settings_panel
 from ui.export import download_buttons
-from ui.widgets import definition, metric_with_definition, pct
+from ui.widgets import definition, metric_with_definition, pct, print_table
 from ui.page import setup
 from ui.safe import md
 
@@ -26,17 +27,18 @@ L = scores.LABELS
 RATES = ("response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate")
 DEPT_ORDER_COLUMNS = ("order_id", "received_at", "district", "street", "category_l1", "category_l2", "content", "status",
                       "redispatch_count", "resolution", "satisfaction")
-TABLE_COLUMNS = ("rank", "movement", "unit", "orders", "dept_score", "composite", "composite_rank", "street_rating",
-                 "rating_count", *RATES, "redispatch_share", "mismatch_share")
+# The scores right after the name: on a narrow screen the columns to the right scroll out of sight.
+TABLE_COLUMNS = ("rank", "movement", "unit", "dept_score", "composite", "composite_rank", "street_rating", "rating_count",
+                 "orders", *RATES, "redispatch_share", "mismatch_share")
 
 
 def column_config() -> dict:
     return {
-        "rank": st.column_config.NumberColumn("排名", help="按部门得分"),
+        "rank": st.column_config.NumberColumn("排名", help="按部门得分", pinned=True),
         "movement": st.column_config.TextColumn(L["rank_change"], help="与上月名次相比；“新”为上月未参与排名"),
-        "unit": "部门",
+        "unit": st.column_config.TextColumn("部门", pinned=True),
         "orders": st.column_config.NumberColumn(L["orders"], format="localized"),
-        "dept_score": st.column_config.NumberColumn(L["dept_score"], format="%.1f",
+        "dept_score": st.column_config.NumberColumn(L["dept_score"], format="%.1f", pinned=True,
                                                     help="排名依据：综合得分与街乡评分按权重合成"),
         "composite": st.column_config.NumberColumn(L["composite"], format="%.1f",
                                                    help="只看该部门承办工单的响应率、解决率、满意率（加权，0–100）"),
@@ -168,6 +170,30 @@ with cols[3]:
     mis = month["mismatched"].sum() / known if known else None
     metric_with_definition("派单不符占比（全部部门）", pct(mis), scores.explain("mismatch_share", settings))
 
+n = settings.rankings.top_n
+st.subheader(f"{ranking_month.year}年{ranking_month.month}月最需关注的部门")
+worst_col, fall_col = st.columns(2)
+with worst_col:
+    st.markdown(f"**部门得分后 {n} 名**（最差在前；并列的全部列出）")
+    worst = worst_units(month, n)
+    print_table(
+        worst.with_columns(movement=pl.col("rank_change").map_elements(scores.movement, return_dtype=pl.String, skip_nulls=False),
+                           weakest=pl.Series([overview.weakest_rate(r) for r in worst.iter_rows(named=True)], dtype=pl.String)),
+        {"rank": ("排名", "text"), "unit": ("部门", "text"), "dept_score": (L["dept_score"], "score"),
+         "movement": ("较上月", "text"), "weakest": ("最低的一率", "text"), "orders": ("工单量", "count")},
+        empty=f"{ranking_month.year}年{ranking_month.month}月没有可排名的部门：承办工单不足 "
+              f"{settings.rankings.min_orders} 件的部门不参与排名。",
+    )
+with fall_col:
+    st.markdown("**名次下降最多**（与上月相比）")
+    falls = month.filter(pl.col("rank_change") < 0).sort(["rank_change", "rank"]).head(n)
+    print_table(
+        falls.with_columns(movement=pl.col("rank_change").map_elements(scores.movement, return_dtype=pl.String)),
+        {"unit": ("部门", "text"), "rank": ("排名", "text"), "movement": ("较上月", "text"),
+         "dept_score": (L["dept_score"], "score")},
+        empty="没有名次下降的部门，或上月没有排名可比。",
+    )
+
 st.subheader(f"{ranking_month.year}年{ranking_month.month}月部门排名")
 w = settings.departments.w_street_rating
 st.caption(f"**排名**按**部门得分**（= {1 - w:.0%} × 综合得分 + {w:.0%} × 街乡评分均值；没有街乡评分时即综合得分）。"
@@ -183,7 +209,6 @@ event = st.dataframe(
 definition(definitions(settings))
 download_buttons(shown, f"部门排名_{ranking_month:%Y%m}", key="dl_dept_ranking")
 
-n = settings.rankings.top_n
 top, bottom = scores.top_bottom(table, ranking_month, n)
 left, right = st.columns(2)
 with left:

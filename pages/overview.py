@@ -1,17 +1,29 @@
 """总览: how is the city / my district doing this period, against the previous period?"""
 from __future__ import annotations
 
+import polars as pl
 import streamlit as st
 
-from analytics import overview
+from analytics import overview, scores
+from analytics.ranking import worst as worst_units
 from analytics.rates import explain
 from ui import data, filters
 from ui.export import download_buttons
-from ui.widgets import definition, metric_with_definition
+from ui.widgets import definition, metric_with_definition, print_table
 from ui.page import setup
 from ui.safe import md
 
 setup()
+
+
+def _period(p) -> str:
+    first, last = f"{p.date_from:%Y年%-m月}", f"{p.date_to:%Y年%-m月}"
+    return first if first == last else f"{first}至{last}"
+
+
+def _points(change: float | None) -> str:
+    return "—" if change is None else f"{change:+.1f}"
+
 
 f = filters.current()
 settings = data.settings()
@@ -32,6 +44,45 @@ for col, k in zip(cols, kpis):
             delta=None if k["change"] is None else overview.format_kpi(k["metric"], k["change"], change=True),
             delta_color="off" if k["metric"] == "orders" else "normal",
         )
+
+LEADER_N = 3   # worst units and largest moves at the top of the page: what a leader reads in ten seconds
+unit = overview.leader_unit(f)
+unit_name = "街乡" if unit == "street" else "区"
+changes = data.read(overview.read_changes, f, unit, settings)
+st.subheader("需要关注")
+worst_col, moved_col = st.columns(2)
+with worst_col:
+    st.markdown(f"**综合得分最低的{unit_name}**（最差在前）")
+    worst = worst_units(changes, LEADER_N)
+    print_table(
+        worst.with_columns(weakest=pl.Series([overview.weakest_rate(r) for r in worst.iter_rows(named=True)], dtype=pl.String),
+                           change=pl.col("composite_change").map_elements(_points, return_dtype=pl.String, skip_nulls=False)),
+        {"rank": ("排名", "text"), unit: (unit_name, "text"), "composite": ("综合得分", "score"), "change": ("较上期", "text"),
+         "weakest": ("最低的一率", "text"), "orders": ("工单量", "count")},
+        empty=f"所选条件下没有可排名的{unit_name}：工单没有写明{unit_name}，或所选时段没有可计算三率的工单。",
+    )
+    ties = worst.height > LEADER_N
+    st.caption(f"共 {changes['rank'].drop_nulls().len():,} 个{unit_name}参与排名。"
+               + ("得分相同（保留一位小数）的并列名次全部列出。" if ties else "得分相同（保留一位小数）的名次相同。"))
+with moved_col:
+    previous = f.previous()
+    st.markdown("**与上期相比变化最大**" + (f"（上期：{_period(previous)}）" if previous else ""))
+    moves = overview.largest_moves(changes, LEADER_N)
+    print_table(
+        moves.with_columns(change=pl.col("composite_change").map_elements(_points, return_dtype=pl.String),
+                           rank_move=pl.col("rank_change").map_elements(scores.movement, return_dtype=pl.String, skip_nulls=False)),
+        {unit: (unit_name, "text"), "composite_before": ("上期得分", "score"), "composite": ("本期得分", "score"),
+         "change": ("变化", "text"), "rank_move": ("名次", "text")},
+        empty=(f"没有上期可比：所选时段之前的等长时段没有工单。" if previous is None or changes["composite_before"].is_null().all()
+               else f"各{unit_name}的综合得分与上期相同。"),
+    )
+    rising = data.read(overview.read_category_changes, f, LEADER_N)
+    if not rising.is_empty():
+        st.markdown("**增加最多的问题分类**")
+        print_table(rising, {"category_l1": ("一级分类", "text"), "previous": ("上期", "count"), "orders": ("本期", "count"),
+                             "change": ("增加", "signed"), "growth": ("增幅", "pct")})
+definition(explain("composite", settings) + f"\n\n“较上期”“变化”为综合得分与上一等长时段之差；最低的一率为响应率、解决率、"
+           f"满意率中最低的一项。{unit_name}按所选范围计算：只选一个区时比较其街乡，否则比较各区。")
 
 trend = data.read(overview.read_trend, f, settings)
 

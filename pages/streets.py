@@ -10,12 +10,13 @@ import streamlit as st
 from analytics import orders as work_orders
 from analytics import overview, scores
 from analytics.filters import Filters, month_bounds
+from analytics.ranking import worst as worst_units
 from analytics.rates import explain
 from analytics.settings import Settings
 from core.schema import label
 from ui import data, filters, settings_panel, url
 from ui.export import download_buttons
-from ui.widgets import definition, metric_with_definition
+from ui.widgets import definition, metric_with_definition, print_table
 from ui.page import setup
 from ui.safe import md
 
@@ -29,8 +30,9 @@ UNIT_ORDER_COLUMNS = ("order_id", "received_at", "category_l1", "category_l2", "
 
 def view(month: pl.DataFrame, level: str) -> pl.DataFrame:
     """The ranking as shown and downloaded: Chinese-ready columns, movement as arrows."""
+    # The score right after the name: on a narrow screen the columns to the right scroll out of sight.
     cols = ["rank", "movement", "unit"] + (["district"] if level == "street" else []) + [
-        "orders", *RATES, "composite", "per_10k",
+        "composite", "orders", *RATES, "per_10k",
     ] + (["governance"] if level == "street" else [])
     return month.with_columns(
         movement=pl.col("rank_change").map_elements(scores.movement, return_dtype=pl.String, skip_nulls=False),
@@ -39,12 +41,12 @@ def view(month: pl.DataFrame, level: str) -> pl.DataFrame:
 
 def column_config(level: str) -> dict:
     return {
-        "rank": st.column_config.NumberColumn(L["rank"]),
+        "rank": st.column_config.NumberColumn(L["rank"], pinned=True),
         "movement": st.column_config.TextColumn(L["rank_change"], help="与上月名次相比；“新”为上月未参与排名"),
-        "unit": scores.UNIT_LABELS[level], "district": "区",
+        "unit": st.column_config.TextColumn(scores.UNIT_LABELS[level], pinned=True), "district": "区",
         "orders": st.column_config.NumberColumn(L["orders"], format="localized"),
         **{c: st.column_config.NumberColumn(L[c], format="percent") for c in RATES},
-        "composite": st.column_config.NumberColumn(L["composite"], format="%.1f"),
+        "composite": st.column_config.NumberColumn(L["composite"], format="%.1f", pinned=True),
         "per_10k": st.column_config.NumberColumn(L["per_10k"], format="%.2f"),
         "governance": st.column_config.CheckboxColumn(L["governance"]),
         "months_hit": L["months_hit"], "hit_months": "命中月份", "city_median": st.column_config.NumberColumn(
@@ -135,9 +137,34 @@ with cols[3]:
         metric_with_definition("每万人工单量中位数", "—" if known.is_empty() else f"{known.median():.2f}",
                                scores.explain("per_10k", settings))
 
+n = settings.rankings.top_n
+unit_name = "街乡" if level == "street" else "区"
+st.subheader(f"{ranking_month.year}年{ranking_month.month}月最需关注的{unit_name}")
+worst_col, fall_col = st.columns(2)
+with worst_col:
+    st.markdown(f"**综合得分后 {n} 名**（最差在前；并列的全部列出）")
+    worst = worst_units(month, n)
+    print_table(
+        worst.with_columns(movement=pl.col("rank_change").map_elements(scores.movement, return_dtype=pl.String, skip_nulls=False),
+                           weakest=pl.Series([overview.weakest_rate(r) for r in worst.iter_rows(named=True)], dtype=pl.String)),
+        {"rank": ("排名", "text"), "unit": (scores.UNIT_LABELS[level], "text"),
+         **({"district": ("区", "text")} if level == "street" else {}), "composite": ("综合得分", "score"),
+         "movement": ("较上月", "text"), "weakest": ("最低的一率", "text")},
+        empty=f"{ranking_month.year}年{ranking_month.month}月没有可排名的{unit_name}：工单量不足 "
+              f"{settings.rankings.min_orders} 件的单位不参与排名。",
+    )
+with fall_col:
+    st.markdown("**名次下降最多**（与上月相比）")
+    falls = month.filter(pl.col("rank_change") < 0).sort(["rank_change", "rank"]).head(n)
+    print_table(
+        falls.with_columns(movement=pl.col("rank_change").map_elements(scores.movement, return_dtype=pl.String)),
+        {"unit": (scores.UNIT_LABELS[level], "text"), **({"district": ("区", "text")} if level == "street" else {}),
+         "rank": ("排名", "text"), "movement": ("较上月", "text"), "composite": ("综合得分", "score")},
+        empty=f"没有名次下降的{unit_name}，或上月没有排名可比。",
+    )
+
 tab_rank, tab_top, tab_capita, *tab_gov = st.tabs(
-    ["排名", f"前 {settings.rankings.top_n} / 后 {settings.rankings.top_n} 名", "每万人工单量"]
-    + (["治理类街乡候选"] if level == "street" else [])
+    ["排名", f"前 {n} 名", "每万人工单量"] + (["治理类街乡候选"] if level == "street" else [])
 )
 
 with tab_rank:
@@ -154,12 +181,14 @@ with tab_rank:
     download_buttons(shown, f"{scores.UNIT_LABELS[level]}排名_{ranking_month:%Y%m}", key="dl_ranking")
 
 with tab_top:
-    top, bottom = scores.top_bottom(month_all, ranking_month, settings.rankings.top_n)
-    left, right = st.columns(2)
-    for col, part, title in ((left, top, "前几名"), (right, bottom, "后几名（最差在前）")):
-        with col:
-            st.markdown(f"**{title}**")
-            st.dataframe(view(part, level), hide_index=True, placeholder="—", width="stretch", column_config=column_config(level))
+    top = scores.top_bottom(month_all, ranking_month, n)[0]
+    print_table(
+        top.with_columns(movement=pl.col("rank_change").map_elements(scores.movement, return_dtype=pl.String, skip_nulls=False)),
+        {"rank": ("排名", "text"), "unit": (scores.UNIT_LABELS[level], "text"),
+         **({"district": ("区", "text")} if level == "street" else {}), "composite": ("综合得分", "score"),
+         "movement": ("较上月", "text"), "orders": ("工单量", "count")},
+        empty="没有可排名的单位。",
+    )
     st.plotly_chart(scores.rank_history_figure(
         table.filter(pl.col("period") <= ranking_month), top["unit"].to_list()
     ), width="stretch", key="top_history")

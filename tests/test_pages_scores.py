@@ -70,6 +70,10 @@ def test_streets_page_shows_the_ranking(app, db):
     assert planted["composite"] == pytest.approx(row["composite"])
     assert planted["movement"] == scores.movement(row["rank_change"]) == "↓10"
     assert bool(planted["governance"]) is True
+    # The worst units come first, above the tabs: the planted last street heads the 后几名 table.
+    worst = at.table[0].value
+    assert worst.iloc[0]["街道/乡镇"] == "东华门街道" and worst.iloc[0]["排名"] == str(want.height)
+    assert worst.iloc[0]["综合得分"].replace("\\", "") == f"{row['composite']:.1f}"
 
 
 def test_settings_panel_changes_every_number(app, db):
@@ -121,6 +125,6 @@ def test_district_level_and_drill_down(app, db):
     at.run()
     assert not at.exception, at.exception
     first = want.row(0, named=True)
-    assert at.subheader[0].value == f"{first['unit']} · 明细"
+    assert f"{first['unit']} · 明细" in [s.value for s in at.subheader]
     orders = at.dataframe[-1].value
     assert len(orders) == first["orders"] and orders["content"].str.len().min() > 0

@@ -13,7 +13,7 @@ from polars.testing import assert_frame_equal
 
 from analytics import hotspots as hs
 from analytics import overview, report
-from analytics.db import monthly_orders, orders
+from analytics.db import data_extent, monthly_orders, orders, pending_tokens
 from analytics.filters import Filters
 from analytics.settings import load_settings
 from etl.demo import build_demo
@@ -197,3 +197,29 @@ def test_word_orders_are_the_latest_orders_holding_the_word(con, word):
               .sort(["received_at", "order_id"], descending=True).head(50).drop("tokens"))
     assert got.height == expect.height
     assert_frame_equal(got, expect, check_dtypes=False)
+
+
+@pytest.mark.parametrize("f", [Filters(), *WINDOWS], ids=lambda f: f"{f.date_from}-{f.date_to}")
+def test_data_extent_from_the_summary_equals_counting_the_orders(con, f):
+    got = data_extent(con, f)
+    where, params = f.where()
+    orders_, first, last = con.sql(f"SELECT count(*), min(received_at), max(received_at) FROM work_orders WHERE {where}",
+                                   params=params).fetchall()[0]
+    assert (got["orders"], got["first_at"], got["last_at"]) == (orders_, first, last)
+    assert got["orders"] > 0 and got["loads"] >= 1
+
+
+def test_pending_tokens_from_the_summaries(demo_db, tmp_path):
+    db = tmp_path / "pending.duckdb"
+    shutil.copy(demo_db, db)
+    with writing(db) as c:
+        c.execute("DELETE FROM order_tokens WHERE order_id IN (SELECT order_id FROM work_orders ORDER BY order_id LIMIT 123)")
+    con = connect_read(db)
+    try:
+        assert pending_tokens(con, Filters()) == 123      # from the summaries
+        district = con.sql("SELECT district FROM work_orders WHERE order_id = (SELECT min(order_id) FROM work_orders)").fetchall()[0][0]
+        expect = con.sql("SELECT count(*) FROM (SELECT order_id FROM work_orders ORDER BY order_id LIMIT 123) "
+                         "JOIN work_orders USING (order_id) WHERE district = ?", params=[district]).fetchall()[0][0]
+        assert pending_tokens(con, Filters(districts=(district,))) == expect > 0   # from the orders
+    finally:
+        con.close()

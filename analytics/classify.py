@@ -49,7 +49,7 @@ TOP = 3           # suggestions shown per level
 DEPT_PATHS = 5    # categories per order carried into the department mixture
 SUGGEST_CHUNK = 50_000
 SGD_EPOCHS = 5
-SHORT = 16        # texts this short are segmented to tell a one-word text (no dictionary word is longer)
+SHORT = 16        # texts this short are segmented to tell a one-word text (a longer one is never one word)
 FORMAT = 2        # stored model layout; a model in another layout is retrained
 BLOCKS = ("chars", "words", "title")
 
@@ -94,6 +94,9 @@ def _code_points(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     return cp[keep], np.bincount(doc[keep], minlength=len(lengths)).astype(np.int64)
 
 
+_MULT = np.uint64(0x9E3779B97F4A7C15)   # odd: the gram hash's multiplier
+
+
 def _grams(cp: np.ndarray, lengths: np.ndarray, longest: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(text, gram number, length) of every 1- … longest-character gram within each text. A gram's number is
     a polynomial hash of its code points modulo 2**64 (collisions among the few million grams a history has
@@ -112,8 +115,6 @@ def _grams(cp: np.ndarray, lengths: np.ndarray, longest: int) -> tuple[np.ndarra
         sizes.append(np.full(int(ok.sum()), k + 1, np.int8))
     return np.concatenate(docs), np.concatenate(ids), np.concatenate(sizes)
 
-
-_MULT = np.uint64(0x9E3779B97F4A7C15)
 
 
 @cache

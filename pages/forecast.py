@@ -133,7 +133,7 @@ with st.container(key="noprint_fc_detail"):   # for the screen: the print keeps 
             pl.col("forecast").round(0).cast(pl.Int64).alias("预测"),
             pl.format("{}–{}", pl.col("lo").cast(pl.Int64), pl.col("hi").cast(pl.Int64)).alias("区间"),
             pl.col("last_year").fill_nan(None).cast(pl.Int64).alias("去年同月"),
-            pl.col("recent").round(1).alias(f"近{cfg.baseline_months}月月均"),
+            pl.col("recent").round(1).cast(pl.String).alias(f"近{cfg.baseline_months}月月均"),   # st.table prints floats as 0.7000
             pl.Series("预测记录", [forecast.record_text(a, b, m) for a, b, m in zip(top["wape"], top["wape_naive"], top["months"])],
                       dtype=pl.String),
         ))

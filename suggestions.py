@@ -17,8 +17,10 @@ from analytics import classify
 from analytics.classify import ClassifyError, Model
 from analytics.settings import Settings, load_settings
 from core.store import connect_read, db_path
+from etl.extract import ExtractError, read_table
 from etl.load import LoadError, preview
-from etl.mapping import read_mapping_file
+from etl.mapping import read_mapping_file, resolve
+from etl.transform import transform
 from etl.store import writing
 
 
@@ -112,13 +114,33 @@ def fill(db: str | os.PathLike, load_id: str, apply: bool, s: Settings | None = 
     return {"orders": todo.height, "suggested": int(out["reason"].is_null().sum())}
 
 
+def _undated(path: str | os.PathLike, mapping: dict[str, str] | None,
+             encoding: str | None) -> tuple[pl.DataFrame, pl.DataFrame, dict] | None:
+    """An export without 受理时间, read and mapped as the loader would (it cannot load it, but a suggestion
+    needs only the text): (rows, rejected, summary), or None when something else is missing or wrong."""
+    try:
+        ex = read_table(path, "work_orders", encoding, name=Path(path).name)
+        resolved = resolve(ex.headers, "work_orders", mapping)
+    except (ExtractError, ValueError):
+        return None
+    if {"order_id", "content"} - set(resolved.values()) or "received_at" in resolved.values():
+        return None
+    tr = transform(ex, "work_orders", resolved)
+    return tr.frame, tr.quarantine, {"mapping": resolved, "headers": ex.headers}
+
+
 def read_export(path: str | os.PathLike, mapping: dict[str, str] | None = None, encoding: str | None = None) -> pl.DataFrame:
     """An export read and mapped exactly as the loader would (etl.load.preview: same reader, header mapping
     and checks), with its Excel-style line number; rows the loader would reject keep their line and reason."""
     try:
         rows, rejected, summary = preview(path, "work_orders", mapping=mapping, n=sys.maxsize, encoding=encoding)
-    except (LoadError, FileNotFoundError) as e:
+    except FileNotFoundError as e:
         raise ClassifyError(str(e)) from None
+    except LoadError as e:
+        undated = _undated(path, mapping, encoding)
+        if undated is None:
+            raise ClassifyError(str(e)) from None
+        rows, rejected, summary = undated
     if "content" not in summary["mapping"].values():
         raise ClassifyError(f"{Path(path).name} 中没有诉求内容列（如“诉求内容”“主要内容”“留言详情”），无法给出建议；"
                             f"文件表头为：{'、'.join(summary['headers'])}。可用 --mapping 指定，例如 {{\"某列\": \"content\"}}。")
@@ -153,7 +175,7 @@ def run_train(con: Any, args: Any) -> pl.DataFrame:
     """`python -m analytics train --db DB`: retrain now and report what was learned."""
     model = retrain(db_path(args.db), load_settings())
     rows = [{"level": classify.LEVEL_NAMES[lv], "labels": len(m.labels), "trained_orders": model.meta["trained_orders"],
-             "temperature": round(m.temperature, 4)} for lv, m in model.levels.items()]
+             "temperature": round(model.temperature, 4)} for lv, m in model.levels.items()]
     if model.dept:
         rows.append({"level": classify.LEVEL_NAMES["dept"], "labels": model.dept["city"]["dept"].n_unique(),
                      "trained_orders": model.meta["labelled"], "temperature": None})

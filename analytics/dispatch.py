@@ -24,10 +24,11 @@ LABELS = {
 }
 
 
-def _flagged(filters: Filters, confident: float) -> tuple[str, list[Any]]:
+def _flagged(filters: Filters, settings: Settings) -> tuple[str, list[Any]]:
     """Per filtered order: suggestion agreement, 权责清单 agreement (exact 一级+二级, else any department listed
-    under the 一级分类, as in 部门考评), re-dispatch and the days it cost against the category's orders
-    dispatched right the first time."""
+    under the 一级分类, as in 部门考评; only departments serving the order's district count: those that
+    handled at least min_label_count orders there, so another district's bureau of the same kind is not
+    responsible), re-dispatch and the days it cost against the category's orders dispatched right the first time."""
     where, params = filters.where(prefix="w.")
     sql = f"""
     WITH o AS (
@@ -39,9 +40,12 @@ def _flagged(filters: Filters, confident: float) -> tuple[str, list[Any]]:
         FROM work_orders w
         LEFT JOIN order_suggestions s ON s.order_id = w.order_id AND s.source = 'history'
         WHERE {where} AND w.dept IS NOT NULL),
-    exact AS (SELECT category_l1, category_l2, list(DISTINCT dept) AS depts FROM dept_duties
+    served AS (SELECT dept, district FROM work_orders WHERE dept IS NOT NULL AND district IS NOT NULL
+               GROUP BY ALL HAVING count(*) >= ?),
+    duty AS (SELECT d.category_l1, d.category_l2, d.dept, s.district FROM dept_duties d JOIN served s USING (dept)),
+    exact AS (SELECT category_l1, category_l2, district, list(DISTINCT dept) AS depts FROM duty
               WHERE category_l2 IS NOT NULL GROUP BY ALL),
-    by_l1 AS (SELECT category_l1, list(DISTINCT dept) AS depts FROM dept_duties GROUP BY ALL),
+    by_l1 AS (SELECT category_l1, district, list(DISTINCT dept) AS depts FROM duty GROUP BY ALL),
     base AS (SELECT category_l1, median(days) AS usual FROM o WHERE NOT redispatched AND days IS NOT NULL GROUP BY ALL)
     SELECT o.*, coalesce(e.depts, l.depts) AS responsible,
            (o.suggested_dept IS NOT NULL) AS suggested,
@@ -49,11 +53,13 @@ def _flagged(filters: Filters, confident: float) -> tuple[str, list[Any]]:
            coalesce(NOT list_contains(coalesce(e.depts, l.depts), o.dept), false) AS off_duty,
            CASE WHEN o.redispatched THEN greatest(0, o.days - b.usual) END AS days_lost
     FROM o
-    LEFT JOIN exact e ON e.category_l1 = o.category_l1 AND e.category_l2 = o.category_l2
-    LEFT JOIN by_l1 l ON l.category_l1 = o.category_l1
+    LEFT JOIN exact e ON e.category_l1 = o.category_l1 AND e.category_l2 = o.category_l2 AND e.district = o.district
+    LEFT JOIN by_l1 l ON l.category_l1 = o.category_l1 AND l.district = o.district
     LEFT JOIN base b ON b.category_l1 = o.category_l1"""
     # Suspect: off a confident suggestion and not a department the 权责清单 lists for the issue (where it lists any).
-    return f"SELECT *, off_suggestion AND (responsible IS NULL OR off_duty) AS suspect FROM ({sql})", [*params, confident]
+    c = settings.classify
+    return (f"SELECT *, off_suggestion AND (responsible IS NULL OR off_duty) AS suspect FROM ({sql})",
+            [*params, c.min_label_count, c.confident])
 
 
 _COUNTS = """count(*) AS orders, count(*) FILTER (WHERE suggested) AS suggested,
@@ -71,13 +77,13 @@ def _shares(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def summary(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> dict[str, Any]:
-    sql, params = _flagged(filters, settings.classify.confident)
+    sql, params = _flagged(filters, settings)
     return _shares(query(con, f"SELECT {_COUNTS} FROM ({sql})", params)).to_dicts()[0]
 
 
 def by_dept_month(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> pl.DataFrame:
     """Per department and month; departments with the most suspect orders first."""
-    sql, params = _flagged(filters, settings.classify.confident)
+    sql, params = _flagged(filters, settings)
     frame = query(con, f"SELECT dept, date_trunc('month', received_at)::DATE AS month, {_COUNTS} FROM ({sql}) "
                        "GROUP BY ALL", params)
     total = pl.col("suspect").sum().over("dept")
@@ -86,7 +92,7 @@ def by_dept_month(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Se
 
 def by_category(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, limit: int = 20) -> pl.DataFrame:
     """The issue types most often misdispatched, with the department suggestions most often point to."""
-    sql, params = _flagged(filters, settings.classify.confident)
+    sql, params = _flagged(filters, settings)
     frame = query(con, f"SELECT category_l1, category_l2, {_COUNTS}, "
                        f"mode(suggested_dept) FILTER (WHERE suspect) AS top_suggested FROM ({sql}) "
                        "GROUP BY ALL HAVING count(*) FILTER (WHERE suspect) > 0 "
@@ -96,7 +102,7 @@ def by_category(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Sett
 
 def suspect_orders(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, limit: int = 500) -> pl.DataFrame:
     """The suspect orders themselves, most confident suggestion first."""
-    sql, params = _flagged(filters, settings.classify.confident)
+    sql, params = _flagged(filters, settings)
     return query(con, f"SELECT order_id, received_at, district, street, category_l1, category_l2, content, dept, "
                       f"suggested_dept, dept_conf, array_to_string(responsible, '、') AS responsible, redispatch_count, "
                       f"round(days_lost, 1) AS days_lost FROM ({sql}) WHERE suspect "
@@ -119,7 +125,8 @@ def explain(metric: str, settings: Settings) -> str:
                     "建议只依据诉求内容与地点，不看工单原有的分类和部门：由历史工单学习（设置文件 `settings.toml` 的 `[classify]`）。"
                     "**疑似错派占比** = 疑似错派 ÷ 有建议的工单。"),
         "off_duty": ("**不在权责清单**：承办部门不在权责清单为该工单分类列出的责任部门之中（一级 + 二级分类匹配，二级无条目时"
-                     "按一级分类，与部门考评的“派单不符”相同）；清单未列该分类的工单不计。"),
+                     "按一级分类，与部门考评的“派单不符”相同）；清单未列该分类的工单不计。清单按工单所在区收窄：只算在该区"
+                     f"承办过至少 {c.min_label_count} 件工单的部门，别区的同类部门不算责任部门。"),
         "redispatched": "**退单/改派工单**：状态为“退单”或退单/改派次数 > 0 的工单（与部门考评相同）。",
         "days_lost": ("**退单/改派多耗天数** = Σ 退单/改派工单的（办结时间 − 受理时间，天）− 同一级分类一次派准工单的"
                       "中位办理天数，少于 0 记 0；未办结的工单不计。**每单多耗天数** = 多耗天数 ÷ 退单/改派工单数。"),

@@ -138,11 +138,14 @@ class Classify:
     confident: float = 0.8
     max_train_orders: int = 100_000
     retrain_new_orders: int = 5_000
+    ngram_max: int = 3
+    word_max: int = 6
     max_features: int = 100_000
     min_df: int = 2
     svm_c: float = 1.0
     holdout_share: float = 0.1
     dept_backoff: float = 5.0
+    place_backoff: float = 1.0
     explain_words: int = 3
 
 

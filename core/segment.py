@@ -148,6 +148,16 @@ def segment(texts: Sequence[str | None], extra_words: Iterable[str] = ()) -> lis
     return [[t for t in _cut_with(s, jb) if t not in drop] if s else [] for s in texts]
 
 
+@cache
+def dictionary_words() -> pl.Series:
+    """Every word of jieba's dictionary (the same file rjieba's dictionary is built from)."""
+    import jieba  # only its dictionary file is read
+
+    path = Path(jieba.__file__).resolve().parent / "dict.txt"
+    return pl.read_csv(path, separator=" ", has_header=False, new_columns=["word", "freq", "pos"], quote_char=None,
+                       schema_overrides={"word": pl.String, "freq": pl.String, "pos": pl.String})["word"]
+
+
 # Parts of speech (jieba's dictionary) that carry no matter: conjunctions, adverbs, prepositions, particles,
 # pronouns, numerals, measure words, modal particles, interjections, onomatopoeia, direction and time words,
 # affixes, adverbial adjectives, state and distinguishing words.

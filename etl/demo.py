@@ -13,6 +13,7 @@ a private file that replaces the database in one rename, so nobody sees a half-b
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import tempfile
@@ -496,7 +497,38 @@ def _effects(rng: np.random.Generator, names: list[str], sd: float, weak: dict[s
     return {n: weak.get(n, float(v)) for n, v in zip(names, vals)}
 
 
-def _orders_frame(rng: np.random.Generator, geo: dict, rows: dict) -> pl.DataFrame:
+def _place_units(cat: np.ndarray, com: np.ndarray, geo: dict, seed: int) -> np.ndarray:
+    """The unit key handling each order's category in its community: a type's only unit, or for a type with
+    several, the one its community has for that matter (二级分类), drawn by a seeded hash of the place and
+    the matter with the lexicon's shares. Types of one matter draw from the same hash with their units in one
+    order, so a community heated by its own boiler has the street answer all its heating matters alike."""
+    cats = lex.CATEGORIES
+    out = np.asarray([c[6][0][0] for c in cats], dtype=object)[cat]
+    street_names = geo["streets"]["street"].to_list()
+    districts = geo["streets"]["district"].to_list()
+    for c, spec in enumerate(cats):
+        if len(spec[6]) < 2:
+            continue
+        rows = np.flatnonzero(cat == c)
+        if not len(rows):
+            continue
+        units = sorted(spec[6])
+        cum = np.cumsum([w for _, w in units])
+        places, inverse = np.unique(com[rows], return_inverse=True)
+        u = np.array([_hash01(seed, districts[geo["com_street"][p]], street_names[geo["com_street"][p]],
+                              geo["communities"][p][1], spec[0], spec[1]) for p in places])
+        pick = np.minimum(np.searchsorted(cum / cum[-1], u, side="right"), len(units) - 1)
+        out[rows] = np.asarray([k for k, _ in units], dtype=object)[pick][inverse]
+    return out
+
+
+def _hash01(*key: object) -> float:
+    """A uniform number in [0, 1) fixed by `key` (stable across runs and machines, unlike hash())."""
+    digest = hashlib.blake2b("|".join(map(str, key)).encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def _orders_frame(rng: np.random.Generator, geo: dict, rows: dict, seed: int) -> pl.DataFrame:
     """Every work_orders column (plus a few _hidden helpers) from the sampled rows."""
     st = geo["streets"]
     cats = lex.CATEGORIES
@@ -520,13 +552,12 @@ def _orders_frame(rng: np.random.Generator, geo: dict, rows: dict) -> pl.DataFra
     rtype = np.where(rows["rtype"] != None, rows["rtype"], rtype)  # noqa: E711
     channel = rng.choice(CHANNELS, size=n, p=CHANNEL_P).astype(object)
 
-    # Department: the category's responsible unit; a few percent misdispatched, some returned and re-dispatched.
-    dkey = np.empty(n, dtype=object)
-    for c, spec in enumerate(cats):
-        m = cat == c
-        keys = [k for k, _ in spec[6]]
-        share = np.array([w for _, w in spec[6]])
-        dkey[m] = np.asarray(keys, dtype=object)[rng.choice(len(keys), size=m.sum(), p=share / share.sum())]
+    # Department: decided by the matter and the place, as a 权责清单 decides it. Where a type has two possible
+    # units (暖气不热: 热力集团, or the street for an estate on its own boiler), which one is a fixed property of
+    # the community for that matter (二级分类), the same for every order there; a few percent misdispatched,
+    # some returned and re-dispatched.
+    dkey = _place_units(cat, com.astype(np.int64), geo, seed)
+    rng.random(n)  # the per-order unit draw this replaced: every later draw of the demo stays as it was
     misdispatch = bg & (rng.random(n) < PLANTED["misdispatch_share"])
     district_keys = [k for k in lex.DEPARTMENTS if k not in ("heat", "watersupply", "power", "gas", "bus")]
     for i in np.flatnonzero(misdispatch):
@@ -876,7 +907,7 @@ def build_demo(db_path: str | Path, orders: int = 360_000, seed: int = 12345, pr
     bg["caller"] = rng.integers(0, int(n_bg * 0.85), n_bg)
     rows = _stack([bg] + parts)
     report("generate", 0.15)
-    frame = _orders_frame(rng, geo, rows)
+    frame = _orders_frame(rng, geo, rows, seed)
     report("cases", 0.35)
     cases, events = _cases(rng, frame, orders)
     ratings = _ratings(rng, frame)

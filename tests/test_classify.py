@@ -172,3 +172,32 @@ def test_an_orders_own_category_decides_its_department_when_asked(trained_db):
     out = classify.suggest(model, frame, use_known=True)
     assert out["dept"].to_list() == ["朝阳区房管局", "朝阳区生态环境局"]
     assert out["dept_basis"][0] == "漏水·望京街道"
+
+
+def test_suggest_reads_an_export_without_received_time(trained_db, tmp_path, capsys):
+    export = tmp_path / "无受理时间.csv"
+    pl.DataFrame({"工单编号": ["M1", "M2"], "诉求内容": ["楼上卫生间漏水，天花板渗水", "小区垃圾堆放没人清运"],
+                  "区": ["海淀区", "延庆区"], "街道": ["中关村街道", "儒林街道"]}).write_csv(export)
+    assert analytics_main(["suggest", "--db", str(trained_db), str(export), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["order_id"], r["line_no"], r["category_l3"], r["dept"]) for r in rows] == [
+        ("M1", 2, "漏水", "海淀区房管局"), ("M2", 3, "清运", "儒林街道办事处")]
+
+
+def test_the_department_follows_the_community_where_history_has_it(tmp_path):
+    # In 望京 one community's rubbish is collected by the street office, another's by a district unit.
+    rng = random.Random(3)
+    words = TYPES[("环境", "垃圾", "清运")][0]
+    extra = orders_frame([{"order_id": f"C{i:03d}", "received_at": datetime(2026, 4, 1, 9) + timedelta(hours=i),
+                           "category_l1": "环境", "category_l2": "垃圾", "category_l3": "清运",
+                           "content": "".join([rng.choice(FILLER), *rng.sample(words, 3)]), "district": "朝阳区",
+                           "street": "望京街道", "community": community, "dept": dept}
+                          for i, (community, dept) in enumerate([("花家地社区", "望京街道办事处"),
+                                                                 ("南湖东园社区", "朝阳区环境卫生中心")] * 25)])
+    db = write_orders(tmp_path / "h.duckdb", pl.concat([history(), extra], how="diagonal_relaxed"))
+    model = suggestions.retrain(db)
+    text = "小区垃圾堆放没人清运，臭味很大"
+    out = classify.suggest(model, pl.DataFrame({"content": [text] * 3, "district": ["朝阳区"] * 3,
+                                                "street": ["望京街道"] * 3, "community": ["南湖东园社区", "花家地社区", None]}))
+    assert out["dept"].to_list() == ["朝阳区环境卫生中心", "望京街道办事处", "望京街道办事处"]
+    assert out["dept_basis"].to_list() == ["清运·南湖东园社区", "清运·花家地社区", "清运·望京街道"]

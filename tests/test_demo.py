@@ -177,6 +177,22 @@ def test_dispatch_against_duties(db):
     assert 0.02 * N < one(db, "SELECT count(*) FROM work_orders WHERE redispatch_count > 0") < 0.15 * N
 
 
+def test_who_handles_a_matter_is_a_property_of_the_place(db):
+    # 暖气不热 goes to the heating group or, for a community on its own boiler, to the street office: in a
+    # community one of the two handles all its heating orders (bar the deliberate misdispatches), while a
+    # street mixes both, and the city has both kinds of community.
+    per = q(db, """SELECT district, street, community, dept, count(*) n FROM work_orders
+        WHERE category_l2 = '供暖' AND street <> '望京街道' GROUP BY ALL""")
+    heat = per.with_columns(unit=pl.when(pl.col("dept") == "北京市热力集团").then(pl.lit("heat"))
+                            .when(pl.col("dept").str.contains("(办事处|人民政府|管委会)$")).then(pl.lit("street")))
+    units = heat.filter(pl.col("unit").is_not_null())
+    top = units.group_by("district", "street", "community").agg(pl.col("n").max().alias("top"), pl.col("n").sum().alias("all"))
+    assert top["top"].sum() / top["all"].sum() > 0.98
+    assert set(units["unit"]) == {"heat", "street"}
+    by_street = units.group_by("district", "street").agg(pl.col("unit").n_unique().alias("k"))
+    assert by_street.filter(pl.col("k") == 2).height > 10
+
+
 def test_cases_and_events(db):
     n = one(db, "SELECT count(*) FROM cases")
     assert n == round(N * demo.PLANTED["cases"]["per_order"])

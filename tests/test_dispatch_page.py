@@ -22,9 +22,13 @@ DASHBOARD = str(Path(__file__).resolve().parents[1] / "dashboard.py")
 @pytest.fixture(scope="module")
 def db(tmp_path_factory):
     frame = history()
-    # Three leak orders sent to the education office; one was returned twice.
-    bad = frame.filter(pl.col("category_l3") == "漏水").head(3).with_columns(
-        dept=pl.lit("朝阳区教委"), redispatch_count=pl.Series([2, 0, 0], dtype=pl.Int32))
+    # Three leak orders sent to the education office; one was returned twice. And a leak in 朝阳 sent to
+    # 海淀's housing bureau: the 权责清单 lists it for 住房/物业, but it serves 海淀, not 朝阳.
+    leaks = frame.filter(pl.col("category_l3") == "漏水")
+    bad = leaks.head(3).with_columns(dept=pl.lit("朝阳区教委"), redispatch_count=pl.Series([2, 0, 0], dtype=pl.Int32))
+    cross = leaks.slice(3, 1).with_columns(dept=pl.lit("海淀区房管局"))
+    assert cross["district"].to_list() == ["朝阳区"]
+    bad = pl.concat([bad, cross])
     frame = pl.concat([frame.filter(~pl.col("order_id").is_in(bad["order_id"].implode())), bad])
     path = write_orders(tmp_path_factory.mktemp("dispatch") / "hotline.duckdb", frame)
     with writing(path) as con:
@@ -43,11 +47,13 @@ def test_reads_find_the_planted_misdispatch(db):
         cats = dispatch.by_category(con, Filters(), s)
     finally:
         con.close()
-    assert set(orders["dept"]) == {"朝阳区教委"} and orders.height == 3
-    assert sorted(orders["suggested_dept"]) == ["延庆区房管局", "朝阳区房管局", "海淀区房管局"]
+    assert orders.height == 4
+    assert orders.filter(pl.col("dept") == "朝阳区教委")["suggested_dept"].sort().to_list() == [
+        "延庆区房管局", "朝阳区房管局", "海淀区房管局"]
+    assert orders.filter(pl.col("dept") == "海淀区房管局").select("district", "suggested_dept").row(0) == ("朝阳区", "朝阳区房管局")
     assert months.filter(pl.col("dept") == "朝阳区教委")["suspect"].sum() == 3
     assert months["dept"][0] == "朝阳区教委"       # the department with most suspects comes first
-    assert cats.row(0, named=True)["category_l2"] == "物业" and cats["suspect"][0] == 3
+    assert cats.row(0, named=True)["category_l2"] == "物业" and cats["suspect"][0] == 4
 
 
 def test_page_offers_training_then_shows_the_suspects(db, tmp_path, monkeypatch):
@@ -65,7 +71,7 @@ def test_page_offers_training_then_shows_the_suspects(db, tmp_path, monkeypatch)
     at.button(key="d_train").click().run()
     assert not at.exception
     assert [m.label for m in at.metric] == ["疑似错派", "不在权责清单", "退单/改派工单", "退单/改派多耗天数"]
-    assert at.metric[1].value == "3"      # the three leak orders sent to the education office
+    assert at.metric[1].value == "4"      # the three leak orders sent to the education office, one to 海淀's bureau
     assert at.title[0].value == "派单质量"
     assert len(at.dataframe) >= 3
 

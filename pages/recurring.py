@@ -65,6 +65,7 @@ with tab_hot:
             "rank", "label", "size", "callers", "channels", "first_at", "last_at", "likes", "burst", "lift", "heat")
         event = st.dataframe(
             view, hide_index=True, placeholder="—", width="stretch", on_select="rerun", selection_mode="single-row", key="rc_hot",
+            selection_default=url.row("issue", view["label"].to_list()),
             column_config={
                 "rank": "排名", "label": st.column_config.TextColumn("热点问题（地点 · 问题）", width="large"),
                 "size": st.column_config.NumberColumn("工单数", format="localized"), "callers": "来电人数", "channels": "渠道数",
@@ -76,7 +77,7 @@ with tab_hot:
             },
         )
         download_buttons(hot.with_columns(pl.col("order_ids").list.join(";")), "热点问题", key="dl_hot")
-        row = _selected(event)
+        row = url.keep_row("issue", event, view["label"].to_list())
         if row is not None:
             _drill(hot["order_ids"][row], hot["label"][row])
 

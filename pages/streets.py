@@ -172,6 +172,7 @@ with tab_rank:
     event = st.dataframe(
         shown, hide_index=True, placeholder="—", width="stretch", column_config=column_config(level),
         on_select="rerun", selection_mode="single-row", key=f"ranking_{level}",
+        selection_default=url.row("unit", shown["unit"].to_list()),
     )
     definition(
         "\n\n".join(explain(m, settings) for m in ("orders", *RATES, "composite"))
@@ -221,8 +222,8 @@ if tab_gov:
             download_buttons(candidates, f"治理类街乡候选_{ranking_month:%Y%m}", key="dl_gov")
 
 st.divider()
-rows = event.selection.rows if event else []
-if rows:
-    drill_down(table, month.row(rows[0], named=True), level, f, ranking_month, settings)
+picked = url.keep_row("unit", event, shown["unit"].to_list())
+if picked is not None:
+    drill_down(table, month.row(picked, named=True), level, f, ranking_month, settings)
 else:
     st.info("在“排名”表中选中一行，查看该单位的月度趋势、问题构成和背后的工单原文。")

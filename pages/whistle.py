@@ -6,7 +6,7 @@ import streamlit as st
 
 from analytics import cases
 from analytics.filters import Filters
-from ui import data, filters
+from ui import data, filters, url
 from ui.safe import md
 from ui.export import download_buttons
 from ui.widgets import definition, metric_with_definition, pct
@@ -127,6 +127,7 @@ case_view = t["case_table"].select(
 )
 picked = st.dataframe(
     case_view, hide_index=True, placeholder="—", width="stretch", key="case_table", on_select="rerun", selection_mode="single-row",
+    selection_default=url.row("case", case_view["case_id"].to_list()),
     column_config={
         **{c: L[c] for c in case_view.columns},
         "opened_at": st.column_config.DatetimeColumn(L["opened_at"], format="YYYY-MM-DD HH:mm"),
@@ -138,12 +139,12 @@ picked = st.dataframe(
 definition(cases.explain("cases", settings))
 download_buttons(case_view, "吹哨案件")
 
-rows = picked.selection.rows if picked else []
-if not rows:
+chosen = url.keep_row("case", picked, case_view["case_id"].to_list())
+if chosen is None:
     st.info("在上表中选择一个案件，查看各部门的呼叫、响应、到场与办结时间线。")
     st.stop()
 
-case = t["case_table"].row(rows[0], named=True)
+case = t["case_table"].row(chosen, named=True)
 st.subheader(f"案件 {md(case['case_id'])}：{md(case['title'] or '（无标题）')}")
 st.caption(
     f"{md((case['district'] or '') + (case['street'] or '') + (case['community'] or ''))} · 发起 {case['opened_at']:%Y-%m-%d %H:%M}"

@@ -153,3 +153,28 @@ def test_quality_batch_and_search(demo_db, monkeypatch, tmp_path, etl_fx):
     assert at.text_input(key="q_search").value == "受理"
     at.text_input(key="q_search").set_value("").run()
     assert "search" not in at.query_params and at.query_params["load"] == broken.load_id
+
+
+def test_drill_downs_open_from_the_link(demo_db, monkeypatch):
+    """The selected row of 街乡考评, 吹哨报到 and 热点问题 is in the URL: the link opens on the same drill-down."""
+    at = opened(demo_db, monkeypatch, "pages/streets.py", level="district")
+    at.session_state["ranking_district"] = {"selection": {"rows": [2], "columns": [], "cells": []}}
+    at.run()
+    unit = at.query_params["unit"]
+    again = opened(demo_db, monkeypatch, "pages/streets.py", level="district", unit=unit)
+    assert f"{unit} · 明细" in [s.value for s in again.subheader]
+
+    at = opened(demo_db, monkeypatch, "pages/whistle.py")
+    cases = next(d for d in at.dataframe if d.key == "case_table").value
+    case = cases["case_id"].iloc[-1]
+    again = opened(demo_db, monkeypatch, "pages/whistle.py", case=case)
+    assert any(s.value.startswith(f"案件 {case}") for s in again.subheader)
+    again.session_state["case_table"] = {"selection": {"rows": [], "columns": [], "cells": []}}
+    again.run()
+    assert "case" not in again.query_params
+
+    at = opened(demo_db, monkeypatch, "pages/recurring.py")
+    hot = next(d for d in at.dataframe if d.key == "rc_hot").value
+    label = hot["label"].iloc[0]
+    again = opened(demo_db, monkeypatch, "pages/recurring.py", issue=label)
+    assert any(f"共 {int(hot['size'].iloc[0]):,} 件工单" in m.value for m in again.markdown)

@@ -63,3 +63,21 @@ def tabs(labels: Sequence[str], param: str, *, key: str) -> Sequence[Any]:
     opened = st.tabs(list(labels), default=value(param, labels, labels[0]), key=key, on_change="rerun")
     keep(param, st.session_state.get(key), default=labels[0])
     return opened
+
+
+def row(param: str, names: Sequence[Any]) -> dict | None:
+    """selection_default for a selectable st.dataframe: the row whose name (`names`, one per row, e.g. the
+    unit or case id column) the URL names, so a shared link opens on the same drill-down."""
+    wanted = st.query_params.get(param)
+    for i, name in enumerate(names):
+        if name is not None and str(name) == wanted:
+            return {"selection": {"rows": [i], "columns": []}}
+    return None
+
+
+def keep_row(param: str, event: Any, names: Sequence[Any]) -> int | None:
+    """The selected row's position, its name written into the URL (removed when nothing is selected)."""
+    rows = event.selection.rows if event else []
+    chosen = rows[0] if rows and rows[0] < len(names) else None
+    keep(param, None if chosen is None else names[chosen])
+    return chosen

@@ -76,20 +76,33 @@ def orders(con: duckdb.DuckDBPyConnection, filters: Filters, columns: Sequence[s
 
 
 def data_extent(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, Any]:
-    """How much is loaded and up to when: orders, first and last received_at, last load time and count."""
+    """How much is loaded and up to when: orders, first and last received_at, last load time and count.
+    Orders and the last receipt come from the monthly summary (monthly_orders); the first receipt is looked
+    for in the first month only."""
+    months = monthly_orders(con, filters, [])
     where, params = filters.where()
+    first = months["month"].min() if months.height else None
     row = query(
         con,
-        "SELECT count(*) AS orders, min(received_at) AS first_at, max(received_at) AS last_at, "
+        "SELECT (SELECT min(received_at) FROM work_orders WHERE received_at < ? AND " + where + ") AS first_at, "
         "(SELECT max(finished_at) FROM loads WHERE list_contains(?, status)) AS loaded_at, "
-        f"(SELECT count(*) FROM loads WHERE list_contains(?, status)) AS loads FROM work_orders WHERE {where}",
-        [list(LOADED), list(LOADED), *params],
-    )
-    return row.to_dicts()[0]
+        "(SELECT count(*) FROM loads WHERE list_contains(?, status)) AS loads",
+        [add_months(first, 1) if first else None, *params, list(LOADED), list(LOADED)],
+    ).to_dicts()[0]
+    return {"orders": int(months["orders"].sum()), "first_at": row["first_at"],
+            "last_at": months["last_at"].max() if months.height else None,
+            "loaded_at": row["loaded_at"], "loads": row["loads"]}
 
 
 def pending_tokens(con: duckdb.DuckDBPyConnection, filters: Filters) -> int:
-    """Orders the token index does not cover yet (being built, or an interrupted build)."""
+    """Orders the token index does not cover yet (being built, or an interrupted build). For the whole city
+    without filters, the monthly summaries' orders minus their orders with tokens."""
+    if filters == Filters() and _has_summary(con):
+        try:
+            return query(con, f"SELECT (SELECT coalesce(sum(orders), 0) FROM {summary.STATE}) - "
+                              f"(SELECT coalesce(sum(orders), 0) FROM {summary.WORDS_STATE}) AS n")["n"][0]
+        except duckdb.CatalogException:   # written before the word counts existed
+            pass
     where, params = filters.where()
     return query(con, f"SELECT count(*) AS n FROM work_orders WHERE {where} "
                       "AND order_id NOT IN (SELECT order_id FROM order_tokens)", params)["n"][0]
@@ -137,7 +150,7 @@ def monthly_orders(con: duckdb.DuckDBPyConnection, filters: Filters, keys: Seque
     if unknown:
         raise ValueError(f"not a monthly summary key: {unknown}")
     cols = ", ".join(["month", *keys])
-    whole, parts = _whole_months(filters)
+    whole, parts = whole_months(filters)
     if whole is not None and not _has_summary(con):
         whole, parts = None, [filters]
     pieces = []
@@ -162,7 +175,7 @@ def _has_summary(con: duckdb.DuckDBPyConnection) -> bool:
     return True
 
 
-def _whole_months(filters: Filters) -> tuple[Filters | None, list[Filters]]:
+def whole_months(filters: Filters) -> tuple[Filters | None, list[Filters]]:
     """The filters' period split into its whole months (None when it has none) and the partly covered
     months' days (at most two ranges)."""
     start, stop = filters.date_from, filters.date_to and filters.date_to + timedelta(days=1)   # [start, stop)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
 from functools import cache
 from typing import Any, Literal
 
@@ -13,10 +14,11 @@ from plotly.colors import sample_colorscale
 import polars as pl
 
 from analytics import maplabels
-from analytics.db import monthly_orders, query
+from analytics.db import monthly_orders, query, whole_months
 from analytics.filters import Filters, add_months, from_args
 from analytics.settings import Settings, load_settings
 from analytics.text import DATA, keyword_lists, keyword_rows
+from core import summary
 from core.segment import segment
 
 Area = Literal["district", "street"]
@@ -468,7 +470,9 @@ def read_word_counts(con: duckdb.DuckDBPyConnection, filters: Filters, by: Area 
     """The counts hot_words starts from, made in DuckDB: `docs` (area, period, orders) and `words` (area,
     period, word, count: orders holding the keyword, case-folded, keywords only), per month (`period` "1mo")
     or, without period, from `start` on against everything before it (period 1900-01-01); without start
-    either, one period. Orders the token index does not cover yet are segmented here (analytics.db.with_tokens)."""
+    either, one period. Whole months come from the monthly word counts (core.summary) when the filters
+    narrow by district at most, the rest from the token index; orders it does not cover yet are segmented
+    here (as analytics.db.with_tokens does)."""
     if by is not None:
         _keys(by)
     area, head = (f"w.{by}", []) if by else ("?", [CITY])
@@ -479,18 +483,37 @@ def read_word_counts(con: duckdb.DuckDBPyConnection, filters: Filters, by: Area 
     else:
         per, head = "?::DATE", [*head, _FAR_PAST]
     where, params = filters.where(prefix="w.")
-    where += " AND w.received_at IS NOT NULL" + (f" AND {area} IS NOT NULL" if by else "")
-    params = [*head, *params]
+    valid = " AND w.received_at IS NOT NULL" + (f" AND {area} IS NOT NULL" if by else "")
     select = f"{area}::VARCHAR AS area, {per} AS period"
-    docs = query(con, f"SELECT {select}, count(*)::BIGINT AS orders FROM work_orders w WHERE {where} GROUP BY ALL", params)
-    words = query(
-        con,
-        f"SELECT area, period, word, count(*)::BIGINT AS count FROM (SELECT {select}, "
-        "unnest(list_distinct(list_transform(t.tokens, lambda x: lower(x)))) AS word "
-        f"FROM work_orders w JOIN order_tokens t USING (order_id) WHERE {where}) GROUP BY ALL", params)
+    docs = query(con, f"SELECT {select}, count(*)::BIGINT AS orders FROM work_orders w WHERE {where}{valid} GROUP BY ALL",
+                 [*head, *params])
+    whole, parts = whole_months(filters) if _words_summary(con, filters, by) else (None, [filters])
+    wholes = [] if whole is None else [whole]
+    if whole is not None and period is None and start is not None and start.day != 1:
+        # The month `start` cuts in two is counted from the orders.
+        first, after = start.replace(day=1), add_months(start, 1)
+        if (whole.date_from is None or whole.date_from <= first) and (whole.date_to is None or whole.date_to >= after - timedelta(days=1)):
+            wholes = [w for w in (replace(whole, date_to=first - timedelta(days=1)), replace(whole, date_from=after))
+                      if w.date_from is None or w.date_to is None or w.date_from <= w.date_to]
+            parts = [*parts, replace(filters, date_from=first, date_to=after - timedelta(days=1))]
+    pieces = []
+    for whole in wholes:
+        w_where, w_params = whole.where(time_column="month", prefix="w.")
+        pieces.append((f"SELECT {select.replace('w.received_at', 'w.month')}, word, orders AS count "
+                       f"FROM {summary.WORDS} w WHERE {w_where}" + (f" AND {area} IS NOT NULL" if by else ""),
+                       [*head, *w_params]))
+    for part in parts:
+        p_where, p_params = part.where(prefix="w.")
+        pieces.append((f"SELECT {select}, unnest(list_distinct(list_transform(t.tokens, lambda x: lower(x)))) AS word, "
+                       f"1 AS count FROM work_orders w JOIN order_tokens t USING (order_id) WHERE {p_where}{valid}",
+                       [*head, *p_params]))
+    words = query(con, "SELECT area, period, word, sum(count)::BIGINT AS count FROM ("
+                       + " UNION ALL ".join(sql for sql, _ in pieces) + ") WHERE word IS NOT NULL GROUP BY ALL",
+                  [x for _, p in pieces for x in p]) if pieces else pl.DataFrame(
+        schema={"area": pl.String, "period": pl.Date, "word": pl.String, "count": pl.Int64})
     words = keyword_rows(words)
     pending = query(con, f"SELECT {select}, w.content FROM work_orders w LEFT JOIN order_tokens t USING (order_id) "
-                         f"WHERE {where} AND t.tokens IS NULL", params)
+                         f"WHERE {where}{valid} AND t.tokens IS NULL", [*head, *params])
     if pending.height:
         tokens = pl.Series(segment(pending["content"].fill_null("").to_list()), dtype=pl.List(pl.String))
         late = (pending.select("area", "period", word=keyword_lists(tokens).list.unique()).explode("word")
@@ -499,16 +522,31 @@ def read_word_counts(con: duckdb.DuckDBPyConnection, filters: Filters, by: Area 
     return docs, words
 
 
+def _words_summary(con: duckdb.DuckDBPyConnection, filters: Filters, by: Area | None) -> bool:
+    """Whether the monthly word counts can answer: they are kept per district only."""
+    if by not in (None, "district") or filters.streets or filters.categories or filters.depts or filters.scope.street:
+        return False
+    try:
+        query(con, f"SELECT 1 FROM {summary.WORDS} LIMIT 1")
+    except duckdb.CatalogException:   # a database written before the word counts existed
+        return False
+    return True
+
+
 def read_word_orders(con: duckdb.DuckDBPyConnection, filters: Filters, word: str, limit: int = 50) -> pl.DataFrame:
     """The latest filtered orders whose tokens contain `word`, case-folded as hot words are (orders the token
-    index does not cover yet are matched on their text)."""
+    index does not cover yet are matched on their text), newest first."""
+    # A word without cased letters is only ever its own lower case: a plain lookup finds it.
+    has = "list_contains(tokens, lower(?))" if word.lower() == word.upper() else \
+        "list_contains(list_transform(tokens, lambda t: lower(t)), lower(?))"
     where, params = filters.where()
     return query(
         con,
         "SELECT order_id, received_at, district, street, category_l1, content FROM work_orders "
         f"LEFT JOIN order_tokens USING (order_id) WHERE {where} "
-        "AND (list_contains(list_transform(tokens, lambda t: lower(t)), lower(?)) "
-        "OR (tokens IS NULL AND contains(lower(content), lower(?)))) ORDER BY received_at DESC LIMIT ?",
+        # CASE, not OR: only the texts of orders without tokens are lowered (lowering every text costs seconds).
+        f"AND CASE WHEN tokens IS NULL THEN contains(lower(content), lower(?)) ELSE {has} END "
+        "ORDER BY received_at DESC, order_id DESC LIMIT ?",
         [*params, word, word, limit],
     )
 

@@ -22,9 +22,11 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -133,7 +135,17 @@ def _load() -> float:
     return round(os.getloadavg()[0], 1)
 
 
-def _child(code: str, env: dict[str, str], timeout: float = TIMEOUT) -> dict:
+MEMORY_CAP_GB = 8.0   # a measurement's data segment beyond this fails (the machine is shared: 24 GB, 3 helpers)
+
+
+def _cap(gb: float) -> Callable[[], None]:
+    def limit() -> None:
+        cap = int(gb * 2**30)
+        resource.setrlimit(resource.RLIMIT_DATA, (cap, cap))
+    return limit
+
+
+def _child(code: str, env: dict[str, str], timeout: float = TIMEOUT, cap_gb: float = MEMORY_CAP_GB) -> dict:
     """Run `code` in a fresh interpreter (no cache of an earlier run helps); it prints one JSON line last.
     Adds the process's peak resident memory and the machine's 1-minute load average before and after."""
     wrapped = code + "\nimport resource, json as _j; print(_j.dumps({**RESULT, 'peak_mb': " \
@@ -141,7 +153,7 @@ def _child(code: str, env: dict[str, str], timeout: float = TIMEOUT) -> dict:
     load = {"load_before": _load()}
     try:
         run = subprocess.run([sys.executable, "-c", wrapped], cwd=ROOT, env={**os.environ, **env},
-                             capture_output=True, text=True, timeout=timeout)
+                             capture_output=True, text=True, timeout=timeout, preexec_fn=_cap(cap_gb))
     except subprocess.TimeoutExpired:
         return {**load, "load_after": _load(), "error": f"stopped after {timeout:.0f} s"}
     load["load_after"] = _load()
@@ -258,7 +270,8 @@ def write_results(data: dict) -> None:
              "first page; warm: the same page again; filter: narrowing the 区 filter), each CLI command in a fresh "
              "process; peak memory is the process's maximum resident set (Python, polars and DuckDB together). "
              "The load column is the machine's 1-minute load average before → after each measurement (2 cores, "
-             f"shared). A measurement taking longer than {data.get('timeout', TIMEOUT):.0f} s is stopped and shown as such.", "",
+             f"shared). A measurement taking longer than {data.get('timeout', TIMEOUT):.0f} s is stopped and shown as such; "
+             f"one needing more than {MEMORY_CAP_GB:g} GB of data segment fails (the machine is shared).", "",
              f"Targets (issue #16): at 10 M every page ≤ {cold:g} s cold, ≤ {warm:g} s warm, filter change ≤ "
              f"{flt * 1000:.0f} ms, memory ≤ {mb / 1024:g} GB; at 25 M ≤ {TARGET_25M_COLD:g} s cold and ≤ "
              f"{TARGET_25M_MB / 1024:g} GB; 25 monthly 1 M loads ≤ 10 minutes (orders published). The 'meets' "

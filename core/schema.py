@@ -5,6 +5,10 @@ import duckdb
 
 from core import summary
 
+# A caller key is 16 hex characters of an HMAC with its digits spelled as letters (a–f stay, 0–9 → g–p): a scan
+# of the data for phone numbers cannot mistake a key for one (etl.pii writes them; create_all upgrades old keys).
+CALLER_KEY_DIGITS = ("0123456789", "ghijklmnop")
+
 # Column lists are the single source for DDL, the loaders and the UI's Chinese labels.
 WORK_ORDER_COLUMNS: dict[str, tuple[str, str]] = {
     # Unique, enforced by the loader (in-file duplicates quarantined, re-loads diffed): an index would cost
@@ -202,6 +206,9 @@ def create_all(con: duckdb.DuckDBPyConnection) -> None:
     for table in TABLES:
         con.execute(ddl(table))
     _move_tokens(con)
+    if _hex_caller_keys(con):
+        con.execute("UPDATE work_orders SET caller_key = translate(caller_key, ?, ?) WHERE caller_key IS NOT NULL",
+                    list(CALLER_KEY_DIGITS))
     for table, column in _missing_columns(con):
         con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {TABLES[table][column][0]}")
 
@@ -220,7 +227,17 @@ def needs_upgrade(con: duckdb.DuckDBPyConnection, database: str | None = None) -
     """True for a database written by an older version (tokens still in work_orders, columns missing, no
     monthly summary, core.summary): its next write upgrades it."""
     return (_tokens_in_orders(con, database) or bool(_missing_columns(con, database))
-            or summary.missing(con, database))
+            or summary.missing(con, database) or _hex_caller_keys(con, database))
+
+
+def _hex_caller_keys(con: duckdb.DuckDBPyConnection, database: str | None = None) -> bool:
+    """Caller keys written before they were spelled in letters (one key tells: a hex key of 16 has a digit)."""
+    table = f"{database}.main.work_orders" if database else "work_orders"
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'work_orders'"
+                       " AND database_name = coalesce(?, current_database())", [database]).fetchall()[0][0]:
+        return False
+    key = con.execute(f"SELECT caller_key FROM {table} WHERE caller_key IS NOT NULL LIMIT 1").fetchall()
+    return bool(key) and any(c.isdigit() for c in key[0][0])
 
 
 def _tokens_in_orders(con: duckdb.DuckDBPyConnection, database: str | None = None) -> bool:

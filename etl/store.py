@@ -49,6 +49,7 @@ def writing(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
             create_all(con)
             yield con
             summary.refresh(con, rates_settings())
+            summary.refresh_words(con)
             con.execute("CHECKPOINT")
             con.close()
             os.replace(tmp, path)

@@ -58,7 +58,8 @@ def test_hmac_matches_python_and_needs_the_key():
             for v in ("13912345678",)]
     assert got[0] == want[0] == pii.hmac_value("13912345678", "k" * 100)
     assert got[1] is None and got[2] is None
-    assert pii.caller_keys(pl.Series(["+86 139-1234-5678"]), "a")[0] == pii.hmac_value("13912345678", "a")
+    spelled = pii.hmac_value("13912345678", "a").translate(str.maketrans("0123456789", "ghijklmnop"))
+    assert pii.caller_keys(pl.Series(["+86 139-1234-5678"]), "a")[0] == spelled == pii.caller_key_value("13912345678", "a")
     assert pii.caller_keys(pl.Series(["13912345678"]), "a")[0] != pii.caller_keys(pl.Series(["13912345678"]), "b")[0]
 
 
@@ -220,3 +221,25 @@ def test_every_stored_value_is_masked(tmp_path):
     db = tmp_path / "h.duckdb"
     load_file(src, db)
     assert [n for n in numbers if n in _dump(db)] == []
+
+
+def test_caller_keys_never_look_like_numbers_and_old_keys_are_upgraded(tmp_path):
+    """Hex keys held 11-digit runs (≈ 1 key in 400 matched 1[3-9]\\d{9}); keys are letters now, and a database
+    written with hex keys is upgraded at its next write, so its callers still link to new loads."""
+    phones = pl.Series([f"139{n:08d}" for n in range(20_000)])
+    keys = pii.caller_keys(phones, "k")
+    assert keys.str.contains(r"\d").sum() == 0 and keys.n_unique() == 20_000
+    hex_keys = pii.hmac_values(phones, "k")
+    assert hex_keys.str.contains(r"1[3-9]\d{9}").sum() > 0   # what a scan found before
+    from core.schema import create_all, needs_upgrade
+
+    db = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(db))
+    create_all(con)
+    con.execute("INSERT INTO work_orders (order_id, received_at, caller_key) SELECT 'o' || i, TIMESTAMP '2026-01-01', k "
+                "FROM (SELECT unnest(?) AS k, generate_subscripts(?, 1) AS i)", [hex_keys.to_list(), hex_keys.to_list()])
+    assert needs_upgrade(con)
+    create_all(con)
+    assert con.execute("SELECT list(caller_key ORDER BY i) FROM (SELECT caller_key, "
+                       "CAST(substr(order_id, 2) AS INT) i FROM work_orders)").fetchall()[0][0] == keys.to_list()
+    con.close()

@@ -13,10 +13,11 @@ from polars.testing import assert_frame_equal
 
 from analytics import hotspots as hs
 from analytics import overview, report
-from analytics.db import monthly_orders, orders
+from analytics.db import data_extent, monthly_orders, orders, pending_tokens
 from analytics.filters import Filters
 from analytics.settings import load_settings
 from etl.demo import build_demo
+from core import summary
 from etl.store import connect_read, writing
 
 WINDOWS = [
@@ -157,3 +158,68 @@ def test_district_map_takes_a_top_value_that_rounds_above_one():
     fig = hs.district_map(values)
     fills = {t.name: t.fillcolor for t in fig.data if t.fillcolor}
     assert fills["东城区"] == "rgb(127, 0, 0)"   # the darkest end of the scale
+
+
+def test_monthly_words_count_each_orders_words_once_and_follow_the_token_index(demo_db, tmp_path):
+    db = tmp_path / "words.duckdb"
+    shutil.copy(demo_db, db)
+    october = date(2026, 10, 1)
+
+    def october_words(c) -> pl.DataFrame:
+        got = c.sql("SELECT district, word, orders FROM monthly_words WHERE month = ?", params=[october]).pl()
+        raw = c.sql("SELECT w.district, t.tokens FROM work_orders w JOIN order_tokens t USING (order_id) "
+                    "WHERE w.received_at >= ? AND w.received_at < DATE '2026-11-01'", params=[october]).pl()
+        expect = (raw.select("district", word=pl.col("tokens").list.eval(pl.element().str.to_lowercase()).list.unique())
+                  .explode("word").drop_nulls("word").group_by("district", "word").len("orders"))
+        assert got.height == expect.height > 1000
+        assert_frame_equal(_sorted(got, ["district", "word"]), _sorted(expect, ["district", "word"]), check_dtypes=False)
+        return got
+
+    con = connect_read(db)
+    before = october_words(con)
+    con.close()
+    with writing(db) as c:
+        c.execute("DELETE FROM order_tokens WHERE order_id IN (SELECT order_id FROM work_orders "
+                  "WHERE received_at >= ? ORDER BY order_id LIMIT 300)", [october])
+        assert summary.refresh_words(c) == [october]     # only the month whose index changed is redone
+    con = connect_read(db)
+    after = october_words(con)
+    con.close()
+    assert after["orders"].sum() < before["orders"].sum()
+
+
+@pytest.mark.parametrize("word", ["物业", "天通苑北一区", "app"])
+def test_word_orders_are_the_latest_orders_holding_the_word(con, word):
+    f = WINDOWS[0]
+    got = hs.read_word_orders(con, f, word)
+    frame = orders(con, f, ["order_id", "received_at", "district", "street", "category_l1", "content", "tokens"])
+    expect = (frame.filter(pl.col("tokens").list.eval(pl.element().str.to_lowercase()).list.contains(word))
+              .sort(["received_at", "order_id"], descending=True).head(50).drop("tokens"))
+    assert got.height == expect.height
+    assert_frame_equal(got, expect, check_dtypes=False)
+
+
+@pytest.mark.parametrize("f", [Filters(), *WINDOWS], ids=lambda f: f"{f.date_from}-{f.date_to}")
+def test_data_extent_from_the_summary_equals_counting_the_orders(con, f):
+    got = data_extent(con, f)
+    where, params = f.where()
+    orders_, first, last = con.sql(f"SELECT count(*), min(received_at), max(received_at) FROM work_orders WHERE {where}",
+                                   params=params).fetchall()[0]
+    assert (got["orders"], got["first_at"], got["last_at"]) == (orders_, first, last)
+    assert got["orders"] > 0 and got["loads"] >= 1
+
+
+def test_pending_tokens_from_the_summaries(demo_db, tmp_path):
+    db = tmp_path / "pending.duckdb"
+    shutil.copy(demo_db, db)
+    with writing(db) as c:
+        c.execute("DELETE FROM order_tokens WHERE order_id IN (SELECT order_id FROM work_orders ORDER BY order_id LIMIT 123)")
+    con = connect_read(db)
+    try:
+        assert pending_tokens(con, Filters()) == 123      # from the summaries
+        district = con.sql("SELECT district FROM work_orders WHERE order_id = (SELECT min(order_id) FROM work_orders)").fetchall()[0][0]
+        expect = con.sql("SELECT count(*) FROM (SELECT order_id FROM work_orders ORDER BY order_id LIMIT 123) "
+                         "JOIN work_orders USING (order_id) WHERE district = ?", params=[district]).fetchall()[0][0]
+        assert pending_tokens(con, Filters(districts=(district,))) == expect > 0   # from the orders
+    finally:
+        con.close()

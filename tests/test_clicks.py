@@ -67,7 +67,7 @@ def _values(spec) -> list:
 
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
-HEX_KEY = r"[0-9a-f]{12,}"
+CALLER_KEY = r"[0-9a-f]{12,}|[a-p]{16}"   # hashed caller keys: hex (older databases) or spelled in letters a–p
 
 
 def headers(frame) -> dict[str, str | None]:
@@ -88,9 +88,9 @@ def raw_identifiers(at: AppTest) -> list[str]:
                 continue
             if not CJK.search(header):
                 found.append(f"{frame.key or 'table'}: header “{header}”")
-            cells = frame.value[col]
-            if cells.dtype == object and cells.astype(str).str.fullmatch(HEX_KEY).any():
-                found.append(f"{frame.key or 'table'}: hex keys in “{header}”")
+            texts = frame.value[col][frame.value[col].map(lambda v: isinstance(v, str))]
+            if len(texts) and texts.str.fullmatch(CALLER_KEY).any():
+                found.append(f"{frame.key or 'table'}: hashed caller keys in “{header}”")
     return found
 
 

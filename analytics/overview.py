@@ -46,11 +46,14 @@ def format_kpi(metric: str, value: float | None, change: bool = False) -> str:
     rates in % (change in percentage points); "—" when there is no data."""
     if value is None:
         return "—"
+    if change:   # rounded first (+ 0.0 turns -0.0 into 0.0): a change too small to show reads +0.0, not -0.0
+        shown = round(value * 100 if metric != "composite" else value, 1) + 0.0
+        return {"orders": f"{shown:+.1f}%", "composite": f"{shown:+.1f}"}.get(metric, f"{shown:+.1f} 个百分点")
     if metric == "orders":
-        return f"{value:+.1%}" if change else f"{value:,.0f}"
+        return f"{value:,.0f}"
     if metric == "composite":
-        return f"{value:+.1f}" if change else f"{value:.1f}"
-    return f"{value * 100:+.1f} 个百分点" if change else f"{value:.1%}"
+        return f"{value:.1f}"
+    return f"{value:.1%}"
 
 
 def read_trend(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, months: int = 13) -> pl.DataFrame:

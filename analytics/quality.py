@@ -9,6 +9,7 @@ import polars as pl
 
 from analytics.db import LOADED, query
 from analytics.filters import Filters
+from core.schema import WORK_ORDER_COLUMNS
 
 # A street is official when the reference list has it (in the order's district, when the order names one).
 _NOT_OFFICIAL = ("NOT EXISTS (SELECT 1 FROM areas a WHERE a.street = w.street "
@@ -159,3 +160,16 @@ def read_load_months(con: duckdb.DuckDBPyConnection, filters: Filters, load_id: 
     row = query(con, "SELECT min(received_at)::DATE AS a, max(received_at)::DATE AS b FROM work_orders WHERE load_id = ?",
                 [load_id]).row(0)
     return (row[0].replace(day=1) if row[0] else None, row[1].replace(day=1) if row[1] else None)
+
+
+def filled_columns(con: duckdb.DuckDBPyConnection, filters: Filters, columns: tuple[str, ...]) -> dict[str, int]:
+    """How many of the filtered orders have a value in each of `columns` (work_orders columns): 0 means the
+    exports lack that column (or left it empty), which is why a chart or table built on it is empty."""
+    unknown = [c for c in columns if c not in WORK_ORDER_COLUMNS]
+    if unknown:
+        raise ValueError(f"not work_orders columns: {unknown}")
+    if not columns:
+        return {}
+    where, params = filters.where()
+    row = query(con, f"SELECT {', '.join(f'count({c}) AS {c}' for c in columns)} FROM work_orders WHERE {where}", params)
+    return {c: int(row[c][0] or 0) for c in columns}

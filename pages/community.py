@@ -12,7 +12,7 @@ from analytics.overview import month_labels
 from ui import data, filters, url
 from ui.safe import md
 from ui.export import download_buttons
-from ui.widgets import definition, pct, print_table
+from ui.widgets import definition, pct, print_table, says_why
 from ui.page import setup
 
 setup()
@@ -23,8 +23,7 @@ st.title("社区画像")
 
 period = replace(f, streets=(), categories=())
 choices = data.read(cm.read_streets, period)
-if choices.is_empty():
-    st.info("所选时段内没有带街乡的工单。请放宽左侧的时间段或区筛选。")
+if says_why(choices, period, "社区画像", "street"):
     st.stop()
 labels = [f"{s}（{d}）" for d, s in zip(choices["district"], choices["street"])]
 default = next((i for i, s in enumerate(choices["street"]) if s in f.streets), 0)

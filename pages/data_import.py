@@ -175,7 +175,8 @@ if bad:
         download_buttons(quarantined, "将被隔离的行", key="dl_preview_quarantine")
 st.markdown(f"**映射后的前 {mapped.height} 行**")
 st.dataframe(mapped, hide_index=True, placeholder="—", width="stretch",
-             column_config={c: target_label(kind, c) for c in mapped.columns})
+             column_config={c: target_label(kind, c) for c in mapped.columns}
+             | {"_line": st.column_config.NumberColumn("行号"), "caller_key": None})   # a hash means nothing to a reader
 
 fill_blanks, apply_fill = False, False
 if kind == "work_orders":

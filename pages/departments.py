@@ -15,9 +15,9 @@ from analytics.ranking import worst as worst_units
 from analytics.rates import explain
 from analytics.settings import Settings
 from core.schema import label
-from ui import data, filters, settings_panel
+from ui import data, filters, settings_panel, url
 from ui.export import download_buttons
-from ui.widgets import definition, metric_with_definition, pct, print_table
+from ui.widgets import definition, metric_with_definition, pct, print_table, says_why, why_empty
 from ui.page import setup
 from ui.safe import md
 
@@ -90,7 +90,8 @@ def profile(dept: str, t: dict[str, pl.DataFrame], f: Filters, ranking_month: da
     with right:
         st.markdown("**问题构成（所选时段）**")
         mix = data.read(overview.read_top_categories, replace(f, depts=(dept,)))
-        st.plotly_chart(overview.categories_figure(mix), width="stretch", key="dept_mix")
+        if not says_why(mix, replace(f, depts=(dept,)), "问题构成", "category_l1"):
+            st.plotly_chart(overview.categories_figure(mix), width="stretch", key="dept_mix")
         definition("按一级分类统计该部门在所选时段承办的工单量，百分比为占其全部工单的比例。")
 
     st.markdown("**街乡评分**")
@@ -117,14 +118,17 @@ def profile(dept: str, t: dict[str, pl.DataFrame], f: Filters, ranking_month: da
     checked = scores.responsible(orders.with_columns(dept=pl.lit(dept)), t["duties"]).with_columns(
         responsible=pl.col("responsible").list.join("、")
     ).drop("dept")
-    only_mismatch = st.toggle("只看派单不符或退单/改派的工单", key="dept_only_bad")
+    only_mismatch = url.toggle("只看派单不符或退单/改派的工单", "only_bad", key="dept_only_bad")
     if only_mismatch:
         checked = checked.filter(pl.col("mismatch").fill_null(False) | (pl.col("redispatch_count") > 0) | (pl.col("status") == "退单"))
-    st.dataframe(checked, hide_index=True, placeholder="—", width="stretch", column_config={
-        **{c: label("work_orders", c) for c in checked.columns},
-        "content": st.column_config.TextColumn("诉求内容", width="large"),
-        "responsible": "权责清单责任部门", "mismatch": st.column_config.CheckboxColumn("派单不符"),
-    })
+    if checked.is_empty():
+        st.info("该部门在这个月没有派单不符或退单/改派的工单。" if only_mismatch else why_empty(in_month, "承办的工单"))
+    else:
+        st.dataframe(checked, hide_index=True, placeholder="—", width="stretch", column_config={
+            **{c: label("work_orders", c) for c in checked.columns},
+            "content": st.column_config.TextColumn("诉求内容", width="large"),
+            "responsible": "权责清单责任部门", "mismatch": st.column_config.CheckboxColumn("派单不符"),
+        })
     download_buttons(checked, f"{dept}_{ranking_month:%Y%m}_工单", key="dl_dept_orders")
 
 
@@ -132,15 +136,15 @@ f = filters.current()
 settings = settings_panel.render("sidebar")
 st.title("部门考评")
 
-functional_only = st.toggle(
-    "只排职能部门（不含街道办事处、乡镇人民政府等街乡主体，它们在“街乡考评”中排名）", value=True, key="dept_functional_only",
+functional_only = url.toggle(
+    "只排职能部门（不含街道办事处、乡镇人民政府等街乡主体，它们在“街乡考评”中排名）", "functional", key="dept_functional_only",
+    default=True,
 )
 scope = scores.with_history(f, settings)
 t = {"scores": data.read(scores.read_score_table, f, "dept", settings, functional_only),
      "ratings": data.read(scores.read_ratings, scope), "duties": data.read(scores.read_duties, f)}
 table = t["scores"]
-if table.is_empty():
-    st.info("所选条件下没有写明承办部门的工单。请放宽左侧的筛选条件，或检查导入文件中的“承办单位”列。")
+if says_why(table, f, "部门考评", "dept"):
     st.stop()
 ranking_month = (f.date_to or table["period"].max()).replace(day=1)
 month = scores.month_table(table, ranking_month)
@@ -210,20 +214,23 @@ definition(definitions(settings))
 download_buttons(shown, f"部门排名_{ranking_month:%Y%m}", key="dl_dept_ranking")
 
 top, bottom = scores.top_bottom(table, ranking_month, n)
-left, right = st.columns(2)
-with left:
-    st.markdown(f"**部门得分前 {n} 名**")
-    st.plotly_chart(scores.ranking_figure(top, "dept_score"), width="stretch", key="dept_top")
-with right:
-    st.markdown(f"**部门得分后 {n} 名**（最差在前）")
-    st.plotly_chart(scores.ranking_figure(bottom, "dept_score"), width="stretch", key="dept_bottom")
+if top.height:   # none ranked: the table above says why
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**部门得分前 {n} 名**")
+        st.plotly_chart(scores.ranking_figure(top, "dept_score"), width="stretch", key="dept_top")
+    with right:
+        st.markdown(f"**部门得分后 {n} 名**（最差在前）")
+        st.plotly_chart(scores.ranking_figure(bottom, "dept_score"), width="stretch", key="dept_bottom")
 
 st.divider()
 rows = event.selection.rows if event else []
 options = month["unit"].to_list()
 chosen = month.row(rows[0], named=True)["unit"] if rows else None
 dept = st.selectbox(
-    "部门画像：选择部门（或在上表中选中一行）", options, index=options.index(chosen) if chosen else 0, key=f"dept_pick_{chosen}",
+    "部门画像：选择部门（或在上表中选中一行）", options, index=options.index(chosen) if chosen else url.index("dept", options),
+    key=f"dept_pick_{chosen}",
 )
+url.keep("dept", dept, default=options[0] if options else None)
 if dept:
     profile(dept, t, f, ranking_month, settings)

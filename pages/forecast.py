@@ -1,5 +1,5 @@
 """预警与预测 (未诉先办): what residents will call about in the coming months, warned ahead, with each
-forecast's track record against 去年同月. Prints on one A4 page."""
+forecast's track record against 去年同月. Prints on A4 (ui.style's print rules: body text at least 9 pt)."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -8,40 +8,24 @@ import polars as pl
 import streamlit as st
 
 from analytics import forecast
-from ui import data, filters, safe
+from ui import data, filters, safe, url
 from ui.export import download_buttons
 from ui.widgets import definition
 from ui.page import setup
 
 setup()
 
-PRINT_CSS = """
-<style>
-@media print {
-  [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stToolbar"],
-  [data-testid="stHeader"], header, [data-testid="stDecoration"], [data-testid="stStatusWidget"],
-  .st-key-fc_controls, .st-key-fc_links, .st-key-fc_detail, [data-testid="stDownloadButton"], [data-testid="stPopover"],
-  [data-testid="stPageLink"] { display: none !important; }
-  [data-testid="stMain"], [data-testid="stMainBlockContainer"] { padding: 0 !important; margin: 0 !important; max-width: 100% !important; }
-  [data-testid="stAppViewContainer"] { position: static !important; }
-  h1, h2, h3 { break-after: avoid; }
-  [data-testid="stTable"] { break-inside: avoid; }
-  html { zoom: 0.62; }   /* warnings and the chart on one A4 page; the detail tables are for the screen */
-}
-@page { size: A4 portrait; margin: 8mm; }
-</style>
-"""
 LEVELS = {"street": "街乡 × 一级分类", "district": "区 × 二级分类", "dept": "承办单位 × 一级分类"}
 SHOWN = 5       # warnings of each kind on the page (all of them in the download)
 REMINDERS = 3   # seasonal reminders on the page
+PRINT_WIDTH = 700
 
 settings = data.settings()
 cfg = settings.forecast
 f = filters.current()
-st.markdown(PRINT_CSS, unsafe_allow_html=True)
 
 qp = st.query_params
-with st.container(key="fc_controls", horizontal=True):
+with st.container(key="noprint_fc_controls", horizontal=True):
     wanted = qp.get("by") if qp.get("by") in LEVELS else "street"
     level = st.selectbox("预警与预测的单位", list(LEVELS), index=list(LEVELS).index(wanted), format_func=LEVELS.get,
                          key="fc_by", width=240)
@@ -57,7 +41,9 @@ if outlook.end is None:
     st.stop()
 last_day = outlook.end - timedelta(days=1)
 st.caption(f"数据截至 {last_day:%Y年%-m月%-d日}，共 {outlook.observed_months} 个月历史（{safe.md(forecast.scope(f).describe())}；"
-           "预测只用截止月份及以前的数据，左侧时间段的起点不限制历史）。打印：浏览器菜单“打印”或 Ctrl+P。")
+           "预测只用截止月份及以前的数据，左侧时间段的起点不限制历史）。")
+with st.container(key="noprint_fc_hint"):
+    st.caption("本页可直接用浏览器打印（Ctrl+P）为 A4 材料：预警与预测图会打印，选择框、按钮和明细表不会打印。")
 fc = outlook.forecasts
 if not fc.possible:
     st.warning(fc.reason)
@@ -107,9 +93,10 @@ for kind, title, empty in (
         st.caption(f"共 {rows.height} 条，上表为前 {SHOWN} 条；全部见下载。")
 
 if w.height:
-    with st.container(key="fc_links"):
+    with st.container(key="noprint_fc_links"):
         labels = [f"{r['kind']}｜{r['message']}" for r in w.iter_rows(named=True)]
-        pick = st.selectbox("查看一条预警背后的工单", range(w.height), format_func=lambda i: labels[i], key="fc_pick")
+        pick = url.choice(st.selectbox, "查看一条预警背后的工单", range(w.height), "warning", key="fc_pick",
+                          text=lambda i: f"{w['kind'][i]}·{w['unit'][i]}·{w['category'][i]}", format_func=lambda i: labels[i])
         behind, last_year = forecast.warning_links(w.row(pick, named=True), level, cfg.rising_months)
         left, right = st.columns(2)
         with left:
@@ -126,8 +113,11 @@ if not record.get("possible"):
 else:
     st.text(f"{forecast.scope(f).describe()}：未来 {coming.height} 个月工单量预测。"
             + forecast.record_text(record.get("wape"), record.get("wape_naive"), record.get("months")) + "。")
-    st.plotly_chart(forecast.figure(actual, coming), width="stretch", config={"displayModeBar": False})
-with st.container(key="fc_detail"):   # for the screen: the print keeps the warnings and the chart
+    # Drawn at about the printed sheet's width (A4 less margins, 718 px) and scaled to it on paper, so its labels
+    # print at the size they have on screen (at least 9 pt); a full-screen-width chart would shrink to 3 pt.
+    fig = forecast.figure(actual, coming).update_layout(width=PRINT_WIDTH, font_size=13, yaxis_title="每月工单量（件）")
+    st.plotly_chart(fig, width="content", config={"displayModeBar": False})
+with st.container(key="noprint_fc_detail"):   # for the screen: the print keeps the warnings and the chart
     if record.get("possible"):
         safe.table(coming.select(
             pl.col("month").dt.strftime("%Y年%-m月").alias("月份"), pl.col("forecast").round(0).cast(pl.Int64).alias("预测"),
@@ -143,7 +133,7 @@ with st.container(key="fc_detail"):   # for the screen: the print keeps the warn
             pl.col("forecast").round(0).cast(pl.Int64).alias("预测"),
             pl.format("{}–{}", pl.col("lo").cast(pl.Int64), pl.col("hi").cast(pl.Int64)).alias("区间"),
             pl.col("last_year").fill_nan(None).cast(pl.Int64).alias("去年同月"),
-            pl.col("recent").round(1).alias(f"近{cfg.baseline_months}月月均"),
+            pl.col("recent").round(1).cast(pl.String).alias(f"近{cfg.baseline_months}月月均"),   # st.table prints floats as 0.7000
             pl.Series("预测记录", [forecast.record_text(a, b, m) for a, b, m in zip(top["wape"], top["wape_naive"], top["months"])],
                       dtype=pl.String),
         ))

@@ -9,7 +9,7 @@ import streamlit as st
 
 from analytics import orders
 from core.schema import label
-from ui import data, filters
+from ui import data, filters, url
 from ui.export import download_query_buttons
 from ui.page import setup
 from ui.safe import md
@@ -51,16 +51,19 @@ if not total:
 
 c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
 with c1:
-    sort = st.selectbox("排序", SORTS, format_func=lambda c: label("work_orders", c), key="o_sort")
+    sort = url.choice(st.selectbox, "排序", SORTS, "sort", key="o_sort", format_func=lambda c: label("work_orders", c))
 with c2:
-    descending = st.toggle("倒序", value=True, key="o_desc")
+    descending = url.toggle("倒序", "desc", key="o_desc", default=True)
 with c3:
-    size = st.selectbox("每页行数", PAGE_SIZES, key="o_size")
+    size = url.choice(st.selectbox, "每页行数", PAGE_SIZES, "size", key="o_size")
 pages = (total - 1) // size + 1
-if st.session_state.get("o_page", 1) > pages:   # fewer rows than before: back to the first page
+if "o_page" not in st.session_state and qp.get("page", "").isdigit():   # a shared link opens on its page
+    st.session_state["o_page"] = int(qp["page"])
+if not 1 <= st.session_state.get("o_page", 1) <= pages:   # fewer rows than before: back to the first page
     st.session_state["o_page"] = 1
 with c4:
     page = st.number_input(f"页码（共 {pages:,} 页）", min_value=1, max_value=pages, step=1, key="o_page")
+url.keep("page", page, default=1)
 
 rows = data.read(orders.listing, f, COLUMNS, conditions, search, None, sort, descending, size, (page - 1) * size)
 st.dataframe(

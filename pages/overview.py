@@ -9,7 +9,7 @@ from analytics.ranking import worst as worst_units
 from analytics.rates import explain
 from ui import data, filters
 from ui.export import download_buttons
-from ui.widgets import definition, metric_with_definition, print_table
+from ui.widgets import definition, metric_with_definition, print_table, says_why
 from ui.page import setup
 from ui.safe import md
 
@@ -54,28 +54,29 @@ worst_col, moved_col = st.columns(2)
 with worst_col:
     st.markdown(f"**综合得分最低的{unit_name}**（最差在前）")
     worst = worst_units(changes, LEADER_N)
-    print_table(
-        worst.with_columns(weakest=pl.Series([overview.weakest_rate(r) for r in worst.iter_rows(named=True)], dtype=pl.String),
-                           change=pl.col("composite_change").map_elements(_points, return_dtype=pl.String, skip_nulls=False)),
-        {"rank": ("排名", "text"), unit: (unit_name, "text"), "composite": ("综合得分", "score"), "change": ("较上期", "text"),
-         "weakest": ("最低的一率", "text"), "orders": ("工单量", "count")},
-        empty=f"所选条件下没有可排名的{unit_name}：工单没有写明{unit_name}，或所选时段没有可计算三率的工单。",
-    )
-    ties = worst.height > LEADER_N
-    st.caption(f"共 {changes['rank'].drop_nulls().len():,} 个{unit_name}参与排名。"
-               + ("得分相同（保留一位小数）的并列名次全部列出。" if ties else "得分相同（保留一位小数）的名次相同。"))
+    if not says_why(worst, f, f"综合得分最低的{unit_name}", unit, otherwise="所选时段的工单没有可计算三率的响应、解决或满意记录。"):
+        print_table(
+            worst.with_columns(weakest=pl.Series([overview.weakest_rate(r) for r in worst.iter_rows(named=True)], dtype=pl.String),
+                               change=pl.col("composite_change").map_elements(_points, return_dtype=pl.String, skip_nulls=False)),
+            {"rank": ("排名", "text"), unit: (unit_name, "text"), "composite": ("综合得分", "score"), "change": ("较上期", "text"),
+             "weakest": ("最低的一率", "text"), "orders": ("工单量", "count")},
+        )
+        st.caption(f"共 {changes['rank'].drop_nulls().len():,} 个{unit_name}参与排名。"
+                   + ("得分相同（保留一位小数）的并列名次全部列出。" if worst.height > LEADER_N else "得分相同（保留一位小数）的名次相同。"))
 with moved_col:
     previous = f.previous()
     st.markdown("**与上期相比变化最大**" + (f"（上期：{_period(previous)}）" if previous else ""))
     moves = overview.largest_moves(changes, LEADER_N)
-    print_table(
-        moves.with_columns(change=pl.col("composite_change").map_elements(_points, return_dtype=pl.String),
-                           rank_move=pl.col("rank_change").map_elements(scores.movement, return_dtype=pl.String, skip_nulls=False)),
-        {unit: (unit_name, "text"), "composite_before": ("上期得分", "score"), "composite": ("本期得分", "score"),
-         "change": ("变化", "text"), "rank_move": ("名次", "text")},
-        empty=(f"没有上期可比：所选时段之前的等长时段没有工单。" if previous is None or changes["composite_before"].is_null().all()
-               else f"各{unit_name}的综合得分与上期相同。"),
-    )
+    no_before = previous is None or changes.is_empty() or changes["composite_before"].is_null().all()
+    if not says_why(moves, f, "综合得分的变化", unit, otherwise="所选时段之前的等长时段没有可比的工单。" if no_before
+                    else f"各{unit_name}的综合得分与上期相同（保留一位小数）。"):
+        print_table(
+            moves.with_columns(change=pl.col("composite_change").map_elements(_points, return_dtype=pl.String),
+                               rank_move=pl.col("rank_change").map_elements(scores.movement, return_dtype=pl.String,
+                                                                            skip_nulls=False)),
+            {unit: (unit_name, "text"), "composite_before": ("上期得分", "score"), "composite": ("本期得分", "score"),
+             "change": ("变化", "text"), "rank_move": ("名次", "text")},
+        )
     rising = data.read(overview.read_category_changes, f, LEADER_N)
     if not rising.is_empty():
         st.markdown("**增加最多的问题分类**")
@@ -94,33 +95,35 @@ with left:
 with right:
     st.subheader("主要问题分类")
     top = data.read(overview.read_top_categories, f)
-    picked = st.plotly_chart(overview.categories_figure(top), width="stretch", on_select="rerun",
-                             selection_mode="points", key=filters.chart_key("ov_categories"))
-    if picked.selection.point_indices:
-        filters.narrow(category=[top["category_l1"][i] for i in picked.selection.point_indices])
+    if not says_why(top, f, "主要问题分类", "category_l1"):
+        picked = st.plotly_chart(overview.categories_figure(top), width="stretch", on_select="rerun",
+                                 selection_mode="points", key=filters.chart_key("ov_categories"))
+        if picked.selection.point_indices:
+            filters.narrow(category=[top["category_l1"][i] for i in picked.selection.point_indices])
     definition("按一级分类统计所选时段的工单量，百分比为占全部工单的比例。点击柱条可只看该分类。")
 
 st.subheader("各区综合得分排名")
 ranking = data.read(overview.read_ranking, f, "district", settings)
-picked = st.plotly_chart(overview.ranking_figure(ranking), width="stretch", on_select="rerun",
-                         selection_mode="points", key=filters.chart_key("ov_districts"))
-if picked.selection.point_indices:
-    filters.narrow(district=[ranking["district"][i] for i in picked.selection.point_indices])
-definition(explain("composite", settings) + "\n\n排名：综合得分高者在前；得分相同时工单量多者在前，再按名称。")
-table = ranking.select(
-    "rank", "district", "orders", "response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate", "composite"
-)
-st.dataframe(
-    table, hide_index=True, placeholder="—", width="stretch",
-    column_config={
-        "rank": st.column_config.NumberColumn("排名"),
-        "district": "区",
-        "orders": st.column_config.NumberColumn("工单量", format="localized"),
-        **{c: st.column_config.NumberColumn(overview.LABELS[c], format="percent") for c in
-           ("response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate")},
-        "composite": st.column_config.NumberColumn("综合得分", format="%.1f"),
-    },
-)
-download_buttons(table, "各区排名")
+if not says_why(ranking, f, "各区综合得分排名", "district"):
+    picked = st.plotly_chart(overview.ranking_figure(ranking), width="stretch", on_select="rerun",
+                             selection_mode="points", key=filters.chart_key("ov_districts"))
+    if picked.selection.point_indices:
+        filters.narrow(district=[ranking["district"][i] for i in picked.selection.point_indices])
+    definition(explain("composite", settings) + "\n\n排名：综合得分高者在前；得分相同时工单量多者在前，再按名称。")
+    table = ranking.select(
+        "rank", "district", "orders", "response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate", "composite"
+    )
+    st.dataframe(
+        table, hide_index=True, placeholder="—", width="stretch",
+        column_config={
+            "rank": st.column_config.NumberColumn("排名"),
+            "district": "区",
+            "orders": st.column_config.NumberColumn("工单量", format="localized"),
+            **{c: st.column_config.NumberColumn(overview.LABELS[c], format="percent") for c in
+               ("response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate")},
+            "composite": st.column_config.NumberColumn("综合得分", format="%.1f"),
+        },
+    )
+    download_buttons(table, "各区排名")
 st.page_link("pages/orders.py", label=f"查看这 {total:,} 条工单的明细", icon=":material/table_rows:",
              query_params=filters.link_params())

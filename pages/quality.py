@@ -8,7 +8,7 @@ import streamlit as st
 
 from analytics import quality
 from analytics.filters import Filters
-from ui import auth, data, filters
+from ui import auth, data, filters, url
 from ui.export import download_buttons
 from ui.widgets import definition
 from ui.page import setup
@@ -105,12 +105,15 @@ else:
     with c1:
         options = [None, *loads["load_id"].to_list()]
         names = dict(zip(loads["load_id"], loads["source_file"]))
-        load_id = st.selectbox(
-            "导入批次", options, format_func=lambda x: "全部批次" if x is None else f"{shown_name(x)}（{shown_name(names[x])}）",
-            key="q_load",
+        load_id = url.choice(
+            st.selectbox, "导入批次", options, "load", key="q_load", default=None, text=lambda x: x or "",
+            format_func=lambda x: "全部批次" if x is None else f"{shown_name(x)}（{shown_name(names[x])}）",
         )
     with c2:
+        if "q_search" not in st.session_state:   # a shared link opens on its search
+            st.session_state["q_search"] = st.query_params.get("search", "")
         search = st.text_input("在原因或原始行中搜索", key="q_search", placeholder="例如：受理时间、工单编号、某个值")
+        url.keep("search", search.strip() or None)
     reasons = data.read(quality.quarantine_reasons, Filters(), load_id)
     st.dataframe(reasons, hide_index=True, placeholder="—", width="stretch",
                  column_config={"reason": "原因（同类合并）", "rows": st.column_config.NumberColumn("行数", format="localized")})

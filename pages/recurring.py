@@ -10,7 +10,7 @@ from analytics import hot_issues as hi
 from analytics import orders as work_orders
 from analytics import recurring as rc
 from analytics.filters import Filters
-from ui import data, filters
+from ui import data, filters, url
 from ui.export import download_buttons
 from ui.widgets import definition, pct
 from ui.page import setup
@@ -37,6 +37,9 @@ def _drill(ids: list[str], title: str) -> None:
     """The orders behind a selected row, with their text."""
     ids = list(ids)   # a cell of a list column arrives as a polars Series
     st.markdown(f"**{md(title)}** · 共 {len(ids):,} 件工单")
+    if not ids:
+        st.info("这一行没有对应的工单（可能已被重新导入的数据替换），请刷新页面。")
+        return
     detail = data.read(work_orders.listing, Filters(), DETAIL_COLUMNS, (), "", tuple(ids), "received_at", False)
     st.dataframe(detail, hide_index=True, placeholder="—", width="stretch", column_config=DETAIL_CONFIG, height=320)
     download_buttons(detail, f"工单明细_{title[:20]}", key=f"dl_detail_{hash(title)}")
@@ -47,7 +50,8 @@ def _selected(event) -> int | None:
     return rows[0] if rows else None
 
 
-tab_hot, tab_rep, tab_types, tab_topics = st.tabs(["热点问题", "重复诉求预警", "反复出现的问题类型", "每月一题候选"])
+tab_hot, tab_rep, tab_types, tab_topics = url.tabs(["热点问题", "重复诉求预警", "反复出现的问题类型", "每月一题候选"], "tab",
+                                                   key="rc_tab")
 
 with tab_hot:
     hot = data.read(hi.read_hot_issues, f, settings)
@@ -61,6 +65,7 @@ with tab_hot:
             "rank", "label", "size", "callers", "channels", "first_at", "last_at", "likes", "burst", "lift", "heat")
         event = st.dataframe(
             view, hide_index=True, placeholder="—", width="stretch", on_select="rerun", selection_mode="single-row", key="rc_hot",
+            selection_default=url.row("issue", view["label"].to_list()),
             column_config={
                 "rank": "排名", "label": st.column_config.TextColumn("热点问题（地点 · 问题）", width="large"),
                 "size": st.column_config.NumberColumn("工单数", format="localized"), "callers": "来电人数", "channels": "渠道数",
@@ -72,7 +77,7 @@ with tab_hot:
             },
         )
         download_buttons(hot.with_columns(pl.col("order_ids").list.join(";")), "热点问题", key="dl_hot")
-        row = _selected(event)
+        row = url.keep_row("issue", event, view["label"].to_list())
         if row is not None:
             _drill(hot["order_ids"][row], hot["label"][row])
 
@@ -84,27 +89,33 @@ with tab_rep:
     if reps.is_empty():
         st.info("所选条件下没有达到预警次数的重复诉求。")
     else:
-        kinds = st.segmented_control("类型", ["全部", "同一来电人", "同一地点"], default="全部", key="rc_rep_kind")
-        shown = reps if kinds in (None, "全部") else reps.filter(pl.col("kind") == kinds)
+        kinds = url.choice(st.segmented_control, "类型", ["全部", "同一来电人", "同一地点"], "kind", key="rc_rep_kind")
+        # A caller is a salted hash: shown as 来电人1, 来电人2, … (numbered within this list), never as the hash.
+        callers = {k: f"来电人{i}" for i, k in enumerate(dict.fromkeys(reps["caller_key"].drop_nulls().to_list()), 1)}
+        named = reps.with_columns(caller=pl.col("caller_key").replace_strict(callers, default=None, return_dtype=pl.String))
+        shown = named if kinds in (None, "全部") else named.filter(pl.col("kind") == kinds)
         event = st.dataframe(
-            shown.drop("order_ids"), hide_index=True, placeholder="—", width="stretch", on_select="rerun", selection_mode="single-row",
-            key="rc_rep",
+            shown.drop("order_ids", "caller_key"), hide_index=True, placeholder="—", width="stretch", on_select="rerun",
+            selection_mode="single-row", key="rc_rep", column_order=[c for c in ("kind", "caller", "place", "matter", "count",
+                                                                                  "callers", "first_at", "last_at", "hot_issue")
+                                                                      if c in shown.columns],
             column_config={
-                "kind": "类型", "caller_key": "来电人（加盐哈希）", "place": "地点", "matter": "事项",
+                "kind": "类型", "caller": st.column_config.TextColumn("来电人", help="同一来电人（号码加盐哈希后比对）在本表内的编号"),
+                "place": "地点", "matter": "事项",
                 "count": st.column_config.NumberColumn("次数", format="localized"), "callers": "来电人数",
                 "first_at": st.column_config.DatetimeColumn("首次", format="YYYY-MM-DD"),
                 "last_at": st.column_config.DatetimeColumn("最近", format="YYYY-MM-DD"),
                 "hot_issue": "所属热点问题",
             },
         )
-        download_buttons(reps.with_columns(pl.col("order_ids").list.join(";")), "重复诉求预警", key="dl_rep")
+        download_buttons(named.drop("caller_key").with_columns(pl.col("order_ids").list.join(";")), "重复诉求预警", key="dl_rep")
         row = _selected(event)
         if row is not None:
             pick = shown.row(row, named=True)
-            _drill(pick["order_ids"], f"{pick['kind']}：{pick['place'] or pick['caller_key'] or ''} · {pick['matter'] or ''}")
+            _drill(pick["order_ids"], f"{pick['kind']}：{pick['place'] or pick['caller'] or ''} · {pick['matter'] or ''}")
 
 with tab_types:
-    area = st.radio("区域层级", ["街乡", "区"], horizontal=True, key="rc_area")
+    area = url.choice(st.radio, "区域层级", ["街乡", "区"], "area", key="rc_area", horizontal=True)
     area_col = "street" if area == "街乡" else "district"
     types, topics, type_level, level_note = data.read(rc.read_types, f, settings, area_col)
     type_level = type_level or settings.topics.level
@@ -170,8 +181,8 @@ with tab_topics:
         monthly = data.read(rc.read_type_months, history, type_level, chosen)
         months = monthly["month"].to_list()
         default = f.date_from.replace(day=1) if f.date_from and f.date_from.replace(day=1) in months else months[0]
-        pick_month = st.selectbox("选题月份", months, index=months.index(default), format_func=lambda m: f"{m.year}年{m.month}月",
-                                  key="rc_pick")
+        pick_month = url.choice(st.selectbox, "选题月份", months, "pick", key="rc_pick", default=default, text="{:%Y-%m}".format,
+                                format_func=lambda m: f"{m.year}年{m.month}月")
         track = rc.tracking(monthly, pick_month)
         st.plotly_chart(rc.tracking_figure(track, pick_month, f"{chosen}：每月工单量（橙色为选题之后）"), width="stretch",
                         key="rc_track")

@@ -6,11 +6,11 @@ from datetime import datetime
 import streamlit as st
 
 from analytics import db, hot_issues, hotspots, report
-from analytics.filters import Filters
+from analytics.filters import Filters, month_bounds
 from analytics.rates import explain
 from ui import data, filters, url
 from ui.export import download_buttons
-from ui.widgets import print_table
+from ui.widgets import print_table, why_empty
 from ui.page import setup
 from ui import safe
 from ui.safe import md
@@ -47,6 +47,9 @@ if not orders:
     st.info(f"{md(scope)}在{month.year}年{month.month}月没有工单。")
     st.stop()
 
+# The month and scope of this report as filters: what an empty table below is empty for.
+in_month = Filters(date_from=month, date_to=month_bounds(month)[1], districts=() if scope == report.CITY else (scope,))
+
 st.header("一、主要指标")
 safe.table(report.kpi_table(r), hide_index=True)
 st.caption("与上月比较。" + " ".join(explain(m, settings).split("\n")[0] for m in ("response_rate", "resolution_rate")))
@@ -62,7 +65,8 @@ shown = ranked if ranked.height <= 2 * n else ranked.head(n).vstack(ranked.tail(
 print_table(shown, {"rank": ("排名", "text"), "unit": (unit_label, "text"), "orders": ("工单量", "count"),
                     "response_rate": ("响应率", "pct"), "resolution_rate": ("解决率", "pct"),
                     "satisfaction_rate": ("满意率", "pct"), "on_time_rate": ("按时办结率", "pct"),
-                    "composite": ("综合得分", "score")})
+                    "composite": ("综合得分", "score")},
+            empty="" if shown.height else why_empty(in_month, f"{unit_label}排名", r.unit))
 st.caption((f"共 {ranked.height} 个{unit_label}，上表为前 {n} 名与后 {n} 名。" if ranked.height > 2 * n else "")
            + "综合得分相同（保留一位小数）的单位名次相同。")
 download_buttons(ranked, f"{scope}{month:%Y%m}_{unit_label}排名", key="dl_report_rank")
@@ -72,7 +76,8 @@ left, right = st.columns(2)
 with left:
     st.subheader("主要问题分类")
     print_table(r.categories, {"category_l1": ("一级分类", "text"), "orders": ("本月", "count"), "previous": ("上月", "count"),
-                               "change": ("增减", "signed"), "share": ("占比", "pct")})
+                               "change": ("增减", "signed"), "share": ("占比", "pct")},
+                empty="" if r.categories.height else why_empty(in_month, "主要问题分类", "category_l1"))
 with right:
     st.subheader("激增（区域 × 分类）")
     if r.surges.is_empty():

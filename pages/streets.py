@@ -16,7 +16,7 @@ from analytics.settings import Settings
 from core.schema import label
 from ui import data, filters, settings_panel, url
 from ui.export import download_buttons
-from ui.widgets import definition, metric_with_definition, print_table
+from ui.widgets import definition, metric_with_definition, print_table, says_why
 from ui.page import setup
 from ui.safe import md
 
@@ -77,7 +77,8 @@ def drill_down(table: pl.DataFrame, row: dict, level: str, f: Filters, ranking_m
     with right:
         st.markdown(f"**{ranking_month.year}年{ranking_month.month}月问题构成**")
         mix = data.read(overview.read_top_categories, unit_filters)
-        st.plotly_chart(overview.categories_figure(mix), width="stretch", key="unit_mix")
+        if not says_why(mix, unit_filters, "问题构成", "category_l1"):
+            st.plotly_chart(overview.categories_figure(mix), width="stretch", key="unit_mix")
         definition("按一级分类统计该单位排名月份的工单量，百分比为占其全部工单的比例。")
     total = row["orders"]
     st.markdown(f"**{ranking_month.year}年{ranking_month.month}月的工单**（共 {total:,} 件，按受理时间倒序，最多显示 500 件）")
@@ -101,8 +102,7 @@ level = st.segmented_control(
 url.keep("level", level, default="street")
 
 table = data.read(scores.read_score_table, f, level, settings)
-if table.is_empty():
-    st.info("所选条件下没有工单。请放宽左侧的时间段或问题分类筛选。")
+if says_why(table, f, "街乡考评" if level == "street" else "各区考评", *scores.UNIT_KEYS[level]):
     st.stop()
 
 ranking_month = (f.date_to or table["period"].max()).replace(day=1)
@@ -163,8 +163,8 @@ with fall_col:
         empty=f"没有名次下降的{unit_name}，或上月没有排名可比。",
     )
 
-tab_rank, tab_top, tab_capita, *tab_gov = st.tabs(
-    ["排名", f"前 {n} 名", "每万人工单量"] + (["治理类街乡候选"] if level == "street" else [])
+tab_rank, tab_top, tab_capita, *tab_gov = url.tabs(
+    ["排名", f"前 {n} 名", "每万人工单量"] + (["治理类街乡候选"] if level == "street" else []), "tab", key="streets_tab"
 )
 
 with tab_rank:
@@ -172,6 +172,7 @@ with tab_rank:
     event = st.dataframe(
         shown, hide_index=True, placeholder="—", width="stretch", column_config=column_config(level),
         on_select="rerun", selection_mode="single-row", key=f"ranking_{level}",
+        selection_default=url.row("unit", shown["unit"].to_list()),
     )
     definition(
         "\n\n".join(explain(m, settings) for m in ("orders", *RATES, "composite"))
@@ -189,10 +190,11 @@ with tab_top:
          "movement": ("较上月", "text"), "orders": ("工单量", "count")},
         empty="没有可排名的单位。",
     )
-    st.plotly_chart(scores.rank_history_figure(
-        table.filter(pl.col("period") <= ranking_month), top["unit"].to_list()
-    ), width="stretch", key="top_history")
-    definition(scores.explain("rank", settings) + "\n\n上图为前几名在排名月份及之前几个月的名次。")
+    if top.height:
+        st.plotly_chart(scores.rank_history_figure(
+            table.filter(pl.col("period") <= ranking_month), top["unit"].to_list()
+        ), width="stretch", key="top_history")
+        definition(scores.explain("rank", settings) + "\n\n上图为前几名在排名月份及之前几个月的名次。")
 
 with tab_capita:
     if month_all["per_10k"].is_null().all():
@@ -201,9 +203,10 @@ with tab_capita:
     capita = month.drop_nulls("per_10k").sort("per_10k", descending=True).select(
         "unit", *(["district"] if level == "street" else []), "population", "orders", "per_10k", "composite", "rank"
     )
-    st.dataframe(capita, hide_index=True, placeholder="—", width="stretch", column_config=column_config(level))
+    if capita.height:   # without populations the note above says why
+        st.dataframe(capita, hide_index=True, placeholder="—", width="stretch", column_config=column_config(level))
+        download_buttons(capita, f"每万人工单量_{ranking_month:%Y%m}", key="dl_capita")
     definition(scores.explain("per_10k", settings))
-    download_buttons(capita, f"每万人工单量_{ranking_month:%Y%m}", key="dl_capita")
 
 if tab_gov:
     with tab_gov[0]:
@@ -219,8 +222,8 @@ if tab_gov:
             download_buttons(candidates, f"治理类街乡候选_{ranking_month:%Y%m}", key="dl_gov")
 
 st.divider()
-rows = event.selection.rows if event else []
-if rows:
-    drill_down(table, month.row(rows[0], named=True), level, f, ranking_month, settings)
+picked = url.keep_row("unit", event, shown["unit"].to_list())
+if picked is not None:
+    drill_down(table, month.row(picked, named=True), level, f, ranking_month, settings)
 else:
     st.info("在“排名”表中选中一行，查看该单位的月度趋势、问题构成和背后的工单原文。")

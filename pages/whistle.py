@@ -6,7 +6,7 @@ import streamlit as st
 
 from analytics import cases
 from analytics.filters import Filters
-from ui import data, filters
+from ui import data, filters, url
 from ui.safe import md
 from ui.export import download_buttons
 from ui.widgets import definition, metric_with_definition, pct
@@ -53,20 +53,25 @@ league = t["league"]
 percent = {c: st.column_config.NumberColumn(L[c], format="percent") for c in ("within_share", "reported_in_share")}
 percent["within_share"] = st.column_config.NumberColumn(f"{minutes} 分钟内到场率", format="percent")
 minutes_cols = {c: st.column_config.NumberColumn(L[c], format="%.0f") for c in ("median_arrival_minutes", "p90_arrival_minutes")}
-left, right = st.columns([2, 3])
-with left:
-    st.plotly_chart(cases.league_figure(league, settings), width="stretch")
-    ranked = league.filter(pl.col("called") > 0).height
-    if ranked > 20:
-        st.caption(f"图中为限时到场率最高与最低的各 10 个部门（共 {ranked} 个被呼叫部门，完整名单见右表）。")
-with right:
-    league_view = league.drop("within")
-    st.dataframe(
-        league_view, hide_index=True, placeholder="—", width="stretch",
-        column_config={**{c: L[c] for c in league_view.columns}, **percent, **minutes_cols},
-    )
-    definition(cases.explain("league", settings))
-    download_buttons(league_view, "部门报到榜")
+NO_CALLS = "所选案件没有任何部门被呼叫的记录：请在“数据导入”页导入吹哨过程记录（呼叫、响应、到场、办结）。"
+called = not league.filter(pl.col("called") > 0).is_empty()
+if not called:
+    st.info(NO_CALLS)
+else:
+    left, right = st.columns([2, 3])
+    with left:
+        st.plotly_chart(cases.league_figure(league, settings), width="stretch")
+        ranked = league.filter(pl.col("called") > 0).height
+        if ranked > 20:
+            st.caption(f"图中为限时到场率最高与最低的各 10 个部门（共 {ranked} 个被呼叫部门，完整名单见右表）。")
+    with right:
+        league_view = league.drop("within")
+        st.dataframe(
+            league_view, hide_index=True, placeholder="—", width="stretch",
+            column_config={**{c: L[c] for c in league_view.columns}, **percent, **minutes_cols},
+        )
+        definition(cases.explain("league", settings))
+        download_buttons(league_view, "部门报到榜")
 
 st.subheader("双考核：街乡用哨与部门报到")
 st.caption("街乡按吹哨的使用情况考核，部门按报到情况考核；两张表同一时段、同一区域。")
@@ -91,11 +96,14 @@ with left:
 with right:
     st.markdown("**部门报到**")
     reporting = league.select("dept", "called", "within_share", "no_show", "reported_in_share")
-    st.dataframe(
-        reporting, hide_index=True, placeholder="—", width="stretch",
-        column_config={"dept": L["dept"], "called": L["called"], "no_show": L["no_show"], **percent},
-    )
-    definition(cases.explain("league", settings))
+    if not called:
+        st.info(NO_CALLS)
+    else:
+        st.dataframe(
+            reporting, hide_index=True, placeholder="—", width="stretch",
+            column_config={"dept": L["dept"], "called": L["called"], "no_show": L["no_show"], **percent},
+        )
+        definition(cases.explain("league", settings))
 
 with st.expander("各街乡按月吹哨与办结"):
     by_month = t["street_month"]
@@ -119,6 +127,7 @@ case_view = t["case_table"].select(
 )
 picked = st.dataframe(
     case_view, hide_index=True, placeholder="—", width="stretch", key="case_table", on_select="rerun", selection_mode="single-row",
+    selection_default=url.row("case", case_view["case_id"].to_list()),
     column_config={
         **{c: L[c] for c in case_view.columns},
         "opened_at": st.column_config.DatetimeColumn(L["opened_at"], format="YYYY-MM-DD HH:mm"),
@@ -130,12 +139,12 @@ picked = st.dataframe(
 definition(cases.explain("cases", settings))
 download_buttons(case_view, "吹哨案件")
 
-rows = picked.selection.rows if picked else []
-if not rows:
+chosen = url.keep_row("case", picked, case_view["case_id"].to_list())
+if chosen is None:
     st.info("在上表中选择一个案件，查看各部门的呼叫、响应、到场与办结时间线。")
     st.stop()
 
-case = t["case_table"].row(rows[0], named=True)
+case = t["case_table"].row(chosen, named=True)
 st.subheader(f"案件 {md(case['case_id'])}：{md(case['title'] or '（无标题）')}")
 st.caption(
     f"{md((case['district'] or '') + (case['street'] or '') + (case['community'] or ''))} · 发起 {case['opened_at']:%Y-%m-%d %H:%M}"

@@ -2,6 +2,7 @@
 changed most against the previous period, checked against the 三率 written straight from METRICS.md."""
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -96,3 +97,16 @@ def test_departments_open_on_the_worst(db, monkeypatch):
     assert int(worst_table.iloc[0]["排名"]) == ranked["rank"].max()
     # The score a department is ranked by sits beside its name, not at the far right of the grid.
     assert list(ranking.columns[:4]) == ["rank", "movement", "unit", "dept_score"]
+    pinned = json.loads(at.dataframe[0].proto.columns)
+    assert all(pinned[c].get("pinned") for c in ("rank", "unit", "dept_score"))   # they stay when the grid scrolls
+
+
+def test_streets_score_beside_the_name(db, monkeypatch):
+    monkeypatch.setenv("HOTLINE_DB", str(db))
+    at = AppTest.from_file(DASHBOARD, default_timeout=60)
+    at.query_params["from"] = at.query_params["to"] = "2026-10"
+    at.run()
+    at.switch_page("pages/streets.py").run()
+    grid = next(d for d in at.dataframe if d.key == "ranking_street")
+    assert list(grid.value.columns[:5]) == ["rank", "movement", "unit", "district", "composite"]
+    assert all(json.loads(grid.proto.columns)[c].get("pinned") for c in ("rank", "unit", "composite"))

@@ -7,7 +7,10 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from ui import safe
+from analytics import quality
+from analytics.filters import Filters
+from core.schema import label
+from ui import data, safe
 
 
 def pct(value: float | None, digits: int = 1) -> str:
@@ -60,3 +63,27 @@ def metric_with_definition(
     """st.metric plus its 口径 popover underneath."""
     st.metric(label, value, delta=delta, delta_color=delta_color, help=help_text, border=True)
     definition(definition_text)
+
+
+def why_empty(filters: Filters, what: str, *columns: str, otherwise: str | None = None) -> str:
+    """Why `what` (a chart or table) has nothing to show, in Chinese: the orders lack one of `columns` (the
+    export has no such column, or left it empty); else `otherwise` (what the finding's absence means, e.g. no
+    surge this month); else the filters and period leave no data."""
+    filled = data.read(quality.filled_columns, filters, tuple(columns)) if columns else {}
+    lacking = [label("work_orders", c) for c in columns if not filled.get(c)]
+    if lacking:
+        names = "”“".join(lacking)
+        return (f"{what}：所选范围内的工单没有“{names}”——导出文件缺少这一列或该列为空。"
+                f"导入含“{names}”列的导出文件后即可显示。")
+    if otherwise:
+        return f"{what}：{otherwise}"
+    return f"{what}：所选条件（{safe.md(filters.describe())}）下没有数据。请放宽左侧的时间段或筛选条件。"
+
+
+def says_why(frame: pl.DataFrame, filters: Filters, what: str, *columns: str, otherwise: str | None = None) -> bool:
+    """True, after saying why (`why_empty`), when `frame` has no rows: the page then draws no blank chart or
+    empty grid."""
+    if frame.height:
+        return False
+    st.info(why_empty(filters, what, *columns, otherwise=otherwise))
+    return True

@@ -1,6 +1,7 @@
 """A walk through every page in real Chromium, each opened first by its own URL on a freshly started server:
 no crash, no request leaving the machine, no English or raw identifier on screen (tabs, expanders and 口径
-popovers opened), one number format per kind, no clipped button, and a Chinese page for an unknown address."""
+popovers opened), one number format per kind, no clipped button, no chart labels covering each other (the district
+map's 西城 and 东城), and a Chinese page for an unknown address."""
 from __future__ import annotations
 
 import re
@@ -50,6 +51,20 @@ CLIPPED = """() => [...document.querySelectorAll('button, [data-testid=stPageLin
   .flatMap(b => [...b.querySelectorAll('p, span')].filter(t => !t.closest('[data-testid=stIconMaterial]'))
       .filter(t => t.scrollWidth > t.clientWidth + 1 && t.clientWidth > 0)
       .map(t => b.innerText.trim() || b.getAttribute('aria-label')))"""
+
+
+# Text labels drawn on a chart's points (district names on the map, scores beside dots) that cover each other.
+OVERLAPS = """() => [...document.querySelectorAll('[data-testid=stMain] .stPlotlyChart')].flatMap(chart => {
+  const boxes = [...chart.querySelectorAll('g.textpoint text')].filter(t => t.textContent.trim())
+    .map(t => [t.textContent.trim(), t.getBoundingClientRect()]).filter(([, r]) => r.width > 0);
+  const hits = [];
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const [a, r] = boxes[i], [b, q] = boxes[j];
+    const w = Math.min(r.right, q.right) - Math.max(r.left, q.left), h = Math.min(r.bottom, q.bottom) - Math.max(r.top, q.top);
+    if (w > 1 && h > 1) hits.push(`${a} / ${b}`);
+  }
+  return hits;
+})"""
 
 
 @pytest.fixture(scope="module")
@@ -131,10 +146,12 @@ def test_walk_every_page(walk_app, chromium):
         assert page.evaluate("document.fonts.check('24px \"Material Symbols Rounded\"')")
         texts = open_everything(page)
         clipped = page.evaluate(CLIPPED)
+        overlapping = page.evaluate(OVERLAPS)
         exceptions = page.locator("[data-testid=stException]").all_inner_texts()
         assert not exceptions, (url, exceptions)
         print(f"/{url}: {time.time() - started:.1f} s")
         seen[url] = problems(texts) + [f"clipped control “{c}”" for c in clipped] + [
+            f"overlapping chart labels {o}" for o in overlapping] + [
             f"request to {u}" for u in sorted(set(outside))]
         context.close()
     bad = {f"/{url}": found for url, found in seen.items() if found}

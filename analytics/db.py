@@ -94,6 +94,22 @@ def data_extent(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, A
             "loaded_at": row["loaded_at"], "loads": row["loads"]}
 
 
+def pending_months(con: duckdb.DuckDBPyConnection, filters: Filters) -> list[date] | None:
+    """The months of the filters' period holding orders the token index does not cover yet, from the two
+    monthly summaries (orders against orders with tokens, city-wide); None when they cannot tell (a
+    database without them, or a scoped reader, who sees city-wide counts of orders but not of tokens)."""
+    if not filters.scope.is_city or not _has_summary(con):
+        return None
+    start, stop = filters.date_from, filters.date_to
+    try:
+        return query(con, f"SELECT month FROM {summary.STATE} c LEFT JOIN {summary.WORDS_STATE} w USING (month) "
+                          "WHERE c.orders > coalesce(w.orders, 0) AND (?::DATE IS NULL OR month >= date_trunc('month', ?::DATE)) "
+                          "AND (?::DATE IS NULL OR month <= ?::DATE) ORDER BY month",
+                     [start, start, stop, stop])["month"].to_list()
+    except duckdb.CatalogException:   # written before the word counts existed
+        return None
+
+
 def pending_tokens(con: duckdb.DuckDBPyConnection, filters: Filters) -> int:
     """Orders the token index does not cover yet (being built, or an interrupted build). For the whole city
     without filters, the monthly summaries' orders minus their orders with tokens."""

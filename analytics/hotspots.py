@@ -14,7 +14,7 @@ from plotly.colors import sample_colorscale
 import polars as pl
 
 from analytics import maplabels
-from analytics.db import monthly_orders, query, whole_months
+from analytics.db import monthly_orders, pending_months, query, whole_months
 from analytics.filters import Filters, add_months, from_args
 from analytics.settings import Settings, load_settings
 from analytics.text import DATA, keyword_lists, keyword_rows
@@ -512,9 +512,13 @@ def read_word_counts(con: duckdb.DuckDBPyConnection, filters: Filters, by: Area 
                   [x for _, p in pieces for x in p]) if pieces else pl.DataFrame(
         schema={"area": pl.String, "period": pl.Date, "word": pl.String, "count": pl.Int64})
     words = keyword_rows(words)
+    # Only the months the summaries say are not fully tokenised are searched for orders without tokens.
+    months = pending_months(con, filters)
     pending = query(con, f"SELECT {select}, w.content FROM work_orders w LEFT JOIN order_tokens t USING (order_id) "
-                         f"WHERE {where}{valid} AND t.tokens IS NULL", [*head, *params])
-    if pending.height:
+                         f"WHERE {where}{valid} AND t.tokens IS NULL"
+                         + ("" if months is None else " AND list_contains(?, date_trunc('month', w.received_at)::DATE)"),
+                    [*head, *params, *([] if months is None else [months])]) if months != [] else None
+    if pending is not None and pending.height:
         tokens = pl.Series(segment(pending["content"].fill_null("").to_list()), dtype=pl.List(pl.String))
         late = (pending.select("area", "period", word=keyword_lists(tokens).list.unique()).explode("word")
                 .drop_nulls("word").group_by("area", "period", "word").agg(pl.len().cast(pl.Int64).alias("count")))

@@ -13,8 +13,8 @@ from polars.testing import assert_frame_equal
 
 from analytics import hotspots as hs
 from analytics import overview, report
-from analytics.db import data_extent, monthly_orders, orders, pending_tokens
-from analytics.filters import Filters
+from analytics.db import data_extent, monthly_orders, orders, pending_months, pending_tokens
+from analytics.filters import Filters, Scope
 from analytics.settings import load_settings
 from etl.demo import build_demo
 from core import summary
@@ -221,5 +221,11 @@ def test_pending_tokens_from_the_summaries(demo_db, tmp_path):
         expect = con.sql("SELECT count(*) FROM (SELECT order_id FROM work_orders ORDER BY order_id LIMIT 123) "
                          "JOIN work_orders USING (order_id) WHERE district = ?", params=[district]).fetchall()[0][0]
         assert pending_tokens(con, Filters(districts=(district,))) == expect > 0   # from the orders
+        months = con.sql("SELECT DISTINCT date_trunc('month', received_at)::DATE FROM (SELECT received_at FROM "
+                         "work_orders ORDER BY order_id LIMIT 123) ORDER BY 1").fetchall()
+        assert pending_months(con, Filters()) == [m for (m,) in months]
+        assert pending_months(con, Filters(date(2026, 10, 1), date(2026, 10, 31))) == [
+            m for (m,) in months if m == date(2026, 10, 1)]
+        assert pending_months(con, replace(Filters(), scope=Scope("朝阳区"))) is None   # cannot tell: counted from the orders
     finally:
         con.close()

@@ -195,6 +195,17 @@ class Features:
     def _title_columns(self) -> pl.DataFrame:
         return pl.DataFrame({"id": self.title.ids, "col": np.arange(len(self.title.ids), dtype=np.int64)})
 
+    @cached_property
+    def inside(self) -> sp.csr_matrix:
+        """C[i, j] = 1 when dictionary word i occurs inside the longer word j (人行 in 人行道); built once per
+        model from the words' own substrings."""
+        words = self.words.words
+        index = {w: i for i, w in enumerate(words)}
+        pairs = [(index[w[a:a + n]], j) for j, w in enumerate(words) for n in range(2, len(w))
+                 for a in range(len(w) - n + 1) if w[a:a + n] in index]
+        i, j = (np.array(v, dtype=np.int64) for v in zip(*pairs)) if pairs else (np.zeros(0, np.int64),) * 2
+        return sp.csr_matrix((np.ones(len(i), np.float32), (i, j)), shape=(len(words), len(words)))
+
     @property
     def word_offset(self) -> int:
         return len(self.chars.ids)
@@ -504,25 +515,34 @@ def _top(labels: np.ndarray, p: np.ndarray, k: int = TOP) -> pl.Series:
 
 def _explain(model: Model, x: sp.csr_matrix, path: np.ndarray, k: int) -> pl.Series:
     """The dictionary words in each text that pushed it towards its chosen path most: tf-idf weight × the
-    path's weight over the words block (one gather over the sparse rows, no loop over orders)."""
+    path's weight over the words block (gathers over the sparse rows and one sort, no loop over orders)."""
     f = model.features
     start, width = f.word_offset, len(f.words.ids)
-    rows = np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))
+    rows = np.repeat(np.arange(x.shape[0], dtype=np.int64), np.diff(x.indptr))
     inside = np.flatnonzero((x.indices >= start) & (x.indices < start + width))    # the words block's entries
-    rows, cols = rows[inside], x.indices[inside]
-    contrib = x.data[inside] * model.weights[cols, path[rows]]
-    cols = cols - start
+    rows, cols = rows[inside], x.indices[inside].astype(np.int64) - start
+    contrib = x.data[inside] * model.weights[cols + start, path[rows]]
     keep = contrib > 0
-    frame = pl.DataFrame({"row": rows[keep], "col": cols[keep].astype(np.int64), "w": contrib[keep]})
-    top = frame.group_by("row").agg(pl.col("col", "w").top_k_by("w", 2 * k)).explode("col", "w")
-    top = top.with_columns(word=pl.Series(f.words.words[top["col"].to_numpy()], dtype=pl.String))
+    rows, cols, contrib = rows[keep], cols[keep], contrib[keep]
+    order = np.lexsort((-contrib, rows))                                   # by row, strongest first
+    rows, cols = rows[order], cols[order]
+
+    def leading(r: np.ndarray, n: int) -> np.ndarray:
+        return np.arange(len(r)) - np.searchsorted(r, r) < n                 # the first n of each row's run
+
+    first = leading(rows, 2 * k)
+    rows, cols = rows[first], cols[first]
     # A word inside another of the row's candidates (人行 in 人行道) says nothing more: shown once, the longer.
-    pairs = top.select("row", "word").join(top.select("row", pl.col("word").alias("other")), on="row")
-    inner = pairs.filter((pl.col("other") != pl.col("word")) & pl.col("other").str.contains(pl.col("word"), literal=True))
-    top = top.join(inner.select("row", "word").unique(), on=["row", "word"], how="anti")
-    out = top.group_by("row").agg(pl.col("word").top_k_by("w", k).str.join("、"))
+    # (candidates × inside-of)ᵀ is nonzero exactly at the (row, word) pairs another candidate contains.
+    cand = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(x.shape[0], width))
+    inner = (cand @ f.inside.T).tocoo()
+    kept = ~np.isin(rows * width + cols, inner.row.astype(np.int64) * width + inner.col)
+    rows, cols = rows[kept], cols[kept]
+    shown = leading(rows, k)
+    words = (pl.DataFrame({"row": rows[shown], "word": pl.Series(f.words.words[cols[shown]], dtype=pl.String)})
+             .group_by("row", maintain_order=True).agg(pl.col("word").str.join("、")))
     return (pl.DataFrame({"row": np.arange(x.shape[0], dtype=np.int64)})
-            .join(out, on="row", how="left", maintain_order="left")["word"].fill_null(""))
+            .join(words, on="row", how="left", maintain_order="left")["word"].fill_null(""))
 
 
 def _dept_mixture(model: Model, p: np.ndarray, places: pl.DataFrame, known: pl.Series | None) -> pl.DataFrame:

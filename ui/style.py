@@ -36,6 +36,7 @@ PATTERNS = [
     (r"^(\d+) more$", "另外 $1 项"),
     (r"^View (\d+) more$", "再显示 $1 项"),
     (r"^View less$", "收起"),
+    (r"^The page that you have requested does not seem to exist\..*$", "您打开的页面不存在。"),
 ]
 
 CSS = """

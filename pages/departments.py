@@ -11,13 +11,12 @@ import streamlit as st
 from analytics import orders as work_orders
 from analytics import overview, scores
 from analytics.filters import Filters, month_bounds
-from analytics.ranking import worst as worst_units
 from analytics.rates import explain
 from analytics.settings import Settings
 from core.schema import label
 from ui import data, filters, settings_panel, url
 from ui.export import download_buttons
-from ui.widgets import definition, metric_with_definition, pct, print_table, says_why, why_empty
+from ui.widgets import definition, metric_with_definition, pct, says_why, why_empty, worst_and_falls
 from ui.page import setup
 from ui.safe import md
 
@@ -176,27 +175,11 @@ with cols[3]:
 
 n = settings.rankings.top_n
 st.subheader(f"{ranking_month.year}年{ranking_month.month}月最需关注的部门")
-worst_col, fall_col = st.columns(2)
-with worst_col:
-    st.markdown(f"**部门得分后 {n} 名**（最差在前；并列的全部列出）")
-    worst = worst_units(month, n)
-    print_table(
-        worst.with_columns(movement=pl.col("rank_change").map_elements(scores.movement, return_dtype=pl.String, skip_nulls=False),
-                           weakest=pl.Series([overview.weakest_rate(r) for r in worst.iter_rows(named=True)], dtype=pl.String)),
-        {"rank": ("排名", "text"), "unit": ("部门", "text"), "dept_score": (L["dept_score"], "score"),
-         "movement": ("较上月", "text"), "weakest": ("最低的一率", "text"), "orders": ("工单量", "count")},
-        empty=f"{ranking_month.year}年{ranking_month.month}月没有可排名的部门：承办工单不足 "
-              f"{settings.rankings.min_orders} 件的部门不参与排名。",
-    )
-with fall_col:
-    st.markdown("**名次下降最多**（与上月相比）")
-    falls = month.filter(pl.col("rank_change") < 0).sort(["rank_change", "rank"]).head(n)
-    print_table(
-        falls.with_columns(movement=pl.col("rank_change").map_elements(scores.movement, return_dtype=pl.String)),
-        {"unit": ("部门", "text"), "rank": ("排名", "text"), "movement": ("较上月", "text"),
-         "dept_score": (L["dept_score"], "score")},
-        empty="没有名次下降的部门，或上月没有排名可比。",
-    )
+worst_and_falls(month, n, {"unit": ("部门", "text")}, {"dept_score": (L["dept_score"], "score")},
+                {"orders": ("工单量", "count")},
+                empty_worst=f"{ranking_month.year}年{ranking_month.month}月没有可排名的部门：承办工单不足 "
+                            f"{settings.rankings.min_orders} 件的部门不参与排名。",
+                empty_falls="没有名次下降的部门，或上月没有排名可比。")
 
 st.subheader(f"{ranking_month.year}年{ranking_month.month}月部门排名")
 w = settings.departments.w_street_rating

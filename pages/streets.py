@@ -10,13 +10,12 @@ import streamlit as st
 from analytics import orders as work_orders
 from analytics import overview, scores
 from analytics.filters import Filters, month_bounds
-from analytics.ranking import worst as worst_units
 from analytics.rates import explain
 from analytics.settings import Settings
 from core.schema import label
 from ui import data, filters, settings_panel, url
 from ui.export import download_buttons
-from ui.widgets import definition, metric_with_definition, print_table, says_why
+from ui.widgets import definition, metric_with_definition, print_table, says_why, worst_and_falls
 from ui.page import setup
 from ui.safe import md
 
@@ -140,28 +139,11 @@ with cols[3]:
 n = settings.rankings.top_n
 unit_name = "街乡" if level == "street" else "区"
 st.subheader(f"{ranking_month.year}年{ranking_month.month}月最需关注的{unit_name}")
-worst_col, fall_col = st.columns(2)
-with worst_col:
-    st.markdown(f"**综合得分后 {n} 名**（最差在前；并列的全部列出）")
-    worst = worst_units(month, n)
-    print_table(
-        worst.with_columns(movement=pl.col("rank_change").map_elements(scores.movement, return_dtype=pl.String, skip_nulls=False),
-                           weakest=pl.Series([overview.weakest_rate(r) for r in worst.iter_rows(named=True)], dtype=pl.String)),
-        {"rank": ("排名", "text"), "unit": (scores.UNIT_LABELS[level], "text"),
-         **({"district": ("区", "text")} if level == "street" else {}), "composite": ("综合得分", "score"),
-         "movement": ("较上月", "text"), "weakest": ("最低的一率", "text")},
-        empty=f"{ranking_month.year}年{ranking_month.month}月没有可排名的{unit_name}：工单量不足 "
-              f"{settings.rankings.min_orders} 件的单位不参与排名。",
-    )
-with fall_col:
-    st.markdown("**名次下降最多**（与上月相比）")
-    falls = month.filter(pl.col("rank_change") < 0).sort(["rank_change", "rank"]).head(n)
-    print_table(
-        falls.with_columns(movement=pl.col("rank_change").map_elements(scores.movement, return_dtype=pl.String)),
-        {"unit": (scores.UNIT_LABELS[level], "text"), **({"district": ("区", "text")} if level == "street" else {}),
-         "rank": ("排名", "text"), "movement": ("较上月", "text"), "composite": ("综合得分", "score")},
-        empty=f"没有名次下降的{unit_name}，或上月没有排名可比。",
-    )
+worst_and_falls(month, n, {"unit": (scores.UNIT_LABELS[level], "text"), **({"district": ("区", "text")} if level == "street" else {})},
+                {"composite": ("综合得分", "score")}, {},
+                empty_worst=f"{ranking_month.year}年{ranking_month.month}月没有可排名的{unit_name}：工单量不足 "
+                            f"{settings.rankings.min_orders} 件的单位不参与排名。",
+                empty_falls=f"没有名次下降的{unit_name}，或上月没有排名可比。")
 
 tab_rank, tab_top, tab_capita, *tab_gov = url.tabs(
     ["排名", f"前 {n} 名", "每万人工单量"] + (["治理类街乡候选"] if level == "street" else []), "tab", key="streets_tab"

@@ -7,8 +7,9 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from analytics import quality
+from analytics import overview, quality, scores
 from analytics.filters import Filters
+from analytics.ranking import worst as worst_units
 from core.schema import label
 from ui import data, safe
 
@@ -87,3 +88,28 @@ def says_why(frame: pl.DataFrame, filters: Filters, what: str, *columns: str, ot
         return False
     st.info(why_empty(filters, what, *columns, otherwise=otherwise))
     return True
+
+
+def worst_and_falls(month: pl.DataFrame, n: int, unit: dict[str, tuple[str, str]], score: dict[str, tuple[str, str]],
+                    extra: dict[str, tuple[str, str]], empty_worst: str, empty_falls: str) -> None:
+    """What a leader reads first on a ranking page, side by side: the n lowest-ranked units (worst first, a tie
+    at the cut kept whole) and the n that fell most in rank against the previous month."""
+    ((score_label, _),) = score.values()
+    worst_col, fall_col = st.columns(2)
+    with worst_col:
+        st.markdown(f"**{score_label}后 {n} 名**（最差在前；并列的全部列出）")
+        worst = worst_units(month, n)
+        print_table(
+            worst.with_columns(movement=pl.col("rank_change").map_elements(scores.movement, return_dtype=pl.String, skip_nulls=False),
+                               weakest=pl.Series([overview.weakest_rate(r) for r in worst.iter_rows(named=True)], dtype=pl.String)),
+            {"rank": ("排名", "text"), **unit, **score, "movement": ("较上月", "text"), "weakest": ("最低的一率", "text"), **extra},
+            empty=empty_worst,
+        )
+    with fall_col:
+        st.markdown("**名次下降最多**（与上月相比）")
+        falls = month.filter(pl.col("rank_change") < 0).sort(["rank_change", "rank"]).head(n)
+        print_table(
+            falls.with_columns(movement=pl.col("rank_change").map_elements(scores.movement, return_dtype=pl.String)),
+            {**unit, "rank": ("排名", "text"), "movement": ("较上月", "text"), **score},
+            empty=empty_falls,
+        )

@@ -14,8 +14,7 @@ import os
 import sys
 import tempfile
 import time
-from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -159,14 +158,7 @@ def rate_checks(ev: Eval, work: Path) -> None:
     city = generate(seed=21, orders=8000)
     db = work / "rates.duckdb"
     load_file(city.write_csv(work / "rates.csv"), db)
-    fmt = "%Y/%m/%d %H:%M:%S"
-    num, den, everyone = defaultdict(int), defaultdict(int), defaultdict(int)
-    for r in (dict(zip(city.headers, row)) for row in city.rows):
-        everyone[r["所属街道"]] += 1
-        if r["派单时间"]:
-            den[r["所属街道"]] += 1
-            if r["签收时间"] and datetime.strptime(r["签收时间"], fmt) - datetime.strptime(r["派单时间"], fmt) <= timedelta(hours=24):
-                num[r["所属街道"]] += 1
+    num, den, everyone = city.response_counts()
     con = _con(db)
     try:
         sql = read_rate_table(con, Filters(), ["street"], load_settings())

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import csv
 import random
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -268,6 +269,20 @@ class City:
 
     def frame(self) -> pl.DataFrame:
         return pl.DataFrame(self.rows, schema=self.headers, orient="row")
+
+    def response_counts(self, hours: float = 24) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+        """The answer key for 响应率, read from the raw rows: per street, the orders answered within `hours` of
+        dispatch, the dispatched orders, and all orders."""
+        fmt = "%Y/%m/%d %H:%M:%S"
+        answered, dispatched, everyone = defaultdict(int), defaultdict(int), defaultdict(int)
+        for r in (dict(zip(self.headers, row)) for row in self.rows):
+            everyone[r["所属街道"]] += 1
+            if not r["派单时间"]:
+                continue
+            dispatched[r["所属街道"]] += 1
+            if r["签收时间"] and datetime.strptime(r["签收时间"], fmt) - datetime.strptime(r["派单时间"], fmt) <= timedelta(hours=hours):
+                answered[r["所属街道"]] += 1
+        return answered, dispatched, everyone
 
     def write_csv(self, path: str | Path, encoding: str = "utf-8") -> Path:
         path = Path(path)

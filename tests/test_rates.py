@@ -1,5 +1,4 @@
 """响应率 divides by dispatched orders only, as its 口径 says (METRICS.md)."""
-from collections import defaultdict
 from datetime import datetime, timedelta
 
 import duckdb
@@ -52,15 +51,7 @@ def test_synthetic_city_street_rates_match_an_independent_count(tmp_path):
     city = generate(seed=21, orders=3000)
     db = tmp_path / "city.duckdb"
     load_file(city.write_csv(tmp_path / "city.csv"), db)
-    fmt = "%Y/%m/%d %H:%M:%S"
-    num, den, everyone = defaultdict(int), defaultdict(int), defaultdict(int)
-    for r in (dict(zip(city.headers, row)) for row in city.rows):
-        everyone[r["所属街道"]] += 1
-        if not r["派单时间"]:
-            continue
-        den[r["所属街道"]] += 1
-        if r["签收时间"] and datetime.strptime(r["签收时间"], fmt) - datetime.strptime(r["派单时间"], fmt) <= timedelta(hours=24):
-            num[r["所属街道"]] += 1
+    num, den, everyone = city.response_counts()
     con = duckdb.connect(str(db), read_only=True)
     try:
         in_db = read_rate_table(con, Filters(), ["street"], load_settings())

@@ -12,7 +12,7 @@ import pytest
 
 from dashboard import PAGES
 from etl.demo import build_demo
-from tests.browser.test_browser import ARGS, CHROMIUM, settle, streamlit_app  # noqa: F401
+from tests.browser.test_browser import browser, settle, streamlit_app  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -75,16 +75,6 @@ def walk_app(tmp_path_factory):
         yield base
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
 def problems(texts: list[str]) -> list[str]:
     found = []
     for text in texts:
@@ -128,11 +118,11 @@ def open_everything(page) -> list[str]:
 WALK = [p[4] for p in PAGES if p[4] != "overview"] + ["", "overview"]
 
 
-def test_walk_every_page(walk_app, chromium):
+def test_walk_every_page(walk_app, browser):  # noqa: F811
     """Pages are opened by URL, the first of them before anything else touched the server."""
     seen: dict[str, list[str]] = {}
     for url in WALK:
-        context = chromium.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
         page = context.new_page()
         page.set_default_timeout(120_000)
         outside: list[str] = []
@@ -159,8 +149,8 @@ def test_walk_every_page(walk_app, chromium):
     assert not bad, "\n".join(f"{url}: {found}" for url, found in bad.items())
 
 
-def test_unknown_address_shows_a_chinese_page(walk_app, chromium):
-    page = chromium.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+def test_unknown_address_shows_a_chinese_page(walk_app, browser):  # noqa: F811
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
     page.set_default_timeout(120_000)
     page.goto(f"{walk_app}/no-such-page")
     settle(page, "页面不存在")

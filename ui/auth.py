@@ -14,7 +14,6 @@ from ui.safe import md
 KEY = "auth_user"
 VIA = "auth_via"
 COOKIE_SET = "auth_cookie_set"
-COOKIE_CLEAR = "auth_cookie_clear"
 LOGGED_OUT = "auth_logged_out"   # this session's request still carries the old cookie: never trust it again
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -69,8 +68,8 @@ def gate() -> User:
     user = current()
     if user is None:
         st.session_state.pop(KEY, None)
-        if st.session_state.pop(COOKIE_CLEAR, None):
-            _cookie("", 0)
+        if st.session_state.get(LOGGED_OUT):
+            _cookie("", 0)   # idempotent, so rendering it on every run of the login page is harmless
         _login()
         st.stop()
     token = st.session_state.pop(COOKIE_SET, None)
@@ -139,7 +138,7 @@ def _security():
 
 def _logout() -> None:
     via = st.session_state.pop(VIA, None)
-    st.session_state[COOKIE_CLEAR] = st.session_state[LOGGED_OUT] = True
+    st.session_state[LOGGED_OUT] = True
     st.session_state.pop(KEY, None)
     st.session_state.pop("auth_password", None)
     if via == "oidc":

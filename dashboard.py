@@ -75,7 +75,7 @@ def data_line() -> None:
     untokenized = data.read(db.pending_tokens, Filters())
     if untokenized:
         st.sidebar.info(f"{untokenized:,} 条工单的分词索引正在生成或未完成；热词、热点诉求等已对它们临时分词，结果完整。"
-                        "如长时间未完成，请运行 python -m etl tokens。")
+                        "如长时间未完成，请运行 `python -m etl tokens`。")
 
 
 def main() -> None:

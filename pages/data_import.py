@@ -193,7 +193,7 @@ if kind == "work_orders":
                               value=bool(blank.height), key="imp_suggest")
     apply_fill = st.toggle("把建议填入这些工单的分类和承办部门（计入三率、排名等统计；默认不计入）", value=False,
                            key="imp_apply", disabled=not fill_blanks)
-    st.caption("建议只填空白，不改动文件中已有的分类和部门；填入的值在 order_suggestions 表中标为“已填入”，"
+    st.caption("建议只填空白，不改动文件中已有的分类和部门；填入的值在数据库中标为“已填入”，"
                "重新训练时不作为学习样本。置信度与依据词见“派单质量”页的口径。")
     model = classify.load(classify.model_path(data.current_path()))
     if fill_blanks and model is not None and blank.height and "content" in blank.columns:

@@ -153,9 +153,9 @@ st.caption(
 )
 st.caption(settings_panel.in_force(settings))
 if t["ratings"].is_empty():
-    st.warning("数据库中没有所选时段的街乡评分（dept_ratings），部门得分只按综合得分计算。可在“数据导入”页导入评分表。")
+    st.warning("数据库中没有所选时段的街乡评分，部门得分只按综合得分计算。可在“数据导入”页导入评分表。")
 if t["duties"].is_empty():
-    st.warning("数据库中没有权责清单（dept_duties），无法判断派单是否相符。可在“数据导入”页导入权责清单。")
+    st.warning("数据库中没有权责清单，无法判断派单是否相符。可在“数据导入”页导入权责清单。")
 
 ranked = month.drop_nulls("rank")
 cols = st.columns(4)

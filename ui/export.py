@@ -66,7 +66,7 @@ def figure_buttons(fig: go.Figure, name: str, key: str | None = None) -> None:
                 key=f"{key}_png", icon=":material/image:", on_click="ignore",
             )
         else:
-            st.caption("本机未安装 kaleido 或 Chromium，无法生成 PNG；请下载 HTML 后在浏览器中另存为图片。")
+            st.caption("本机缺少生成图片所需的组件，无法生成 PNG；请下载 HTML 后在浏览器中另存为图片。")
     with right:
         st.download_button(
             "下载交互图 HTML", lambda: export.figure_html(fig, title=title), file_name=f"{name}.html",

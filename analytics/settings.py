@@ -80,6 +80,7 @@ class HotIssues:
     label_sample: int = 40
     label_specificity: float = 0.1
     recent_days: int = 14
+    precompute_orders: int = 20_000
 
 
 @dataclass(frozen=True)

@@ -124,9 +124,13 @@ with cols[1]:
     median = ranked["composite"].median()
     metric_with_definition("综合得分中位数", "—" if median is None else f"{median:.1f}", explain("composite", settings))
 with cols[2]:
-    best = ranked.row(0, named=True) if ranked.height else None
-    metric_with_definition("第一名", best["unit"] if best else "—", scores.explain("rank", settings),
-                           help_text=None if not best else f"综合得分 {best['composite']:.1f}")
+    # The score is the value (a long name would be cut off there); the first (tied ones too) are named below it.
+    first = ranked.filter(pl.col("rank") == pl.col("rank").min())
+    metric_with_definition("第一名综合得分", f"{first['composite'][0]:.1f}" if first.height else "—",
+                           scores.explain("rank", settings))
+    if first.height:
+        names = first["unit"].sort().to_list()
+        st.caption(md("、".join(names[:3]) + (f" 等 {len(names)} 个并列" if len(names) > 3 else "（并列）" if len(names) > 1 else "")))
 with cols[3]:
     if level == "street":
         flagged = month_all.filter("governance")

@@ -14,10 +14,12 @@ in adjacent months (a burst across a month's end) before judging. Anything else 
 """
 from __future__ import annotations
 
-import dataclasses
-import hashlib
+import argparse
 import json
+import sys
+import time
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -25,34 +27,14 @@ import polars as pl
 
 from analytics import hot_issues as hi
 from analytics import recurring as rc
+from analytics.db import orders as fetch_orders
 from analytics.db import query, whole_months
 from analytics.filters import Filters, add_months
-from analytics.settings import Settings
-from core import summary
+from analytics.settings import Settings, load_settings
+from core.hotstore import GROUPS, MEMBERS, RUN_LABELS, RUNS, current, month_states, pending
+from core.hotstore import settings_key as _key
+from core.store import connect_read
 
-STATE = "hot_months"
-MEMBERS = "hot_members"
-GROUPS = "hot_groups"
-RUNS = "hot_runs"
-RUN_LABELS = "hot_run_labels"
-VERSION = 1   # raise when the clustering code changes what it finds: stored months are then recomputed
-
-_DDL = {
-    STATE: "month DATE NOT NULL, settings_key VARCHAR NOT NULL, orders BIGINT, fingerprint HUGEINT, "
-           "computed_at TIMESTAMP, seconds DOUBLE",
-    MEMBERS: "month DATE NOT NULL, settings_key VARCHAR NOT NULL, order_id VARCHAR, cluster UINTEGER, "
-             "received_at TIMESTAMP, district VARCHAR, street VARCHAR, category_l1 VARCHAR, dept VARCHAR, "
-             "caller_key VARCHAR, request_type VARCHAR, likes BIGINT, channel VARCHAR, named_key VARCHAR",
-    GROUPS: "month DATE NOT NULL, settings_key VARCHAR NOT NULL, cluster UINTEGER, place VARCHAR, problem VARCHAR, "
-            "label VARCHAR, vague BOOLEAN, size UINTEGER, callers UINTEGER, consult UINTEGER, likes BIGINT, "
-            "burst UINTEGER, burst_from TIMESTAMP, burst_to TIMESTAMP, expected DOUBLE, lift DOUBLE, heat DOUBLE, "
-            "hot BOOLEAN, channels UINTEGER, first_at TIMESTAMP, last_at TIMESTAMP, peak_share DOUBLE, growth DOUBLE, "
-            "order_ids VARCHAR[]",
-    RUNS: "month DATE NOT NULL, settings_key VARCHAR NOT NULL, order_id VARCHAR, episode BIGINT, caller_key VARCHAR, "
-          "matter_key VARCHAR, place_name VARCHAR, received_at TIMESTAMP, district VARCHAR, street VARCHAR, "
-          "category_l1 VARCHAR, dept VARCHAR",
-    RUN_LABELS: "month DATE NOT NULL, settings_key VARCHAR NOT NULL, episode BIGINT, place VARCHAR, matter VARCHAR",
-}
 _FILTER_COLUMNS = ("received_at", "district", "street", "category_l1", "dept")
 INPUT_COLUMNS = hi.INPUT_COLUMNS
 
@@ -63,17 +45,7 @@ def _month_id(prefix: str = "") -> str:
 
 
 def settings_key(settings: Settings) -> str:
-    """What stored months depend on: the hot-issue and repeat settings (not the threshold) and VERSION."""
-    h = dataclasses.asdict(settings.hot_issues)
-    h.pop("precompute_orders", None)
-    text = json.dumps({"version": VERSION, "hot_issues": h, "repeats": dataclasses.asdict(settings.repeats)},
-                      sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def create(con: duckdb.DuckDBPyConnection) -> None:
-    for table, columns in _DDL.items():
-        con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
+    return _key(settings.hot_issues, settings.repeats)
 
 
 def compute(orders: pl.DataFrame, settings: Settings, start: datetime, end: datetime) -> dict[str, pl.DataFrame]:
@@ -85,10 +57,12 @@ def compute(orders: pl.DataFrame, settings: Settings, start: datetime, end: date
     # Hot groups were named by settle; the rest (vague hot ones too) are named here.
     rest = table.join(hot.select("cluster"), on="cluster", how="anti")["cluster"]
     labels = pl.concat([hot.select("cluster", "place", "problem", "label"), hi.label_groups(groups, rest, settings)])
-    table = table.join(labels.with_columns(vague=hi.is_vague()), on="cluster", how="left")
+    table = table.join(labels.with_columns(vague=hi.is_vague()), on="cluster", how="left").select(
+        "cluster", "place", "problem", "label", "vague", "size", "callers", "consult", "likes", "burst", "burst_from",
+        "burst_to", "expected", "lift", "heat", "hot", "channels", "first_at", "last_at", "peak_share", "growth", "order_ids")
     members = groups.members.join(listed.select("cluster"), on="cluster", how="semi").select(
         "order_id", "cluster", "received_at", "district", "street", "category_l1", "dept", "caller_key", "request_type",
-        "likes", "channel", named_key=pl.when(pl.col("text_place").is_not_null()).then("spot_key"))
+        pl.col("likes").cast(pl.Int64), "channel", named_key=pl.when(pl.col("text_place").is_not_null()).then("spot_key"))
     r = settings.repeats
     matters = rc.caller_matters(groups, settings)
     runs = rc.long_runs(matters, r.window_days, r.alert_count)
@@ -102,50 +76,25 @@ def compute(orders: pl.DataFrame, settings: Settings, start: datetime, end: date
     }
 
 
-def store(con: duckdb.DuckDBPyConnection, month: date, key: str, orders: int, fingerprint: int,
-          tables: dict[str, pl.DataFrame], seconds: float) -> None:
-    """Replace the month's stored tables (inside the writer's transaction)."""
-    create(con)
-    for table in _DDL:
-        con.execute(f"DELETE FROM {table} WHERE month = ?", [month])
-    for table, frame in tables.items():
-        columns = [c.split()[0] for c in _DDL[table].split(", ")]
-        con.register("_hot", frame.with_columns(month=pl.lit(month), settings_key=pl.lit(key)).select(columns).to_arrow())
-        con.execute(f"INSERT INTO {table} SELECT * FROM _hot")
-        con.unregister("_hot")
-    con.execute(f"INSERT INTO {STATE} VALUES (?, ?, ?, ?, ?, ?)", [month, key, orders, fingerprint, datetime.now(), seconds])
-
-
-def month_states(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Per month with orders: orders, the token index's orders and fingerprint (core.summary), and the stored
-    result's settings_key and fingerprint (NULL when none)."""
+def export(db: str | Path, month: date, out: Path, settings: Settings) -> dict:
+    """Compute `month` of the published database `db` into Parquet files `out`.<table>.parquet (with month
+    and settings_key) and return what etl.hot needs to publish them: the month's orders and token-index
+    fingerprint as read, the settings key and the seconds taken."""
+    started = time.perf_counter()
+    con = connect_read(db)
     try:
-        return query(con, f"SELECT c.month, c.orders, w.orders AS indexed, w.fingerprint, h.settings_key, "
-                          f"h.fingerprint AS stored, h.orders AS stored_orders FROM {summary.STATE} c "
-                          f"LEFT JOIN {summary.WORDS_STATE} w USING (month) LEFT JOIN {STATE} h USING (month) ORDER BY 1")
-    except duckdb.CatalogException:   # no summaries, or nothing stored yet
-        try:
-            return query(con, f"SELECT c.month, c.orders, w.orders AS indexed, w.fingerprint, NULL::VARCHAR AS settings_key, "
-                              f"NULL::HUGEINT AS stored, NULL::BIGINT AS stored_orders FROM {summary.STATE} c "
-                              f"LEFT JOIN {summary.WORDS_STATE} w USING (month) ORDER BY 1")
-        except duckdb.CatalogException:
-            return pl.DataFrame()
-
-
-def _valid(states: pl.DataFrame, key: str) -> pl.Expr:
-    return ((pl.col("settings_key") == key) & (pl.col("stored") == pl.col("fingerprint"))
-            & (pl.col("stored_orders") == pl.col("orders")) & (pl.col("indexed") == pl.col("orders"))).fill_null(False)
-
-
-def pending(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[date]:
-    """Months big enough to be stored whose token index is complete and whose stored result is missing or
-    stale (other orders, other settings)."""
-    states = month_states(con)
-    if states.is_empty():
-        return []
+        state = month_states(con).filter(pl.col("month") == month).row(0, named=True)
+        orders = fetch_orders(con, Filters(month, add_months(month, 1) - timedelta(days=1)), INPUT_COLUMNS)
+    finally:
+        con.close()
+    start = datetime.combine(month, datetime.min.time())
+    tables = compute(orders, settings, start, datetime.combine(add_months(month, 1), datetime.min.time()))
+    del orders
     key = settings_key(settings)
-    return states.filter((pl.col("orders") >= settings.hot_issues.precompute_orders)
-                         & (pl.col("indexed") == pl.col("orders")) & ~_valid(states, key))["month"].to_list()
+    for table, frame in tables.items():
+        frame.with_columns(month=pl.lit(month), settings_key=pl.lit(key)).write_parquet(out.with_name(f"{out.name}.{table}.parquet"))
+    return {"month": month.isoformat(), "settings_key": key, "orders": state["orders"],
+            "fingerprint": str(state["fingerprint"]), "seconds": round(time.perf_counter() - started, 1)}
 
 
 def stored_months(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> list[date] | None:
@@ -157,12 +106,12 @@ def stored_months(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Se
     if whole is None or parts:
         return None
     states = month_states(con)
-    if states.is_empty() or "settings_key" not in states.columns:
+    if states.is_empty():
         return None
     inside = states.filter((pl.col("month") >= (whole.date_from or date.min)) & (pl.col("month") <= (whole.date_to or date.max)))
     if inside.is_empty():
         return None
-    ok = inside.select((pl.col("orders") >= settings.hot_issues.precompute_orders) & _valid(inside, settings_key(settings)))
+    ok = inside.select((pl.col("orders") >= settings.hot_issues.precompute_orders) & current(settings_key(settings)))
     return inside["month"].to_list() if ok.to_series().all() else None
 
 
@@ -266,3 +215,29 @@ def _judged(members: pl.DataFrame, labels: pl.DataFrame, h, days: int) -> tuple[
     vague = labels.filter("vague").select("cluster")
     stats = stats.with_columns(hot=pl.col("hot") & ~pl.col("cluster").is_in(vague["cluster"].implode()))
     return stats, members, labels
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m analytics.hot_months pending|compute --db DB [--month 2024-10 --out DIR]`: what etl.hot runs
+    (etl does not import analytics): the pending months, or one month computed into DIR; one JSON line."""
+    parser = argparse.ArgumentParser(prog="python -m analytics.hot_months")
+    parser.add_argument("action", choices=["pending", "compute"])
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--month", type=date.fromisoformat)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    if args.action == "pending":
+        con = connect_read(args.db)
+        try:
+            months = pending(con, settings.hot_issues, settings.repeats)
+        finally:
+            con.close()
+        print(json.dumps([m.isoformat() for m in months]))
+    else:
+        print(json.dumps(export(args.db, args.month, args.out, settings)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

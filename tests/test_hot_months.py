@@ -13,7 +13,7 @@ from analytics import hot_issues as hi
 from analytics import hot_months
 from analytics import recurring as rc
 from analytics.db import orders as fetch_orders
-from analytics.filters import Filters, month_bounds
+from analytics.filters import Filters, Scope, month_bounds
 from analytics.settings import load_settings
 from core.store import connect_read
 from etl import hot
@@ -25,7 +25,7 @@ from etl.tokens import fill as fill_tokens
 @pytest.fixture(scope="module")
 def city(tmp_path_factory):
     """Three months of a city the project has never seen (bench/synthcity.py), loaded, indexed and clustered
-    with a threshold its months reach."""
+    with a threshold its months reach (a settings file of its own: etl.hot reads the one in force)."""
     from bench.synthcity import generate
 
     made = generate(seed=11, orders=12_000, months=3)
@@ -33,11 +33,15 @@ def city(tmp_path_factory):
     db = tmp / "x.duckdb"
     load_file(made.write_csv(tmp / "导出.csv"), db)
     fill_tokens(db)
-    settings = load_settings().with_overrides("hot_issues", precompute_orders=1_000)
-    assert hot.pending(db, settings) == [date(2025, 1, 1), date(2025, 2, 1), date(2025, 3, 1)]
-    done = hot.fill(db, settings=settings)
-    assert done.months == ["2025-01", "2025-02", "2025-03"] and hot.pending(db, settings) == []
-    return db, made.truth, settings
+    settings_file = tmp / "settings.toml"
+    settings_file.write_text("[hot_issues]\nprecompute_orders = 1000\n", encoding="utf-8")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WHISTLE_SETTINGS", str(settings_file))
+        settings = load_settings()
+        assert hot.pending(db) == [date(2025, 1, 1), date(2025, 2, 1), date(2025, 3, 1)]
+        done = hot.fill(db)
+        assert done.months == ["2025-01", "2025-02", "2025-03"] and hot.pending(db) == []
+        yield db, made.truth, settings
 
 
 def _month(truth) -> Filters:
@@ -128,18 +132,29 @@ def test_other_settings_a_part_month_or_a_scoped_reader_compute_on_request(city)
         assert hot_months.stored_months(con, f, settings.with_overrides("hot_issues", min_lift=2.5)) is None
         assert hot_months.stored_months(con, f, settings.with_overrides("hot_issues", precompute_orders=10**6)) is None
         assert hot_months.stored_months(con, replace(f, date_to=date.fromordinal(f.date_to.toordinal() - 1)), settings) is None
-        assert hot_months.stored_months(con, f, load_settings()) is None   # the default threshold: these months are small
+        assert hot_months.stored_months(con, f, settings.with_overrides("hot_issues", precompute_orders=20_000)) is None
+        assert hot_months.stored_months(con, replace(f, scope=Scope(truth.burst.district)), settings) is None
     finally:
         con.close()
 
 
 def test_the_cli_backfills_months_and_says_so(city, tmp_path, capsys, monkeypatch):
     db, truth, settings = city
-    settings_file = tmp_path / "settings.toml"
-    settings_file.write_text("[hot_issues]\nprecompute_orders = 1000\nmin_lift = 2.5\n", encoding="utf-8")
-    monkeypatch.setenv("WHISTLE_SETTINGS", str(settings_file))
-    assert etl_main(["hot-issues", "--db", str(db), "--json"]) == 0
+    other = tmp_path / "settings.toml"
+    other.write_text("[hot_issues]\nprecompute_orders = 1000\nmin_lift = 2.5\n", encoding="utf-8")
+    before = hot.pending(db)
+    monkeypatch.setenv("WHISTLE_SETTINGS", str(other))
+    assert before == [] and hot.pending(db) == [date(2025, 1, 1), date(2025, 2, 1), date(2025, 3, 1)]
+    assert etl_main(["hot-issues", "--db", str(db), "--month", "2025-02", "--json"]) == 0
     line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert line["step"] == "hot-issues" and line["months"] == ["2025-01", "2025-02", "2025-03"]
-    assert hot.pending(db, settings) == [date(2025, 1, 1), date(2025, 2, 1), date(2025, 3, 1)]   # stored for the other settings now
-    assert hot.fill(db, settings=settings).months == ["2025-01", "2025-02", "2025-03"]
+    assert line["step"] == "hot-issues" and line["months"] == ["2025-02"]
+    assert hot.pending(db) == [date(2025, 1, 1), date(2025, 3, 1)]
+    con = connect_read(db)
+    try:
+        assert hot_months.stored_months(con, _month(truth), load_settings()) in (None, [date(2025, 2, 1)])
+        assert hot_months.stored_months(con, Filters(date(2025, 2, 1), date(2025, 2, 28)), load_settings()) == [date(2025, 2, 1)]
+        assert hot_months.stored_months(con, Filters(date(2025, 2, 1), date(2025, 2, 28)), settings) is None
+    finally:
+        con.close()
+    monkeypatch.undo()
+    assert hot.fill(db).months == ["2025-02"]   # back to the fixture's settings for the other tests

@@ -19,6 +19,7 @@ from ui import auth, data, filters, upload
 from ui.export import download_buttons
 from ui.page import setup
 from ui.safe import md
+from ui.widgets import grid
 
 setup()
 uploader = auth.require_upload()
@@ -59,8 +60,8 @@ def _report(result: dict) -> None:
     if result["rows_quarantined"]:
         rows = data.read(quality.quarantine_rows, Filters(), result["load_id"], None, None)
         st.markdown("**被隔离的行**（未入库，修正后可重新导入同一文件）")
-        st.dataframe(rows.drop("load_id", "source_file"), hide_index=True, placeholder="—", width="stretch",
-                     column_config={"line_no": "行号", "reason": "原因", "raw": "原始行(JSON)"})
+        grid(rows.drop("load_id", "source_file"),
+             column_config={"line_no": "行号", "reason": "原因", "raw": "原始行(JSON)"})
         download_buttons(rows, f"隔离行_{result['load_id']}", key="dl_import_quarantine")
     filled = st.session_state.get("import_suggested")
     if filled and filled.get("error"):
@@ -167,16 +168,16 @@ if bad:
     reasons = (quarantined.with_columns(pl.col("reason").str.replace(r"^第\s*\d+\s*行\s*", ""))
                .group_by("reason").len("rows").sort(["rows", "reason"], descending=[True, False]))
     st.markdown("**将被隔离的行及原因**")
-    st.dataframe(reasons, hide_index=True, placeholder="—", width="stretch",
-                 column_config={"reason": "原因（同类合并）", "rows": st.column_config.NumberColumn("行数")})
+    grid(reasons,
+         column_config={"reason": "原因（同类合并）", "rows": st.column_config.NumberColumn("行数")})
     with st.expander(f"查看全部 {bad:,} 个将被隔离的行"):
-        st.dataframe(quarantined, hide_index=True, placeholder="—", width="stretch",
-                     column_config={"line_no": "行号", "reason": "原因", "raw": "原始行(JSON)"})
+        grid(quarantined,
+             column_config={"line_no": "行号", "reason": "原因", "raw": "原始行(JSON)"})
         download_buttons(quarantined, "将被隔离的行", key="dl_preview_quarantine")
 st.markdown(f"**映射后的前 {mapped.height} 行**")
-st.dataframe(mapped, hide_index=True, placeholder="—", width="stretch",
-             column_config={c: target_label(kind, c) for c in mapped.columns}
-             | {"_line": st.column_config.NumberColumn("行号"), "caller_key": None})   # a hash means nothing to a reader
+grid(mapped,
+     column_config={c: target_label(kind, c) for c in mapped.columns}
+     | {"_line": st.column_config.NumberColumn("行号"), "caller_key": None})   # a hash means nothing to a reader
 
 fill_blanks, apply_fill = False, False
 if kind == "work_orders":
@@ -201,14 +202,13 @@ if kind == "work_orders":
         preview_rows = classify.suggest(model, sample.select("content", *[c for c in classify.PLACES if c in sample.columns]),
                                         settings, use_known=False)
         shown = pl.concat([sample.select("order_id", "content"), preview_rows], how="horizontal")
-        st.dataframe(shown.select([c for c in ("order_id", "content", "category_l1", "category_l1_conf", "category_l2", "dept",
-                                               "dept_conf", f"{model.finest}_words", "reason") if c in shown.columns]),
-                     hide_index=True, placeholder="—", width="stretch",
-                     column_config={"order_id": "工单编号", "content": "诉求内容", "category_l1": "建议一级分类",
-                                    "category_l1_conf": st.column_config.NumberColumn("置信度", format="percent"),
-                                    "category_l2": "建议二级分类", "dept": "建议承办部门",
-                                    "dept_conf": st.column_config.NumberColumn("部门置信度", format="percent"),
-                                    f"{model.finest}_words": "依据词", "reason": "未给出建议的原因"})
+        grid(shown.select([c for c in ("order_id", "content", "category_l1", "category_l1_conf", "category_l2", "dept",
+                   "dept_conf", f"{model.finest}_words", "reason") if c in shown.columns]),
+             column_config={"order_id": "工单编号", "content": "诉求内容", "category_l1": "建议一级分类",
+                            "category_l1_conf": st.column_config.NumberColumn("置信度", format="percent"),
+                            "category_l2": "建议二级分类", "dept": "建议承办部门",
+                            "dept_conf": st.column_config.NumberColumn("部门置信度", format="percent"),
+                            f"{model.finest}_words": "依据词", "reason": "未给出建议的原因"})
 
 st.subheader("3. 导入")
 remember = st.checkbox("保存此表头映射，下次上传同样表头的文件时自动套用", value=True, key="imp_remember")

@@ -16,7 +16,7 @@ from analytics.settings import Settings
 from core.schema import label
 from ui import data, filters, settings_panel, url
 from ui.export import download_buttons
-from ui.widgets import definition, metric_with_definition, pct, says_why, why_empty, worst_and_falls
+from ui.widgets import definition, grid, metric_with_definition, pct, says_why, why_empty, worst_and_falls
 from ui.page import setup
 from ui.safe import md
 
@@ -104,7 +104,7 @@ def profile(dept: str, t: dict[str, pl.DataFrame], f: Filters, ranking_month: da
             definition(scores.explain("street_rating", settings))
         with right:
             shown = ratings.sort(["period", "score"], descending=[True, False]).select("period", "district", "street", "score", "comment")
-            st.dataframe(shown, hide_index=True, placeholder="—", width="stretch", height=300, column_config={
+            grid(shown, height=300, column_config={
                 "period": st.column_config.DateColumn("考核月份", format="YYYY年MM月"), "district": "区", "street": "街道/乡镇",
                 "score": st.column_config.NumberColumn("评分", format="%.1f"), "comment": st.column_config.TextColumn("评语", width="large"),
             })
@@ -123,7 +123,7 @@ def profile(dept: str, t: dict[str, pl.DataFrame], f: Filters, ranking_month: da
     if checked.is_empty():
         st.info("该部门在这个月没有派单不符或退单/改派的工单。" if only_mismatch else why_empty(in_month, "承办的工单"))
     else:
-        st.dataframe(checked, hide_index=True, placeholder="—", width="stretch", column_config={
+        grid(checked, column_config={
             **{c: label("work_orders", c) for c in checked.columns},
             "content": st.column_config.TextColumn("诉求内容", width="large"),
             "responsible": "权责清单责任部门", "mismatch": st.column_config.CheckboxColumn("派单不符"),
@@ -189,8 +189,8 @@ st.caption(f"**排名**按**部门得分**（= {1 - w:.0%} × 综合得分 + {w:
 shown = month.with_columns(
     movement=pl.col("rank_change").map_elements(scores.movement, return_dtype=pl.String, skip_nulls=False)
 ).select(TABLE_COLUMNS)
-event = st.dataframe(
-    shown, hide_index=True, placeholder="—", width="stretch", column_config=column_config(), on_select="rerun",
+event = grid(
+    shown, column_config=column_config(), on_select="rerun",
     selection_mode="single-row", key="dept_ranking",
 )
 definition(definitions(settings))

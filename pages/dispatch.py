@@ -9,7 +9,7 @@ from analytics import dispatch
 from analytics.classify import ClassifyError
 from ui import data, filters
 from ui.export import download_buttons
-from ui.widgets import definition, metric_with_definition, pct
+from ui.widgets import definition, grid, metric_with_definition, pct, says_why
 from ui.page import setup
 
 setup()
@@ -58,36 +58,40 @@ DAYS = {"days_lost": st.column_config.NumberColumn(L["days_lost"], format="%.1f"
 
 st.subheader("各部门逐月")
 months = data.read(dispatch.by_dept_month, f, settings)
-st.dataframe(months, hide_index=True, placeholder="—", width="stretch",
-             column_config={"dept": L["dept"], "month": st.column_config.DateColumn(L["month"], format="YYYY-MM"),
-                            **NUM, **SHARE, **DAYS})
-definition("\n\n".join(dispatch.explain(m, settings) for m in ("suspect", "off_duty", "redispatched", "days_lost", "confidence")))
-download_buttons(months, "派单质量_各部门逐月", key="dl_dispatch_months")
+if not says_why(months, f, "各部门逐月", "dept"):
+    grid(months, column_config={"dept": L["dept"], "month": st.column_config.DateColumn(L["month"], format="YYYY-MM"),
+                                **NUM, **SHARE, **DAYS})
+    definition("\n\n".join(dispatch.explain(m, settings) for m in ("suspect", "off_duty", "redispatched", "days_lost", "confidence")))
+    download_buttons(months, "派单质量_各部门逐月", key="dl_dispatch_months")
 
 st.subheader("最常错派的问题类型")
 cats = data.read(dispatch.by_category, f, settings)
 if cats.is_empty():
     st.success("范围内没有疑似错派的工单。")
 else:
-    st.dataframe(cats, hide_index=True, placeholder="—", width="stretch",
-                 column_config={"category_l1": "一级分类", "category_l2": "二级分类", "top_suggested": L["top_suggested"],
-                                **NUM, **SHARE, **DAYS})
+    grid(cats,
+         column_config={"category_l1": "一级分类", "category_l2": "二级分类", "top_suggested": L["top_suggested"],
+                        **NUM, **SHARE, **DAYS})
     definition(dispatch.explain("suspect", settings))
 
 st.subheader("疑似错派的工单")
 rows = data.read(dispatch.suspect_orders, f, settings)
+if rows.is_empty():
+    st.info("范围内没有疑似错派的工单。" if s["suggested"] else
+            "还没有分类建议，无法判断哪些工单疑似错派：需要先用带“承办单位”的历史工单训练模型（见本页上方）。")
+    st.stop()
 depts = sorted(set(rows["dept"].to_list())) if rows.height else []
 pick = st.selectbox("承办部门", [None, *depts], format_func=lambda d: "全部部门" if d is None else d, key="d_dept")
 shown = rows if pick is None else rows.filter(rows["dept"] == pick)
 st.caption(f"按建议置信度从高到低，最多 {rows.height:,} 条。")
-st.dataframe(shown, hide_index=True, placeholder="—", width="stretch",
-             column_config={"order_id": "工单编号", "received_at": st.column_config.DatetimeColumn("受理时间", format="YYYY-MM-DD HH:mm"),
-                            "district": "区", "street": "街道/乡镇", "category_l1": "一级分类", "category_l2": "二级分类",
-                            "content": st.column_config.TextColumn("诉求内容", width="large"), "dept": L["dept"],
-                            "suggested_dept": L["suggested_dept"],
-                            "dept_conf": st.column_config.NumberColumn(L["dept_conf"], format="percent"),
-                            "responsible": L["responsible"], "redispatch_count": "退单/改派次数",
-                            "days_lost": st.column_config.NumberColumn("多耗天数", format="%.1f")})
+grid(shown,
+     column_config={"order_id": "工单编号", "received_at": st.column_config.DatetimeColumn("受理时间", format="YYYY-MM-DD HH:mm"),
+                    "district": "区", "street": "街道/乡镇", "category_l1": "一级分类", "category_l2": "二级分类",
+                    "content": st.column_config.TextColumn("诉求内容", width="large"), "dept": L["dept"],
+                    "suggested_dept": L["suggested_dept"],
+                    "dept_conf": st.column_config.NumberColumn(L["dept_conf"], format="percent"),
+                    "responsible": L["responsible"], "redispatch_count": "退单/改派次数",
+                    "days_lost": st.column_config.NumberColumn("多耗天数", format="%.1f")})
 definition(dispatch.explain("confidence", settings))
 download_buttons(shown, "疑似错派工单", key="dl_dispatch_orders")
 if pick:

@@ -9,7 +9,7 @@ from analytics import hotspots as hs
 from analytics import orders as work_orders
 from ui import data, filters, url
 from ui.export import download_buttons
-from ui.widgets import definition, says_why, why_empty
+from ui.widgets import definition, grid, says_why, why_empty
 from ui.page import setup
 from ui.safe import md
 
@@ -73,8 +73,8 @@ table = found.select(
 )
 if not says_why(table, f, "激增", by, "category_l1",
                 otherwise="所选时段没有明显高于历史期望的 区域 × 分类（或所选时段之前没有可作基线的历史）。"):
-    st.dataframe(
-        table, hide_index=True, placeholder="—", width="stretch",
+    grid(
+        table,
         column_config={
             "rank": "排名", "area": level, "district": "区", "category": "一级分类", "period": "月份",
             "count": st.column_config.NumberColumn("工单量", format="localized"),
@@ -116,7 +116,7 @@ word = st.selectbox("查看包含该词的工单（也可点击上图的柱子�
 url.keep("word", word, default=words[0])
 samples = data.read(hs.read_word_orders, f, word)
 st.caption(f"包含“{md(word)}”的最近 {samples.height:,} 件工单")
-st.dataframe(samples, hide_index=True, placeholder="—", width="stretch", column_config={
+grid(samples, column_config={
     "order_id": "工单编号", "received_at": st.column_config.DatetimeColumn("受理时间", format="YYYY-MM-DD HH:mm"),
     "district": "区", "street": "街乡", "category_l1": "一级分类", "content": st.column_config.TextColumn("诉求内容", width="large"),
 })

@@ -13,6 +13,7 @@ from ui import data, filters, url
 from ui.export import download_query_buttons
 from ui.page import setup
 from ui.safe import md
+from ui.widgets import grid
 
 setup()
 
@@ -66,8 +67,8 @@ with c4:
 url.keep("page", page, default=1)
 
 rows = data.read(orders.listing, f, COLUMNS, conditions, search, None, sort, descending, size, (page - 1) * size)
-st.dataframe(
-    rows, hide_index=True, placeholder="—", width="stretch", height=min(38 * (rows.height + 1), 760),
+grid(
+    rows, height=min(38 * (rows.height + 1), 760),
     column_config={
         **{c: label("work_orders", c) for c in COLUMNS},
         "received_at": st.column_config.DatetimeColumn("受理时间", format="YYYY-MM-DD HH:mm"),

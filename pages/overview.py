@@ -9,7 +9,7 @@ from analytics.ranking import worst as worst_units
 from analytics.rates import explain
 from ui import data, filters
 from ui.export import download_buttons
-from ui.widgets import definition, metric_with_definition, print_table, says_why
+from ui.widgets import definition, grid, metric_with_definition, print_table, says_why
 from ui.page import setup
 from ui.safe import md
 
@@ -113,8 +113,8 @@ if not says_why(ranking, f, "各区综合得分排名", "district"):
     table = ranking.select(
         "rank", "district", "orders", "response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate", "composite"
     )
-    st.dataframe(
-        table, hide_index=True, placeholder="—", width="stretch",
+    grid(
+        table,
         column_config={
             "rank": st.column_config.NumberColumn("排名"),
             "district": "区",

@@ -10,7 +10,7 @@ from analytics import quality
 from analytics.filters import Filters
 from ui import auth, data, filters, url
 from ui.export import download_buttons
-from ui.widgets import definition
+from ui.widgets import definition, grid
 from ui.page import setup
 from ui.safe import md
 
@@ -60,8 +60,8 @@ else:
         pl.col("load_id").map_elements(shown_name, return_dtype=pl.String),
         pl.col("source_file").map_elements(shown_name, return_dtype=pl.String),
     )
-    st.dataframe(
-        shown, hide_index=True, placeholder="—", width="stretch",
+    grid(
+        shown,
         column_config={
             "load_id": "导入批次", "source_file": "来源文件", "kind": "数据类型", "encoding": "编码",
             **{c: st.column_config.NumberColumn(lab, format="localized") for c, lab in (
@@ -82,9 +82,9 @@ shown = doubt.filter(doubt["rows"] > 0)
 if shown.is_empty():
     st.success("已导入的数据中没有不合常理的值。")
 else:
-    st.dataframe(shown.drop("check_key"), hide_index=True, placeholder="—", width="stretch",
-                 column_config={"what": "数据", "label": "检查项",
-                                "rows": st.column_config.NumberColumn("条数", format="localized")})
+    grid(shown.drop("check_key"),
+         column_config={"what": "数据", "label": "检查项",
+                        "rows": st.column_config.NumberColumn("条数", format="localized")})
 definition(
     f"导入时逐行检查（设置文件 `settings.toml` 的 `[plausibility]`）：早于 {settings.plausibility.earliest} 或晚于导入当天 "
     f"{settings.plausibility.future_days:g} 天以上的日期（办理时限除外）、办结/派单/响应早于受理、负数的次数、超出区域的经纬度。"
@@ -115,24 +115,24 @@ else:
         search = st.text_input("在原因或原始行中搜索", key="q_search", placeholder="例如：受理时间、工单编号、某个值")
         url.keep("search", search.strip() or None)
     reasons = data.read(quality.quarantine_reasons, Filters(), load_id)
-    st.dataframe(reasons, hide_index=True, placeholder="—", width="stretch",
-                 column_config={"reason": "原因（同类合并）", "rows": st.column_config.NumberColumn("行数", format="localized")})
+    grid(reasons,
+         column_config={"reason": "原因（同类合并）", "rows": st.column_config.NumberColumn("行数", format="localized")})
     rows = data.read(quality.quarantine_rows, Filters(), load_id, search, None)
     st.caption(f"符合条件的隔离行：{rows.height:,} 行（表格显示前 1,000 行，下载为全部）。")
-    st.dataframe(
-        rows.head(1000), hide_index=True, placeholder="—", width="stretch",
+    grid(
+        rows.head(1000),
         column_config={"load_id": "导入批次", "source_file": "来源文件", "line_no": "行号", "reason": "原因",
-                       "raw": st.column_config.TextColumn("原始行(JSON)", width="large")},
+               "raw": st.column_config.TextColumn("原始行(JSON)", width="large")},
     )
     download_buttons(rows, "隔离行", key="dl_quarantine")
 
 st.subheader("数据覆盖")
 st.caption(f"范围：{md(f.describe())}（左侧筛选条件）。")
 cov = data.read(quality.coverage, f)
-st.dataframe(
-    cov.drop("check"), hide_index=True, placeholder="—", width="stretch",
+grid(
+    cov.drop("check"),
     column_config={"label": "检查项", "orders": st.column_config.NumberColumn("工单数", format="localized"),
-                   "share": st.column_config.ProgressColumn("占比", format="percent", min_value=0, max_value=1)},
+           "share": st.column_config.ProgressColumn("占比", format="percent", min_value=0, max_value=1)},
 )
 definition(
     "“街道/乡镇不在官方名录”：街乡名称非空，但与国家统计局统计用区划代码中的北京 343 个街乡镇（及开发区）都对不上，"
@@ -142,15 +142,15 @@ definition(
 unknown = data.read(quality.unknown_streets, f)
 if unknown.height:
     with st.expander(f"不在官方名录的街乡名称（前 {unknown.height} 个）"):
-        st.dataframe(unknown, hide_index=True, placeholder="—", width="stretch",
-                     column_config={"district": "区", "street": "街道/乡镇（原值）",
-                                    "orders": st.column_config.NumberColumn("工单数", format="localized")})
+        grid(unknown,
+             column_config={"district": "区", "street": "街道/乡镇（原值）",
+                            "orders": st.column_config.NumberColumn("工单数", format="localized")})
         download_buttons(unknown, "不在官方名录的街乡", key="dl_unknown_streets")
 
 if user.can_manage_users:
     st.subheader("导入审计")
     st.caption("谁在何时导入了什么（仅管理员可见；命令行导入记为“命令行：系统账号”）。")
     log = data.read(quality.audit_log, Filters(), 500)
-    st.dataframe(log, hide_index=True, placeholder="—", width="stretch",
-                 column_config={"logged_at": st.column_config.DatetimeColumn("时间", format="YYYY-MM-DD HH:mm:ss"),
-                                "actor": "操作人", "action": "操作", "detail": "内容", "load_id": "导入批次"})
+    grid(log,
+         column_config={"logged_at": st.column_config.DatetimeColumn("时间", format="YYYY-MM-DD HH:mm:ss"),
+                        "actor": "操作人", "action": "操作", "detail": "内容", "load_id": "导入批次"})

@@ -12,7 +12,7 @@ from analytics import recurring as rc
 from analytics.filters import Filters
 from ui import data, filters, url
 from ui.export import download_buttons
-from ui.widgets import definition, pct
+from ui.widgets import definition, grid, pct
 from ui.page import setup
 from ui.safe import md
 
@@ -41,7 +41,7 @@ def _drill(ids: list[str], title: str) -> None:
         st.info("这一行没有对应的工单（可能已被重新导入的数据替换），请刷新页面。")
         return
     detail = data.read(work_orders.listing, Filters(), DETAIL_COLUMNS, (), "", tuple(ids), "received_at", False)
-    st.dataframe(detail, hide_index=True, placeholder="—", width="stretch", column_config=DETAIL_CONFIG, height=320)
+    grid(detail, column_config=DETAIL_CONFIG, height=320)
     download_buttons(detail, f"工单明细_{title[:20]}", key=f"dl_detail_{hash(title)}")
 
 
@@ -63,8 +63,8 @@ with tab_hot:
     else:
         view = hot.with_row_index("rank", offset=1).select(
             "rank", "label", "size", "callers", "channels", "first_at", "last_at", "likes", "burst", "lift", "heat")
-        event = st.dataframe(
-            view, hide_index=True, placeholder="—", width="stretch", on_select="rerun", selection_mode="single-row", key="rc_hot",
+        event = grid(
+            view, on_select="rerun", selection_mode="single-row", key="rc_hot",
             selection_default=url.row("issue", view["label"].to_list()),
             column_config={
                 "rank": "排名", "label": st.column_config.TextColumn("热点问题（地点 · 问题）", width="large"),
@@ -94,11 +94,11 @@ with tab_rep:
         callers = {k: f"来电人{i}" for i, k in enumerate(dict.fromkeys(reps["caller_key"].drop_nulls().to_list()), 1)}
         named = reps.with_columns(caller=pl.col("caller_key").replace_strict(callers, default=None, return_dtype=pl.String))
         shown = named if kinds in (None, "全部") else named.filter(pl.col("kind") == kinds)
-        event = st.dataframe(
-            shown.drop("order_ids", "caller_key"), hide_index=True, placeholder="—", width="stretch", on_select="rerun",
+        event = grid(
+            shown.drop("order_ids", "caller_key"), on_select="rerun",
             selection_mode="single-row", key="rc_rep", column_order=[c for c in ("kind", "caller", "place", "matter", "count",
-                                                                                  "callers", "first_at", "last_at", "hot_issue")
-                                                                      if c in shown.columns],
+                                                                          "callers", "first_at", "last_at", "hot_issue")
+                                                              if c in shown.columns],
             column_config={
                 "kind": "类型", "caller": st.column_config.TextColumn("来电人", help="同一来电人（号码加盐哈希后比对）在本表内的编号"),
                 "place": "地点", "matter": "事项",
@@ -129,8 +129,8 @@ with tab_types:
     else:
         view = types.select("area", "issue_type", "orders", "longest_run", "run_until", "months_above", "resolution_rate",
                             "city_resolution_rate", "reason")
-        event = st.dataframe(
-            view, hide_index=True, placeholder="—", width="stretch", on_select="rerun", selection_mode="single-row", key="rc_types",
+        event = grid(
+            view, on_select="rerun", selection_mode="single-row", key="rc_types",
             column_config={
                 "area": area, "issue_type": level_label, "orders": st.column_config.NumberColumn("工单量", format="localized"),
                 "longest_run": "最长连续高于预期（月）",
@@ -157,8 +157,8 @@ with tab_topics:
         view = topics.select("rank", "issue_type", "category_l1", "score", "orders", "streets", "months_above", "months",
                              "resolution_rate", "satisfaction_rate", "redispatch", "c_volume", "c_breadth",
                              "c_persistence", "c_difficulty")
-        event = st.dataframe(
-            view, hide_index=True, placeholder="—", width="stretch", on_select="rerun", selection_mode="single-row", key="rc_topics",
+        event = grid(
+            view, on_select="rerun", selection_mode="single-row", key="rc_topics",
             column_config={
                 "rank": "排名", "issue_type": level_label, "category_l1": "一级分类",
                 "score": st.column_config.ProgressColumn("得分", min_value=0, max_value=100, format="%.1f"),

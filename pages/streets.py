@@ -15,7 +15,7 @@ from analytics.settings import Settings
 from core.schema import label
 from ui import data, filters, settings_panel, url
 from ui.export import download_buttons
-from ui.widgets import definition, metric_with_definition, print_table, says_why, worst_and_falls
+from ui.widgets import definition, grid, metric_with_definition, print_table, says_why, worst_and_falls
 from ui.page import setup
 from ui.safe import md
 
@@ -82,8 +82,8 @@ def drill_down(table: pl.DataFrame, row: dict, level: str, f: Filters, ranking_m
     total = row["orders"]
     st.markdown(f"**{ranking_month.year}年{ranking_month.month}月的工单**（共 {total:,} 件，按受理时间倒序，最多显示 500 件）")
     orders = data.read(work_orders.listing, unit_filters, UNIT_ORDER_COLUMNS, (), "", None, "received_at", True, 500)
-    st.dataframe(
-        orders, hide_index=True, placeholder="—", width="stretch",
+    grid(
+        orders,
         column_config={c: label("work_orders", c) for c in orders.columns} | {
             "content": st.column_config.TextColumn("诉求内容", width="large")},
     )
@@ -124,9 +124,13 @@ with cols[1]:
     median = ranked["composite"].median()
     metric_with_definition("综合得分中位数", "—" if median is None else f"{median:.1f}", explain("composite", settings))
 with cols[2]:
-    best = ranked.row(0, named=True) if ranked.height else None
-    metric_with_definition("第一名", best["unit"] if best else "—", scores.explain("rank", settings),
-                           help_text=None if not best else f"综合得分 {best['composite']:.1f}")
+    # The score is the value (a long name would be cut off there); the first (tied ones too) are named below it.
+    first = ranked.filter(pl.col("rank") == pl.col("rank").min())
+    metric_with_definition("第一名综合得分", f"{first['composite'][0]:.1f}" if first.height else "—",
+                           scores.explain("rank", settings))
+    if first.height:
+        names = first["unit"].sort().to_list()
+        st.caption(md("、".join(names[:3]) + (f" 等 {len(names)} 个并列" if len(names) > 3 else "（并列）" if len(names) > 1 else "")))
 with cols[3]:
     if level == "street":
         flagged = month_all.filter("governance")
@@ -151,8 +155,8 @@ tab_rank, tab_top, tab_capita, *tab_gov = url.tabs(
 
 with tab_rank:
     shown = view(month, level)
-    event = st.dataframe(
-        shown, hide_index=True, placeholder="—", width="stretch", column_config=column_config(level),
+    event = grid(
+        shown, column_config=column_config(level),
         on_select="rerun", selection_mode="single-row", key=f"ranking_{level}",
         selection_default=url.row("unit", shown["unit"].to_list()),
     )
@@ -186,7 +190,7 @@ with tab_capita:
         "unit", *(["district"] if level == "street" else []), "population", "orders", "per_10k", "composite", "rank"
     )
     if capita.height:   # without populations the note above says why
-        st.dataframe(capita, hide_index=True, placeholder="—", width="stretch", column_config=column_config(level))
+        grid(capita, column_config=column_config(level))
         download_buttons(capita, f"每万人工单量_{ranking_month:%Y%m}", key="dl_capita")
     definition(scores.explain("per_10k", settings))
 
@@ -200,7 +204,7 @@ if tab_gov:
         if candidates.is_empty():
             st.info(f"截至{ranking_month.year}年{ranking_month.month}月的最近 {g.governance_window_months} 个月内，没有街乡满足治理类候选条件。")
         else:
-            st.dataframe(candidates, hide_index=True, placeholder="—", width="stretch", column_config=column_config(level))
+            grid(candidates, column_config=column_config(level))
             download_buttons(candidates, f"治理类街乡候选_{ranking_month:%Y%m}", key="dl_gov")
 
 st.divider()

@@ -9,7 +9,7 @@ from analytics.filters import Filters
 from ui import data, filters, url
 from ui.safe import md
 from ui.export import download_buttons
-from ui.widgets import definition, metric_with_definition, pct
+from ui.widgets import definition, grid, metric_with_definition, pct
 from ui.page import setup
 
 setup()
@@ -66,8 +66,8 @@ else:
             st.caption(f"图中为限时到场率最高与最低的各 10 个部门（共 {ranked} 个被呼叫部门，完整名单见右表）。")
     with right:
         league_view = league.drop("within")
-        st.dataframe(
-            league_view, hide_index=True, placeholder="—", width="stretch",
+        grid(
+            league_view,
             column_config={**{c: L[c] for c in league_view.columns}, **percent, **minutes_cols},
         )
         definition(cases.explain("league", settings))
@@ -80,8 +80,8 @@ left, right = st.columns([3, 2])
 with left:
     st.markdown("**街乡用哨**")
     st.plotly_chart(cases.street_use_figure(use), width="stretch")
-    st.dataframe(
-        use, hide_index=True, placeholder="—", width="stretch",
+    grid(
+        use,
         column_config={
             **{c: L[c] for c in use.columns},
             "whistles_per_month": st.column_config.NumberColumn(L["whistles_per_month"], format="%.1f"),
@@ -99,16 +99,16 @@ with right:
     if not called:
         st.info(NO_CALLS)
     else:
-        st.dataframe(
-            reporting, hide_index=True, placeholder="—", width="stretch",
+        grid(
+            reporting,
             column_config={"dept": L["dept"], "called": L["called"], "no_show": L["no_show"], **percent},
         )
         definition(cases.explain("league", settings))
 
 with st.expander("各街乡按月吹哨与办结"):
     by_month = t["street_month"]
-    st.dataframe(
-        by_month, hide_index=True, placeholder="—", width="stretch",
+    grid(
+        by_month,
         column_config={
             **{c: L[c] for c in by_month.columns},
             "month": st.column_config.DateColumn(L["month"], format="YYYY年MM月"),
@@ -125,8 +125,8 @@ case_view = t["case_table"].select(
     "case_id", "opened_at", "district", "street", "title", "category", "whistled_by", "status", "closed_at",
     "closure_hours", "depts_called", "depts_arrived", "no_show", "flags",
 )
-picked = st.dataframe(
-    case_view, hide_index=True, placeholder="—", width="stretch", key="case_table", on_select="rerun", selection_mode="single-row",
+picked = grid(
+    case_view, key="case_table", on_select="rerun", selection_mode="single-row",
     selection_default=url.row("case", case_view["case_id"].to_list()),
     column_config={
         **{c: L[c] for c in case_view.columns},
@@ -168,8 +168,8 @@ else:
     detail = cases.calls(case_events, settings).select(
         "dept", "called_at", "answered_at", "arrived_at", "arrival_minutes", "within", "declared_no_show", "finished_at"
     )
-    st.dataframe(
-        detail, hide_index=True, placeholder="—", width="stretch",
+    grid(
+        detail,
         column_config={
             "dept": "部门",
             **{c: st.column_config.DatetimeColumn(label, format="YYYY-MM-DD HH:mm") for c, label in (

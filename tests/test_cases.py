@@ -197,7 +197,9 @@ def test_whistle_page(db, monkeypatch):
     assert shown["部门未到次数"] == "2"
     league = at.dataframe[0].value
     assert league["dept"].tolist()[:3] == ["城管执法局", "交通支队", "房管局"]
-    assert league["within_share"].tolist()[1] == pytest.approx(1 / 3)
+    # Rates in grids are in percent, shown with one decimal (33.3%) like everywhere else.
+    assert league["within_share"].tolist()[1] == pytest.approx(100 / 3)
+    assert json.loads(at.dataframe[0].proto.columns)["within_share"]["type_config"]["format"] == "%.1f%%"
     assert any("选择一个案件" in i.value for i in at.info)
     # Select C1 (the table lists newest first: C4, C3, C2, C1).
     at.session_state["case_table"] = {"selection": {"rows": [3], "columns": []}}

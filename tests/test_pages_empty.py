@@ -17,9 +17,8 @@ from etl.demo import build_demo
 from etl.load import load_file
 
 DASHBOARD = str(Path(__file__).resolve().parents[1] / "dashboard.py")
-# The import page waits for a file; 派单质量 belongs to the classify helper (its two tables are still empty grids on an
-# export without labels: ui.widgets.says_why is there for it).
-SHOWN = [p[1] for p in PAGES if not p[1].endswith(("data_import.py", "dispatch.py"))]
+# The import page waits for a file.
+SHOWN = [p[1] for p in PAGES if not p[1].endswith("data_import.py")]
 
 
 @pytest.fixture(scope="module")

@@ -41,6 +41,19 @@ def number(kind: str, value: Any) -> str:
     return str(value)
 
 
+def grid(frame: pl.DataFrame, column_config: dict | None = None, **kwargs: Any) -> Any:
+    """st.dataframe as every page shows one: no index, "—" in empty cells, full width; rates (columns configured
+    with Streamlit's "percent" format, which shows two decimals) shown with one decimal like every other rate."""
+    config = dict(column_config or {})
+    rates = [c for c, cfg in config.items() if c in frame.columns and isinstance(cfg, dict)
+             and (cfg.get("type_config") or {}).get("format") == "percent"]
+    for c in rates:
+        config[c] = {**config[c], "type_config": {**config[c]["type_config"], "format": "%.1f%%"}}
+    if rates:
+        frame = frame.with_columns(pl.col(rates) * 100)
+    return st.dataframe(frame, hide_index=True, placeholder="—", width="stretch", column_config=config or None, **kwargs)
+
+
 def print_table(frame: pl.DataFrame, columns: dict[str, tuple[str, str]], empty: str = "没有数据。") -> None:
     """A table that also prints (HTML, where st.dataframe draws on a canvas that prints as an empty box), each
     column {name: (Chinese label, kind of number)} formatted by `number`; says why when there are no rows."""

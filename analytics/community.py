@@ -10,15 +10,14 @@ import polars as pl
 from analytics.db import orders as fetch_orders
 from analytics.db import query
 from analytics.filters import Filters
-from analytics.hotspots import top_places
-from analytics.rates import LABELS, RATE_INPUT_COLUMNS, rate_table
+from analytics.hotspots import read_word_counts, top_places
+from analytics.rates import LABELS, RATE_INPUT_COLUMNS, rate_table, read_rate_table
 from analytics.settings import Settings
 from analytics.text import keyword_lists, stopwords
 from core.segment import place_terms
 
 PROFILE_COLUMNS = (
-    *RATE_INPUT_COLUMNS, "order_id", "district", "street", "community", "address", "category_l2", "caller_key",
-    "content", "tokens",
+    *RATE_INPUT_COLUMNS, "order_id", "district", "street", "community", "address", "category_l2", "caller_key", "tokens",
 )
 PROFILE_METRICS = ("response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate")
 
@@ -59,19 +58,27 @@ def recurring_addresses(orders: pl.DataFrame, min_orders: int = 3, n: int = 15) 
 def distinctive_words(local: pl.DataFrame, reference: pl.DataFrame, n: int = 20, min_count: int = 3) -> pl.DataFrame:
     """Keywords of `local` orders with their share, and lift against `reference` (e.g. the whole district):
     lift = (local share) ÷ (reference share), with one order added to each count so rare words stay finite."""
-    # Official place names say where, not what: they would top every area's own list.
-    stop = stopwords() | set(place_terms())
+    return lifted_words(word_counts(local), local.height, word_counts(reference), reference.height, n, min_count)
 
-    def shares(frame: pl.DataFrame, prefix: str) -> pl.DataFrame:
-        total = max(frame.height, 1)
-        return (
-            keyword_lists(frame["tokens"], stop).list.unique().alias("word").to_frame().explode("word").drop_nulls()
-            .group_by("word").agg(pl.len().alias(f"{prefix}count")).with_columns((pl.col(f"{prefix}count") / total).alias(f"{prefix}share"))
-        )
-    loc, ref = shares(local, ""), shares(reference, "ref_")
-    lt, rt = max(local.height, 1), max(reference.height, 1)
+
+def _stop() -> frozenset[str]:
+    # Official place names say where, not what: they would top every area's own list.
+    return stopwords() | set(place_terms())
+
+
+def word_counts(orders: pl.DataFrame) -> pl.DataFrame:
+    """Per keyword (word), the orders holding it (count), by the rules distinctive_words uses."""
+    return (keyword_lists(orders["tokens"], _stop()).list.unique().alias("word").to_frame().explode("word").drop_nulls()
+            .group_by("word").agg(pl.len().cast(pl.Int64).alias("count")))
+
+
+def lifted_words(local: pl.DataFrame, local_orders: int, reference: pl.DataFrame, reference_orders: int,
+                 n: int = 20, min_count: int = 3) -> pl.DataFrame:
+    """distinctive_words from word counts (word, count) and the orders they were counted over."""
+    lt, rt = max(local_orders, 1), max(reference_orders, 1)
     return (
-        loc.filter(pl.col("count") >= min_count).join(ref, on="word", how="left")
+        local.filter(pl.col("count") >= min_count).with_columns(share=pl.col("count") / lt)
+        .join(reference.select("word", ref_count="count"), on="word", how="left")
         .with_columns(pl.col("ref_count").fill_null(0))
         .with_columns(lift=((pl.col("count") + 1) / (lt + 1)) / ((pl.col("ref_count") + 1) / (rt + 1)))
         .sort(["count", "lift", "word"], descending=[True, True, False]).head(n)
@@ -81,8 +88,12 @@ def distinctive_words(local: pl.DataFrame, reference: pl.DataFrame, n: int = 20,
 
 def rates_vs(local: pl.DataFrame, reference: pl.DataFrame, settings: Settings, local_name: str, reference_name: str) -> pl.DataFrame:
     """The 三率 and on-time rate of `local` next to `reference`, with a plain-language reading per rate."""
-    a = rate_table(local, [], settings).to_dicts()[0]
-    b = rate_table(reference, [], settings).to_dicts()[0]
+    return compare_rates(rate_table(local, [], settings).to_dicts()[0], rate_table(reference, [], settings).to_dicts()[0],
+                         local_name, reference_name)
+
+
+def compare_rates(a: dict[str, Any], b: dict[str, Any], local_name: str, reference_name: str) -> pl.DataFrame:
+    """rates_vs from the two rate rows (rate_table or read_rate_table without grouping)."""
     rows = []
     for m in PROFILE_METRICS:
         va, vb = a.get(m), b.get(m)
@@ -150,14 +161,23 @@ def read_monthly(con: duckdb.DuckDBPyConnection, filters: Filters, community: st
 def read_profile(con: duckdb.DuckDBPyConnection, filters: Filters, community: str | None, settings: Settings,
                  local_name: str, reference_name: str) -> dict[str, Any]:
     """Everything the profile of one street (`filters` name it) or one of its communities shows, against the
-    street (for a community) or its district: only the orders of the period are read."""
+    street (for a community) or its district: only the street's orders of the period are read; the district's
+    rates and word counts are counted in DuckDB (the monthly summaries for whole months)."""
     street_orders = fetch_orders(con, filters, PROFILE_COLUMNS)
     local = street_orders.filter(pl.col("community") == community) if community else street_orders
-    reference = street_orders if community else fetch_orders(con, replace(filters, streets=()), PROFILE_COLUMNS)
+    if community:
+        rates = rates_vs(local, street_orders, settings, local_name, reference_name)
+        words = distinctive_words(local, street_orders)
+    else:
+        district = replace(filters, streets=())
+        rates = compare_rates(rate_table(local, [], settings).to_dicts()[0],
+                              read_rate_table(con, district, [], settings).to_dicts()[0], local_name, reference_name)
+        docs, counts = read_word_counts(con, district, None)
+        counts = counts.filter(~pl.col("word").is_in(sorted(_stop())))
+        words = lifted_words(word_counts(local), local.height, counts.group_by("word").agg(pl.col("count").sum()),
+                             int(docs["orders"].sum() or 0))
     issues, recurring = top_issues(local, settings), recurring_addresses(local)
     return {
         "orders": local.height, "issues": issues, "recurring": recurring,
-        "summary": summary(local, issues, recurring, local_name),
-        "rates": rates_vs(local, reference, settings, local_name, reference_name),
-        "words": distinctive_words(local, reference),
+        "summary": summary(local, issues, recurring, local_name), "rates": rates, "words": words,
     }

@@ -36,11 +36,28 @@ def orders_sql(filters: Filters, columns: Sequence[str]) -> tuple[str, list[Any]
     unknown = [c for c in columns if c not in WORK_ORDER_COLUMNS and c != "tokens"]
     if unknown:
         raise ValueError(f"unknown work_orders columns: {unknown}")
-    where, params = filters.where()
     if "tokens" not in columns:
+        where, params = filters.where()
         return f"SELECT {', '.join(columns)} FROM work_orders WHERE {where}", params
-    return (f"SELECT {', '.join(columns)}, CASE WHEN tokens IS NULL THEN coalesce(content, '') END AS {PENDING} "
-            f"FROM work_orders LEFT JOIN order_tokens USING (order_id) WHERE {where}", params)
+    where, params = filters.where(prefix="w.")
+    months, month_params = token_months(filters)
+    cols = ", ".join("t.tokens" if c == "tokens" else f"w.{c}" for c in columns)
+    return (f"SELECT {cols}, CASE WHEN t.tokens IS NULL THEN coalesce(w.content, '') END AS {PENDING} "
+            f"FROM work_orders w LEFT JOIN order_tokens t ON t.order_id = w.order_id AND {months} WHERE {where}",
+            [*month_params, *params])
+
+
+def token_months(filters: Filters, alias: str = "t") -> tuple[str, list[Any]]:
+    """The predicate bounding the token index (`alias`) to the months of the filters' period, and its
+    parameters: a join with it reads only those months' row groups (core.schema ORDER_TOKEN_COLUMNS)."""
+    clauses, params = ["TRUE"], []
+    if filters.date_from:
+        clauses.append(f"{alias}.month >= ?")
+        params.append(filters.date_from.replace(day=1))
+    if filters.date_to:
+        clauses.append(f"{alias}.month <= ?")
+        params.append(filters.date_to)
+    return " AND ".join(clauses), params
 
 
 def with_tokens(frame: pl.DataFrame) -> pl.DataFrame:
@@ -181,6 +198,38 @@ def monthly_orders(con: duckdb.DuckDBPyConnection, filters: Filters, keys: Seque
     return query(con, f"SELECT {cols}, sum(orders)::BIGINT AS orders, max(last_at) AS last_at FROM ({sql}) "
                       f"GROUP BY ALL ORDER BY {', '.join(f'{c} NULLS LAST' for c in ['month', *keys])}",
                  [x for _, p in pieces for x in p])
+
+
+_MONTH = "date_trunc('month', received_at)::DATE"
+
+
+def detail_sql(con: duckdb.DuckDBPyConnection, filters: Filters) -> tuple[str, list[Any]]:
+    """A FROM source `(...)` holding the filtered orders as rows of monthly_detail (core.summary: month, its
+    keys, orders, last_at and the quality counts), and its parameters: whole months from the summary, the days
+    of months the period only partly covers (everything, for a database without it) from work_orders, one
+    row per order. Sum `orders` (and the counts) over it to count the orders."""
+    whole, parts = whole_months(filters)
+    if whole is not None and not _has_table(con, summary.DETAIL):
+        whole, parts = None, [filters]
+    cols = ["month", *summary.DETAIL_KEYS, "orders", "last_at", *summary.QUALITY_FLAGS]
+    pieces = []
+    if whole is not None:
+        where, params = whole.where(time_column="month")
+        pieces.append((f"SELECT {', '.join(cols)} FROM {summary.DETAIL} WHERE {where}", params))
+    for part in parts:
+        where, params = part.where()
+        flags = ", ".join(f"coalesce({cond}, false)::BIGINT AS {key}" for key, cond in summary.QUALITY_FLAGS.items())
+        pieces.append((f"SELECT {_MONTH} AS month, {', '.join(summary.DETAIL_KEYS)}, 1::BIGINT AS orders, "
+                       f"received_at AS last_at, {flags} FROM work_orders WHERE {where}", params))
+    return "(" + " UNION ALL ".join(p for p, _ in pieces) + ")", [x for _, p in pieces for x in p]
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    try:
+        query(con, f"SELECT 1 FROM {table} LIMIT 1")
+    except duckdb.CatalogException:   # a database written before the table existed
+        return False
+    return True
 
 
 def _has_summary(con: duckdb.DuckDBPyConnection) -> bool:

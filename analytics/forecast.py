@@ -37,7 +37,20 @@ LEVELS: dict[str, tuple[str, str, str, str]] = {
 PARTIAL_LAST_DAYS = 2
 
 
-def monthly_sql(level: str, filters: Filters | None = None, category: str | None = None) -> tuple[str, list[Any]]:
+# A FROM source holding the filtered orders as (month, district, street, dept, category_l1..3, orders,
+# last_at) rows: analytics.db.detail_sql (the monthly summary) on a connection, or orders_source.
+Source = Callable[[Filters], tuple[str, list[Any]]]
+
+
+def orders_source(filters: Filters) -> tuple[str, list[Any]]:
+    """The filtered work orders as a Source, one row per order (for callers without a connection)."""
+    where, params = filters.where()
+    return ("(SELECT date_trunc('month', received_at)::DATE AS month, district, street, dept, category_l1, category_l2, "
+            f"category_l3, 1::BIGINT AS orders, received_at AS last_at FROM work_orders WHERE {where})", params)
+
+
+def monthly_sql(level: str, filters: Filters | None = None, category: str | None = None,
+                source: Source = orders_source) -> tuple[str, list[Any]]:
     """Monthly counts per (unit, category) at `level`, plus, in `district` for street cells, the unit's district
     (for links). `category` overrides the level's category column (category_l1/l2/l3). Small result:
     units × categories × months."""
@@ -45,22 +58,20 @@ def monthly_sql(level: str, filters: Filters | None = None, category: str | None
     cat = category or cat
     if cat not in ("category_l1", "category_l2", "category_l3"):
         raise ValueError(f"unknown category column {cat}")
-    where, params = (filters or Filters()).where()
-    district = {"street": "any_value(district)", "district": "district"}.get(level, "NULL")
+    rows, params = source(filters or Filters())
+    district = {"street": "min(district)", "district": "district"}.get(level, "NULL")   # min: the same pick on every path
     return (
-        f"SELECT date_trunc('month', received_at)::DATE AS month, {unit} AS unit, {cat} AS category, "
-        f"{district}::VARCHAR AS district, count(*)::BIGINT AS n FROM work_orders "
-        f"WHERE {where} AND received_at IS NOT NULL AND {unit} IS NOT NULL AND {cat} IS NOT NULL GROUP BY 1, 2, 3",
+        f"SELECT month, {unit} AS unit, {cat} AS category, {district}::VARCHAR AS district, sum(orders)::BIGINT AS n "
+        f"FROM {rows} s WHERE {unit} IS NOT NULL AND {cat} IS NOT NULL GROUP BY 1, 2, 3",
         params,
     )
 
 
-def coverage_sql(filters: Filters | None = None) -> tuple[str, list[Any]]:
+def coverage_sql(filters: Filters | None = None, source: Source = orders_source) -> tuple[str, list[Any]]:
     """Which months the export covers (any order at all, whatever the filters' units) and the last day with data."""
     f = filters or Filters()
-    where, params = Filters(date_from=f.date_from, date_to=f.date_to).where()
-    return (f"SELECT date_trunc('month', received_at)::DATE AS month, count(*)::BIGINT AS n, "
-            f"max(received_at) AS last_at FROM work_orders WHERE {where} AND received_at IS NOT NULL GROUP BY 1 ORDER BY 1",
+    rows, params = source(Filters(date_from=f.date_from, date_to=f.date_to))
+    return (f"SELECT month, sum(orders)::BIGINT AS n, max(last_at) AS last_at FROM {rows} s GROUP BY 1 ORDER BY 1",
             params)
 
 
@@ -73,16 +84,20 @@ def recent_sql(level: str, end: date, days: int, baseline_days: int, filters: Fi
     b0 = r0 - timedelta(days=baseline_days)
     ly = lambda d: d - timedelta(days=364)  # noqa: E731  (52 weeks: same weekdays)
     bounds = [r0, end, b0, r0, ly(r0), ly(end), ly(b0), ly(r0)]
-    district = "any_value(district)::VARCHAR" if level == "street" else "NULL::VARCHAR"
+    district = "min(district)::VARCHAR" if level == "street" else "NULL::VARCHAR"
+    # The two spans are read apart, so the months between them are skipped (one span when they meet).
+    spans = [(b0, end), (ly(b0), ly(end))] if ly(end) < b0 else [(ly(b0), end)]
+    rows = " UNION ALL ".join(f"SELECT {unit} AS unit, {cat} AS category, district, received_at FROM work_orders "
+                              f"WHERE {where} AND {unit} IS NOT NULL AND {cat} IS NOT NULL "
+                              "AND received_at >= ? AND received_at < ?" for _ in spans)
     return (
-        f"SELECT {unit} AS unit, {cat} AS category, {district} AS district, "
+        f"SELECT unit, category, {district} AS district, "
         "count(*) FILTER (WHERE received_at >= ? AND received_at < ?)::BIGINT AS recent, "
         "count(*) FILTER (WHERE received_at >= ? AND received_at < ?)::BIGINT AS baseline, "
         "count(*) FILTER (WHERE received_at >= ? AND received_at < ?)::BIGINT AS recent_ly, "
         "count(*) FILTER (WHERE received_at >= ? AND received_at < ?)::BIGINT AS baseline_ly "
-        f"FROM work_orders WHERE {where} AND {unit} IS NOT NULL AND {cat} IS NOT NULL AND received_at >= ? AND received_at < ? "
-        "GROUP BY 1, 2",
-        [*bounds, *params, ly(b0), end],
+        f"FROM ({rows}) GROUP BY 1, 2",
+        [*bounds, *(x for a, b in spans for x in (*params, a, b))],
     )
 
 
@@ -135,7 +150,7 @@ def history(counts: pl.DataFrame, coverage: pl.DataFrame) -> History:
         m = add_months(m, 1)
     has = np.isin(np.array(months, dtype="datetime64[D]"), covered["month"].to_numpy().astype("datetime64[D]"))
     counts = counts.filter(pl.col("month").is_between(first, last))
-    cells = (counts.group_by("unit", "category").agg(pl.col("district").drop_nulls().first(), total=pl.col("n").sum())
+    cells = (counts.group_by("unit", "category").agg(pl.col("district").drop_nulls().min(), total=pl.col("n").sum())
              .sort("total", "unit", "category", descending=[True, False, False]).drop("total"))
     idx = cells.select("unit", "category").with_row_index("_r")
     pos = {m: i for i, m in enumerate(months)}
@@ -582,21 +597,21 @@ def scope(filters: Filters | None) -> Filters:
 
 
 def outlook(read: Reader, filters: Filters | None, settings: Settings, level: str = "street",
-            horizon: int | None = None) -> Outlook:
-    """Forecasts and warnings for `filters`' scope; `read(sql, params)` runs a query (ui.data.sql on the
-    pages, analytics.db.query on the command line), each one a small aggregate."""
+            horizon: int | None = None, source: Source = orders_source) -> Outlook:
+    """Forecasts and warnings for `filters`' scope; `read(sql, params)` runs a query (analytics.db.query on a
+    connection), each one a small aggregate; monthly counts come from `source` (read_outlook: the summary)."""
     cfg = settings.forecast
     f = scope(filters)
-    coverage = read(*coverage_sql(f))
-    fc = forecast(read(*monthly_sql(level, f)), coverage, settings, level, horizon)
+    coverage = read(*coverage_sql(f, source))
+    fc = forecast(read(*monthly_sql(level, f, source=source)), coverage, settings, level, horizon)
     type_column = "category_l2"
-    type_counts = read(*monthly_sql("city", f, category=type_column))
+    type_counts = read(*monthly_sql("city", f, category=type_column, source=source))
     if type_counts.is_empty():
         type_column = "category_l1"
-        type_counts = read(*monthly_sql("city", f, category=type_column))
+        type_counts = read(*monthly_sql("city", f, category=type_column, source=source))
     types = forecast(type_counts, coverage, settings, "city", horizon)
     rising_column = "category_l3"
-    rising_counts = read(*monthly_sql("city", f, category=rising_column))
+    rising_counts = read(*monthly_sql("city", f, category=rising_column, source=source))
     if rising_counts.is_empty():
         rising_column, rising_counts = type_column, type_counts
     parts = [forecast_warnings(fc, cfg), seasonal_reminders(types, cfg, type_column),
@@ -611,18 +626,21 @@ def outlook(read: Reader, filters: Filters | None, settings: Settings, level: st
 
 
 def read_outlook(con, filters: Filters, settings: Settings, level: str = "street", horizon: int | None = None) -> Outlook:
-    """outlook() on a connection (for ui.data.read)."""
-    from analytics.db import query
+    """outlook() on a connection (for ui.data.read), monthly counts from the summary."""
+    from analytics.db import detail_sql, query
 
-    return outlook(lambda sql, params: query(con, sql, params), filters, settings, level, horizon)
+    return outlook(lambda sql, params: query(con, sql, params), filters, settings, level, horizon,
+                   lambda f: detail_sql(con, f))
 
 
 def read_series(con, filters: Filters, settings: Settings, horizon: int | None = None) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
     """The scope's total per month, its forecast with interval and its track record (the page's chart)."""
-    from analytics.db import query
+    from analytics.db import detail_sql, query
 
     f = scope(filters)
-    return series_forecast(query(con, *monthly_sql("city", f)), query(con, *coverage_sql(f)), settings, horizon)
+    source = lambda g: detail_sql(con, g)  # noqa: E731
+    return series_forecast(query(con, *monthly_sql("city", f, source=source)), query(con, *coverage_sql(f, source)),
+                           settings, horizon)
 
 
 def read_top_units(con, filters: Filters, category_column: str, category: str, month: date, limit: int) -> pl.DataFrame:
@@ -687,7 +705,7 @@ def explain(settings: Settings) -> str:
 
 def run_forecast(con, args) -> pl.DataFrame:
     """`python -m analytics forecast`: every cell's forecast for the next months with interval and track record."""
-    from analytics.db import query
+    from analytics.db import detail_sql, query
     from analytics.filters import from_args
     from analytics.settings import load_settings
 
@@ -697,7 +715,9 @@ def run_forecast(con, args) -> pl.DataFrame:
     f = scope(from_args(args))
     settings = load_settings()
     read = lambda sql, params: query(con, sql, params)  # noqa: E731
-    fc = forecast(read(*monthly_sql(level, f)), read(*coverage_sql(f)), settings, level, args.horizon)
+    source = lambda g: detail_sql(con, g)  # noqa: E731
+    fc = forecast(read(*monthly_sql(level, f, source=source)), read(*coverage_sql(f, source)), settings, level,
+                  args.horizon)
     if not fc.possible:
         raise SystemExit(fc.reason)
     return fc.table.select(
@@ -709,14 +729,13 @@ def run_forecast(con, args) -> pl.DataFrame:
 
 def run_warnings(con, args) -> pl.DataFrame:
     """`python -m analytics warnings`: forecast rises, seasonal reminders, recent rises and rising types."""
-    from analytics.db import query
     from analytics.filters import from_args
     from analytics.settings import load_settings
 
     level = args.by or "street"
     if level not in ("street", "district", "dept"):
         raise SystemExit("预警的统计单位只能是 street、district 或 dept")
-    o = outlook(lambda sql, params: query(con, sql, params), from_args(args), load_settings(), level, args.horizon)
+    o = read_outlook(con, from_args(args), load_settings(), level, args.horizon)
     return o.warnings.with_columns(pl.col("expected", "baseline", "ratio", "last_year").round(2))
 
 

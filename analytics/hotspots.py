@@ -14,7 +14,7 @@ from plotly.colors import sample_colorscale
 import polars as pl
 
 from analytics import maplabels
-from analytics.db import monthly_orders, pending_months, query, whole_months
+from analytics.db import monthly_orders, pending_months, query, token_months, whole_months
 from analytics.filters import Filters, add_months, from_args
 from analytics.settings import Settings, load_settings
 from analytics.text import DATA, keyword_lists, keyword_rows
@@ -504,9 +504,10 @@ def read_word_counts(con: duckdb.DuckDBPyConnection, filters: Filters, by: Area 
                        [*head, *w_params]))
     for part in parts:
         p_where, p_params = part.where(prefix="w.")
+        p_months, m_params = token_months(part)
         pieces.append((f"SELECT {select}, unnest(list_distinct(list_transform(t.tokens, lambda x: lower(x)))) AS word, "
-                       f"1 AS count FROM work_orders w JOIN order_tokens t USING (order_id) WHERE {p_where}{valid}",
-                       [*head, *p_params]))
+                       f"1 AS count FROM work_orders w JOIN order_tokens t ON t.order_id = w.order_id AND {p_months} "
+                       f"WHERE {p_where}{valid}", [*head, *m_params, *p_params]))
     words = query(con, "SELECT area, period, word, sum(count)::BIGINT AS count FROM ("
                        + " UNION ALL ".join(sql for sql, _ in pieces) + ") WHERE word IS NOT NULL GROUP BY ALL",
                   [x for _, p in pieces for x in p]) if pieces else pl.DataFrame(
@@ -514,10 +515,11 @@ def read_word_counts(con: duckdb.DuckDBPyConnection, filters: Filters, by: Area 
     words = keyword_rows(words)
     # Only the months the summaries say are not fully tokenised are searched for orders without tokens.
     months = pending_months(con, filters)
-    pending = query(con, f"SELECT {select}, w.content FROM work_orders w LEFT JOIN order_tokens t USING (order_id) "
-                         f"WHERE {where}{valid} AND t.tokens IS NULL"
+    bound, bound_params = token_months(filters)
+    pending = query(con, f"SELECT {select}, w.content FROM work_orders w LEFT JOIN order_tokens t "
+                         f"ON t.order_id = w.order_id AND {bound} WHERE {where}{valid} AND t.tokens IS NULL"
                          + ("" if months is None else " AND list_contains(?, date_trunc('month', w.received_at)::DATE)"),
-                    [*head, *params, *([] if months is None else [months])]) if months != [] else None
+                    [*head, *bound_params, *params, *([] if months is None else [months])]) if months != [] else None
     if pending is not None and pending.height:
         tokens = pl.Series(segment(pending["content"].fill_null("").to_list()), dtype=pl.List(pl.String))
         late = (pending.select("area", "period", word=keyword_lists(tokens).list.unique()).explode("word")
@@ -541,17 +543,26 @@ def read_word_orders(con: duckdb.DuckDBPyConnection, filters: Filters, word: str
     """The latest filtered orders whose tokens contain `word`, case-folded as hot words are (orders the token
     index does not cover yet are matched on their text), newest first."""
     # A word without cased letters is only ever its own lower case: a plain lookup finds it.
-    has = "list_contains(tokens, lower(?))" if word.lower() == word.upper() else \
-        "list_contains(list_transform(tokens, lambda t: lower(t)), lower(?))"
-    where, params = filters.where()
+    has = "list_contains(t.tokens, lower(?))" if word.lower() == word.upper() else \
+        "list_contains(list_transform(t.tokens, lambda x: lower(x)), lower(?))"
+    where, params = filters.where(prefix="w.")
+    months, month_params = token_months(filters)
+    # The index is searched first (only the period's months of it) and only the matching orders are joined:
+    # joining every order of the period with its tokens costs several times more.
+    hit = f"w.order_id IN (SELECT order_id FROM order_tokens t WHERE {months} AND {has})"
+    late, late_params = "", []
+    pending = pending_months(con, filters)
+    if pending != []:
+        # Lowering every text costs seconds: only orders without tokens, in months that have such orders.
+        late = (f" OR (w.order_id NOT IN (SELECT order_id FROM order_tokens t WHERE {months}) "
+                "AND contains(lower(w.content), lower(?))"
+                + ("" if pending is None else " AND list_contains(?, date_trunc('month', w.received_at)::DATE)") + ")")
+        late_params = [*month_params, word, *([] if pending is None else [pending])]
     return query(
         con,
-        "SELECT order_id, received_at, district, street, category_l1, content FROM work_orders "
-        f"LEFT JOIN order_tokens USING (order_id) WHERE {where} "
-        # CASE, not OR: only the texts of orders without tokens are lowered (lowering every text costs seconds).
-        f"AND CASE WHEN tokens IS NULL THEN contains(lower(content), lower(?)) ELSE {has} END "
-        "ORDER BY received_at DESC, order_id DESC LIMIT ?",
-        [*params, word, word, limit],
+        "SELECT w.order_id, w.received_at, w.district, w.street, w.category_l1, w.content FROM work_orders w "
+        f"WHERE {where} AND ({hit}{late}) ORDER BY w.received_at DESC, w.order_id DESC LIMIT ?",
+        [*params, *month_params, word, *late_params, limit],
     )
 
 

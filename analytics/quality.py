@@ -7,7 +7,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from analytics.db import LOADED, query
+from analytics.db import LOADED, detail_sql, query
 from analytics.filters import Filters
 from core.schema import WORK_ORDER_COLUMNS
 
@@ -57,11 +57,12 @@ def quarantine_rows(con: duckdb.DuckDBPyConnection, filters: Filters | None = No
 
 def coverage(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> pl.DataFrame:
     """How many of the (filtered) orders lack what the analytics need: one row per check with count and share.
+    Counted from the monthly detail summary (core.summary, kept by every load) for whole months.
 
     An unknown street is a non-empty street that is not in the official list (areas), so it cannot be
     ranked or matched to population; an unmapped category is an order with no 一级分类.
     """
-    where, params = (filters or Filters()).where(prefix="w.")
+    source, params = detail_sql(con, filters or Filters())
     checks = [
         ("district_missing", "缺少区", "w.district IS NULL"),
         ("street_missing", "缺少街道/乡镇", "w.street IS NULL"),
@@ -69,26 +70,25 @@ def coverage(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> 
         ("district_from_text", "区取自地址或诉求内容（导出无区列）", f"w.district IS NOT NULL AND {_inferred('district')}"),
         ("street_from_text", "街道/乡镇取自地址或诉求内容（导出无街乡列）", f"w.street IS NOT NULL AND {_inferred('street')}"),
         ("category_missing", "缺少问题分类（未映射到一级分类）", "w.category_l1 IS NULL"),
-        ("content_missing", "缺少诉求内容", "w.content IS NULL OR trim(w.content) = ''"),
-        ("dispatched_missing", "缺少派单时间", "w.dispatched_at IS NULL"),
-        ("responded_missing", "缺少响应时间（不计入响应率）", "w.responded_at IS NULL"),
-        ("closed_missing", "已办结但缺少办结时间", "w.status = '已办结' AND w.closed_at IS NULL"),
-        ("resolution_missing", "未评价是否解决", "w.resolution IS NULL"),
-        ("satisfaction_missing", "未评价满意度", "w.satisfaction IS NULL"),
     ]
-    counts = ", ".join(f"count(*) FILTER (WHERE {cond}) AS {key}" for key, _, cond in checks)
+    flagged = [("content_missing", "缺少诉求内容"), ("dispatched_missing", "缺少派单时间"),
+               ("responded_missing", "缺少响应时间（不计入响应率）"), ("closed_missing", "已办结但缺少办结时间"),
+               ("resolution_missing", "未评价是否解决"), ("satisfaction_missing", "未评价满意度")]
+    counts = ", ".join([*(f"coalesce(sum(w.orders) FILTER (WHERE {cond}), 0)::BIGINT AS {key}" for key, _, cond in checks),
+                        *(f"coalesce(sum(w.{key}), 0)::BIGINT AS {key}" for key, _ in flagged)])
     row = query(
         con,
-        f"SELECT count(*) AS total, {counts} FROM work_orders w LEFT JOIN loads l ON l.load_id = w.load_id WHERE {where}",
+        f"SELECT coalesce(sum(w.orders), 0)::BIGINT AS total, {counts} FROM {source} w LEFT JOIN loads l ON l.load_id = w.load_id",
         params,
     ).to_dicts()[0]
     total = row["total"]
+    keys = [*((k, lab) for k, lab, _ in checks), *flagged]
     return pl.DataFrame(
         {
-            "check": [k for k, _, _ in checks],
-            "label": [lab for _, lab, _ in checks],
-            "orders": [row[k] for k, _, _ in checks],
-            "share": [row[k] / total if total else None for k, _, _ in checks],
+            "check": [k for k, _ in keys],
+            "label": [lab for _, lab in keys],
+            "orders": [row[k] for k, _ in keys],
+            "share": [row[k] / total if total else None for k, _ in keys],
         },
         schema={"check": pl.String, "label": pl.String, "orders": pl.Int64, "share": pl.Float64},
     )
@@ -96,11 +96,11 @@ def coverage(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> 
 
 def unknown_streets(con: duckdb.DuckDBPyConnection, filters: Filters | None = None, limit: int = 50) -> pl.DataFrame:
     """The street names not in the official list, most frequent first (what to add to a mapping or fix)."""
-    where, params = (filters or Filters()).where(prefix="w.")
+    source, params = detail_sql(con, filters or Filters())
     return query(
         con,
-        "SELECT w.district, w.street, count(*) AS orders FROM work_orders w "
-        f"WHERE w.street IS NOT NULL AND {_NOT_OFFICIAL} AND {where} "
+        f"SELECT w.district, w.street, sum(w.orders)::BIGINT AS orders FROM {source} w "
+        f"WHERE w.street IS NOT NULL AND {_NOT_OFFICIAL} "
         "GROUP BY ALL ORDER BY orders DESC, w.district, w.street LIMIT ?",
         [*params, limit],
     )

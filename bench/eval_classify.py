@@ -186,7 +186,7 @@ def scale(n: int, demo_orders: int, s) -> list[str]:
     copies = -(-n // demo_orders)
     with writing(path) as con:   # the demo's orders repeated with new ids up to n (texts and places as they are)
         con.execute("CREATE TEMP TABLE _k AS SELECT range AS k FROM range(1, ?)", [copies])
-        con.execute("INSERT INTO order_tokens SELECT order_id || '-' || k, tokens FROM order_tokens, _k")
+        con.execute("INSERT INTO order_tokens (order_id, month, tokens) SELECT order_id || '-' || k, month, tokens FROM order_tokens, _k")
         con.execute("INSERT INTO work_orders SELECT w.* REPLACE (w.order_id || '-' || _k.k AS order_id) FROM work_orders w, _k")
         total = con.execute("SELECT count(*) FROM work_orders").fetchall()[0][0]
     con = connect_read(path)

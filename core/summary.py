@@ -48,9 +48,10 @@ def create(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def missing(con: duckdb.DuckDBPyConnection, database: str | None = None) -> bool:
-    """True for a database written before the summary existed."""
-    return not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? "
-                           "AND database_name = coalesce(?, current_database())", [STATE, database]).fetchall()[0][0]
+    """True for a database written before the summaries existed."""
+    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE list_contains(?, table_name) "
+                       "AND database_name = coalesce(?, current_database())",
+                       [[STATE, DETAIL_STATE], database]).fetchall()[0][0] < 2
 
 
 def refresh(con: duckdb.DuckDBPyConnection, rates: Rates) -> list[date]:
@@ -74,6 +75,57 @@ def refresh(con: duckdb.DuckDBPyConnection, rates: Rates) -> list[date]:
                 f"FROM work_orders WHERE {where} GROUP BY ALL", [*params, *bounds])
     con.execute(f"INSERT INTO {STATE} SELECT {_MONTH} AS month, {_FINGERPRINT}, ? FROM work_orders WHERE {where} "
                 "GROUP BY 1", [key, *bounds])
+    return stale
+
+
+DETAIL = "monthly_detail"
+DETAIL_STATE = "monthly_detail_state"
+DETAIL_KEYS = ("district", "street", "dept", "category_l1", "category_l2", "category_l3", "load_id")
+# What the 数据质量 page counts per order (analytics.quality), over work_orders' own columns; the checks on
+# district, street and category are read from the keys.
+QUALITY_FLAGS = {
+    "content_missing": "content IS NULL OR trim(content) = ''",
+    "dispatched_missing": "dispatched_at IS NULL",
+    "responded_missing": "responded_at IS NULL",
+    "closed_missing": "status = '已办结' AND closed_at IS NULL",
+    "resolution_missing": "resolution IS NULL",
+    "satisfaction_missing": "satisfaction IS NULL",
+}
+
+
+def detail_counts() -> str:
+    """The select list of monthly_detail's counts over work_orders (orders, latest receipt, QUALITY_FLAGS)."""
+    return ", ".join(["count(*) AS orders", "max(received_at) AS last_at",
+                      *(f"count(*) FILTER (WHERE {cond}) AS {key}" for key, cond in QUALITY_FLAGS.items())])
+
+
+def create_detail(con: duckdb.DuckDBPyConnection) -> None:
+    flags = ", ".join(f"{k} BIGINT NOT NULL" for k in QUALITY_FLAGS)
+    con.execute(f"CREATE TABLE IF NOT EXISTS {DETAIL} (month DATE NOT NULL, "
+                f"{', '.join(f'{k} VARCHAR' for k in DETAIL_KEYS)}, orders BIGINT NOT NULL, last_at TIMESTAMP, {flags})")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {DETAIL_STATE} (month DATE NOT NULL, orders BIGINT, fingerprint HUGEINT)")
+
+
+def refresh_detail(con: duckdb.DuckDBPyConnection) -> list[date]:
+    """Bring monthly_detail in line with work_orders (inside the writer's transaction): per month × unit ×
+    category (all three levels) × load, the orders, their latest receipt and the 数据质量 counts, so that
+    forecasts over the whole history and the quality checks of any window read these instead of the orders.
+    Only months whose orders changed (as monthly_counts tells them) are redone; the months redone."""
+    create_detail(con)
+    stale = [r[0] for r in con.execute(
+        f"WITH now AS (SELECT {_MONTH} AS month, {_FINGERPRINT} FROM work_orders GROUP BY 1) "
+        f"SELECT month FROM now FULL JOIN {DETAIL_STATE} s USING (month) WHERE now.orders IS NULL OR s.orders IS NULL "
+        "OR now.orders <> s.orders OR now.fingerprint <> s.fingerprint ORDER BY 1").fetchall()]
+    if not stale:
+        return []
+    con.execute(f"DELETE FROM {DETAIL} WHERE list_contains(?, month)", [stale])
+    con.execute(f"DELETE FROM {DETAIL_STATE} WHERE list_contains(?, month)", [stale])
+    where = f"received_at >= ? AND received_at < ? AND list_contains(?, {_MONTH})"
+    bounds: list[Any] = [stale[0], _next_month(stale[-1]), stale]
+    con.execute(f"INSERT INTO {DETAIL} SELECT {_MONTH} AS month, {', '.join(DETAIL_KEYS)}, {detail_counts()} "
+                f"FROM work_orders WHERE {where} GROUP BY ALL", bounds)
+    con.execute(f"INSERT INTO {DETAIL_STATE} SELECT {_MONTH} AS month, {_FINGERPRINT} FROM work_orders WHERE {where} "
+                "GROUP BY 1", bounds)
     return stale
 
 

@@ -32,8 +32,8 @@ PART = "part-0.parquet"
 # Partitioned tables: the rows with their partition key `_k`, the month of the order's received_at.
 PARTITIONED = {
     "work_orders": "SELECT t.*, strftime(t.received_at, '%Y-%m') AS _k FROM work_orders t",
-    "order_tokens": "SELECT t.*, strftime(w.received_at, '%Y-%m') AS _k "
-                    "FROM order_tokens t JOIN work_orders w USING (order_id)",
+    # The index's own month column is the partition's (Hive key `month`), as for work_orders.
+    "order_tokens": "SELECT t.* EXCLUDE (month), strftime(t.month, '%Y-%m') AS _k FROM order_tokens t",
 }
 LABELS = {"work_orders": "工单", "order_tokens": "分词索引", "cases": "吹哨案件", "case_events": "案件事件",
           "dept_ratings": "部门评价", "dept_duties": "权责清单", "areas": "区划", "loads": "导入记录",

@@ -23,7 +23,7 @@ from core.schema import needs_upgrade
 Progress = Callable[[str, float], None]
 CHUNK = 100_000  # rows tokenised while the previous chunk is being inserted
 SEP = "\x1f"  # joins a row's tokens: one string per row builds the list column far faster than lists do
-PENDING_SQL = ("SELECT order_id, content, community, address FROM work_orders "
+PENDING_SQL = ("SELECT order_id, date_trunc('month', received_at)::DATE AS month, content, community, address FROM work_orders "
                "WHERE order_id NOT IN (SELECT order_id FROM order_tokens)")
 
 
@@ -75,7 +75,7 @@ def fill(db: str | os.PathLike | None = None, progress: Progress | None = None) 
 
 def _insert(con: duckdb.DuckDBPyConnection, part: pl.DataFrame) -> None:
     con.register("_tokens", part.to_arrow())
-    con.execute("INSERT INTO order_tokens (order_id, tokens) SELECT order_id, tokens FROM _tokens")
+    con.execute("INSERT INTO order_tokens (order_id, month, tokens) SELECT order_id, month, tokens FROM _tokens")
     con.unregister("_tokens")
 
 
@@ -89,7 +89,7 @@ def _tokenize_and_insert(con: duckdb.DuckDBPyConnection, todo: pl.DataFrame, pro
             pending = []
             for start in range(0, todo.height, CHUNK):
                 part = todo.slice(start, CHUNK)
-                part = part.select("order_id", tokenize(part["content"].to_list(), extra))
+                part = part.select("order_id", "month", tokenize(part["content"].to_list(), extra))
                 pending.append(writer.submit(_insert, cur, part))
                 progress("tokenize", min(start + CHUNK, todo.height) / todo.height)
                 while pending and pending[0].done():  # a failed insert stops now, not at the end

@@ -5,8 +5,10 @@ over any window read thousands of rows instead of millions of orders (analytics.
 etl.store.writing refreshes it before publishing, recomputing only the months whose orders changed (their
 number, or the loads that last wrote them). The two counts that depend on rate settings (responded in time,
 closed on time) use settings.toml as it was then, recorded per month; a read under other settings counts
-from the orders instead. monthly_words: per month × district × word, the orders whose tokens hold it (hot
-words over a year read these instead of every order's tokens), redone for the months whose token index changed.
+from the orders instead. monthly_detail: per month × district × street × dept × category_l1–l3 × load, the
+orders, their latest receipt and the 数据质量 counts (forecasts over the whole history, pickers, quality checks).
+monthly_words: per month × district × word, the orders whose tokens hold it (hot words over a year read these
+instead of every order's tokens), redone for the months whose token index changed.
 """
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ Nothing is quadratic in the number of orders, and only the period shown is read:
    and the two orders are not at two different places; the same spot adds place_bonus, and without one, two
    titles sharing a rare word (a company, a policy) add head_bonus;
 4. union-find over kept pairs; groups at one place told in different words are merged;
-5. each group of at least min_size orders is judged on its burst (`_judge`): callers in its busiest burst_days
+5. each group of at least min_size orders is judged on its burst (`judge`): callers in its busiest burst_days
    against its own rate outside them; hot groups that are one issue found twice are merged (`_merge_duplicates`,
    `settle`), and a group whose problem cannot be named is not one concrete problem.
 recurring.repeats lists the same groups as root causes, so hot issues and repeats agree.
@@ -39,7 +39,7 @@ from core.segment import place_terms, plain, segment
 
 INPUT_COLUMNS = (
     "order_id", "received_at", "content", "tokens", "channel", "district", "street", "community", "address",
-    "lat", "lon", "caller_key", "likes", "category_l1", "category_l2", "category_l3", "request_type",
+    "lat", "lon", "caller_key", "likes", "category_l1", "category_l2", "category_l3", "request_type", "dept",
 )
 
 ESTATE_SUFFIX = "小区|花园|家园|公寓|新城|新村|嘉园|家属院|宿舍|大院|号院|苑|园|城|湾|府|里|大厦|广场|村|庄|滩"
@@ -170,18 +170,20 @@ def _main_place(head_names: pl.Series, names: pl.Series) -> pl.Series:
     ))["h"]
 
 
-def _address_place(address: pl.Expr, divisions: tuple[str, ...] = ()) -> pl.Expr:
-    """The place an export's address names, without admin prefixes and house numbers: the last named part
+def _address_place(address: pl.Series, divisions: tuple[str, ...] = ()) -> pl.Series:
+    """The place each export's address names, without admin prefixes and house numbers: the last named part
     (北京市朝阳区望京西园三区212号楼3单元 → 望京西园三区, 亚运村北路12号附近 → 亚运村北路,
-    迎宾一路135号悦澜新都 → 悦澜新都)."""
-    parts = (address.str.replace_all(_admin_pattern(divisions), " ")
-             .str.replace_all(r"[\d一二三四五六七八九十]*[\d]+(?:号楼|号院|号|栋|幢|楼|单元|室|层|弄)?|与|附近|交叉口|旁边|对面", " ")
-             .str.strip_chars().str.split(" ").list.eval(pl.element().filter(pl.element().str.len_chars() >= 2)))
-    stem = parts.list.last()
-    # An address without Chinese (311 exports: 659 CAULDWELL AVENUE) is the place as written.
-    latin = address.str.to_uppercase().str.replace_all(r"\s+", " ").str.strip_chars()
-    return pl.when(~address.str.contains(r"[\u4e00-\u9fff]") & (latin.str.len_chars() >= 3)).then(latin) \
-        .when(stem.str.len_chars() >= 3).then(stem)
+    迎宾一路135号悦澜新都 → 悦澜新都). Worked out once per distinct address (the division pattern is long)."""
+    a = pl.col("a")
+    distinct = address.cast(pl.String).drop_nulls().unique().to_frame("a").with_columns(
+        stem=a.str.replace_all(_admin_pattern(divisions), " ")
+        .str.replace_all(r"[\d一二三四五六七八九十]*[\d]+(?:号楼|号院|号|栋|幢|楼|单元|室|层|弄)?|与|附近|交叉口|旁边|对面", " ")
+        .str.strip_chars().str.split(" ").list.eval(pl.element().filter(pl.element().str.len_chars() >= 2)).list.last(),
+        # An address without Chinese (311 exports: 659 CAULDWELL AVENUE) is the place as written.
+        latin=a.str.to_uppercase().str.replace_all(r"\s+", " ").str.strip_chars(),
+    ).select("a", p=pl.when(~a.str.contains(r"[\u4e00-\u9fff]") & (pl.col("latin").str.len_chars() >= 3)).then("latin")
+             .when(pl.col("stem").str.len_chars() >= 3).then("stem"))
+    return address.cast(pl.String).to_frame("a").join(distinct, on="a", how="left", maintain_order="left")["p"]
 
 
 def _divisions(docs: pl.DataFrame) -> tuple[str, ...]:
@@ -191,14 +193,14 @@ def _divisions(docs: pl.DataFrame) -> tuple[str, ...]:
     return tuple(sorted(v for v in values if len(v) >= 2))
 
 
-def _known_places(docs: pl.DataFrame) -> list[str]:
+def _known_places(docs: pl.DataFrame, address: pl.Series | None = None) -> list[str]:
     """Places the export itself names (its community column without 社区/居委会/村委会, and the named part of its
     addresses), so that a text naming one is about it whatever its name ends with (悦澜新都, 望江Park): the
     data, not a list of suffixes, says what a place is. Divisions, generic words and names shorter than
     three characters are left out."""
     community = docs["community"].drop_nulls().str.replace(r"(?:社区居委会|居委会|村委会|社区)$", "")
     divisions = _divisions(docs)
-    address = docs.select(p=_address_place(pl.col("address"), divisions))["p"].drop_nulls()
+    address = (address if address is not None else _address_place(docs["address"], divisions)).drop_nulls()
     names = pl.concat([community, address]).unique()
     names = names.filter((names.str.len_chars() >= 3) & names.str.contains(r"[\u4e00-\u9fff]")
                          & ~names.is_in(list(place_terms())))
@@ -268,13 +270,14 @@ def prepare(orders: pl.DataFrame, h: HotIssues) -> pl.DataFrame:
     head = text.str.split("\n").list.first().str.slice(0, h.head_chars * 2)
     divisions = _divisions(docs)
     places = place_names(text, divisions)
-    known = _known_places(docs)
+    addressed = _address_place(docs["address"], divisions)
+    known = _known_places(docs, addressed)
     named = text.str.slice(0, 400).str.extract_many(known, leftmost=True) if known else pl.Series([[]] * docs.height)
     named_head = head.str.extract_many(known, leftmost=True) if known else named
     docs = docs.with_columns(places, text_place=pl.Series(pl.DataFrame({"k": named_head, "K": named, "r": _main_place(
         places if (head == text).all() else place_names(head, divisions), places)}).select(
         pl.coalesce(pl.col("k").list.first(), "r", pl.col("K").list.first()))["k"])).with_columns(
-        spot=pl.coalesce("text_place", _address_place(pl.col("address"), divisions)),
+        spot=pl.coalesce("text_place", addressed),
         place_name=pl.coalesce("community", "address", pl.col("places").list.join("|").replace("", None)),
         # The words of the place an order is about say where, not what (亚运村, 北路, 实验小学).
         place_words=pl.concat_str([pl.col(c).fill_null("") for c in ("community", "address", "text_place")],
@@ -452,7 +455,7 @@ class Groups:
 
 def group_orders(orders: pl.DataFrame, settings: Settings, period_start: datetime | None = None,
                  period_end: datetime | None = None) -> Groups:
-    """Cluster the orders of one period and judge each group (see `_judge`); duplicate hot groups (the same
+    """Cluster the orders of one period and judge each group (see `judge`); duplicate hot groups (the same
     place and matter found twice) are merged into one."""
     h = settings.hot_issues
     docs, sig = cluster(orders, settings)
@@ -465,15 +468,15 @@ def group_orders(orders: pl.DataFrame, settings: Settings, period_start: datetim
         times = times.filter(times < period_end)
     days = float(max(times.dt.date().n_unique(), h.burst_days))
     members = docs.filter(pl.len().over("cluster") >= h.min_size)
-    stats = _judge(members, h, days)
+    stats = judge(members, h, days)
     merged = _merge_duplicates(members, sig, stats, h)
     if merged is not None:
         members = members.with_columns(cluster=pl.col("cluster").replace_strict(merged, default=pl.col("cluster")))
-        stats = _judge(members, h, days)
+        stats = judge(members, h, days)
     return Groups(members, stats, sig, days, docs)
 
 
-def _judge(members: pl.DataFrame, h: HotIssues, days: float) -> pl.DataFrame:
+def judge(members: pl.DataFrame, h: HotIssues, days: float) -> pl.DataFrame:
     """Per group: size, callers (an order without a caller counts as its own), its burst (most distinct
     callers within any burst_days days), the expected count in such a window from the group's own orders
     outside it (spread over the rest of the period; at least expected_floor), lift, heat, and the verdict:
@@ -755,35 +758,62 @@ def describe(groups: Groups, clusters: pl.Series, settings: Settings, period_end
     """One labelled row per group in `clusters`, hottest first: label (place · problem), place, problem, size,
     callers, channels, first_at, last_at, likes, burst (callers in the busiest burst_days), burst_from/to,
     expected, lift, peak_share (busiest week's share), growth, heat, hot, cluster, order_ids."""
-    h = settings.hot_issues
-    members = groups.members.filter(pl.col("cluster").is_in(clusters.implode())).sort("received_at", "order_id")
-    if members.is_empty():
+    stats = group_table(groups.members, groups.stats.filter(pl.col("cluster").is_in(clusters.implode())),
+                        settings.hot_issues, period_end)
+    if stats.is_empty():
         return pl.DataFrame(schema=_TABLE_SCHEMA)
+    return with_labels(stats, label_groups(groups, stats["cluster"], settings))
+
+
+def group_table(members: pl.DataFrame, stats: pl.DataFrame, h: HotIssues, period_end: datetime | None = None) -> pl.DataFrame:
+    """The groups of `stats` (from `judge`) with what their members add: channels, first_at, last_at, recent
+    and prior counts, peak_share, growth and order_ids (in time order), hottest first."""
+    members = members.join(stats.select("cluster"), on="cluster", how="semi").sort("received_at", "order_id")
+    if members.is_empty():
+        return pl.DataFrame(schema={**_STATS_SCHEMA, "channels": pl.UInt32, "first_at": pl.Datetime("us"),
+                                    "last_at": pl.Datetime("us"), "peak_share": pl.Float64, "growth": pl.Float64,
+                                    "order_ids": pl.List(pl.String)})
     end = period_end or members["received_at"].max()
     recent_from = end - timedelta(days=h.recent_days)
     prior_from = recent_from - timedelta(days=h.recent_days)
-    stats = members.group_by("cluster").agg(
+    out = members.group_by("cluster").agg(
         # NULL, not 0, when the export says nothing about channels (message boards).
         channels=pl.when(pl.col("channel").is_not_null().any()).then(pl.col("channel").drop_nulls().n_unique()).cast(pl.UInt32),
         first_at=pl.col("received_at").min(), last_at=pl.col("received_at").max(),
         recent=(pl.col("received_at") > recent_from).sum(),
         prior=((pl.col("received_at") > prior_from) & (pl.col("received_at") <= recent_from)).sum(),
         order_ids=pl.col("order_id"),
-    ).join(groups.stats, on="cluster")
+    ).join(stats, on="cluster")
     peak = (members.group_by("cluster", pl.col("received_at").dt.truncate("1w").alias("wk")).len("n")
             .group_by("cluster").agg(peak=pl.col("n").max()))
-    stats = stats.join(peak, on="cluster").with_columns(
+    return out.join(peak, on="cluster").with_columns(
         peak_share=pl.col("peak") / pl.col("size"),
         growth=((pl.col("recent") + 1) / (pl.col("prior") + 1)).log().clip(lower_bound=0.0),
     ).sort(["heat", "size", "first_at", "cluster"], descending=[True, True, False, False])
+
+
+def label_groups(groups: Groups, clusters: pl.Series, settings: Settings) -> pl.DataFrame:
+    """(cluster, place, problem, label) of the given groups (see `label`), against the words of all the
+    period's orders."""
+    h = settings.hot_issues
+    members = groups.members.filter(pl.col("cluster").is_in(clusters.implode())).sort("received_at", "order_id")
     vocab = term_idf(groups.docs, h.max_df_share)
     parts = members.partition_by("cluster", as_dict=True)
-    names = [label(parts[(c,)], vocab, h) for c in stats["cluster"].to_list()]
-    return stats.with_columns(
-        place=pl.Series([p for p, _ in names], dtype=pl.String),
-        problem=pl.Series([q for _, q in names], dtype=pl.String),
-        label=pl.Series([f"{p} · {q}" if p and q else p or q or "（未命名）" for p, q in names], dtype=pl.String),
-    ).select(list(_TABLE_SCHEMA)).cast(_TABLE_SCHEMA)
+    ids = [c for c in clusters.to_list() if (c,) in parts]
+    names = [label(parts[(c,)], vocab, h) for c in ids]
+    return pl.DataFrame({
+        "cluster": pl.Series(ids, dtype=pl.UInt32),
+        "place": pl.Series([p for p, _ in names], dtype=pl.String),
+        "problem": pl.Series([q for _, q in names], dtype=pl.String),
+        "label": pl.Series([f"{p} · {q}" if p and q else p or q or "（未命名）" for p, q in names], dtype=pl.String),
+    })
+
+
+def with_labels(table: pl.DataFrame, labels: pl.DataFrame) -> pl.DataFrame:
+    """group_table rows with their names, in the hot-issue table's columns and order."""
+    table = table.drop("place", "problem", "label", strict=False)
+    return (table.join(labels.select("cluster", "place", "problem", "label"), on="cluster", how="left", maintain_order="left")
+            .select(list(_TABLE_SCHEMA)).cast(_TABLE_SCHEMA))
 
 
 def hot_issues(orders: pl.DataFrame, settings: Settings, period_end: datetime | None = None,
@@ -804,15 +834,20 @@ def settle(groups: Groups, settings: Settings, period_end: datetime | None = Non
         first = twins.group_by("label").agg(to=pl.col("cluster").min(), cluster=pl.col("cluster"))
         merged = dict(first.explode("cluster").select("cluster", "to").iter_rows())
         members = groups.members.with_columns(cluster=pl.col("cluster").replace_strict(merged, default=pl.col("cluster")))
-        groups = Groups(members, _judge(members, settings.hot_issues, groups.days), groups.sig, groups.days, groups.docs)
+        groups = Groups(members, judge(members, settings.hot_issues, groups.days), groups.sig, groups.days, groups.docs)
         table = describe(groups, groups.stats.filter("hot")["cluster"], settings, period_end)
-    vague = table.filter((pl.col("problem") == "") | (pl.col("place") == "")
-                         & pl.col("problem").map_elements(_one_common_word, return_dtype=pl.Boolean))
+    vague = table.filter(is_vague())
     if vague.height:
         stats = groups.stats.with_columns(hot=pl.col("hot") & ~pl.col("cluster").is_in(vague["cluster"].implode()))
         groups = Groups(groups.members, stats, groups.sig, groups.days, groups.docs)
         table = table.filter(~pl.col("cluster").is_in(vague["cluster"].implode()))
     return groups, table
+
+
+def is_vague() -> pl.Expr:
+    """A labelled group that is not one concrete problem (see `settle`)."""
+    return (pl.col("problem") == "") | (pl.col("place") == "") & pl.col("problem").map_elements(
+        _one_common_word, return_dtype=pl.Boolean)
 
 
 def _one_common_word(phrase: str) -> bool:
@@ -855,7 +890,11 @@ def explain(settings: Settings) -> str:
         f"咨询（诉求类型为咨询）超过 {h.max_consult_share:.0%} 且没有点名地点的不算；没有地点、问题又只是一个常用词（如驾校）的是问题类型，不算。"
         "同一地点、同一问题被分成两组的合并为一条。\n\n"
         f"**热度** = 爆发量 × 对数(1 + 倍数) + {h.w_callers:g} × 对数(1 + 来电人数) + {h.w_likes:g} × 对数(1 + 点赞数)；"
-        "对数为自然对数，无点赞数据的来源该项为 0。"
+        "对数为自然对数，无点赞数据的来源该项为 0。\n\n"
+        f"**大数据量的月份**：工单 ≥ {h.precompute_orders:,} 件的月份在导入后按全市整月分组一次并保存；所选时段为整月时直接读取，"
+        "结果与当场计算相同。选了区、街乡或分类时，取各组落在所选范围内的工单重新判定（爆发量、倍数、是否热点、件数），"
+        "名称沿用整月的；选了多个月时，相邻月份中地点与问题都相同的组视为同一问题（跨月的集中反映不会被月底切断），"
+        "同一来电人的反复来电也跨月连续计算。其他时段当场计算。"
     )
 
 
@@ -868,7 +907,12 @@ def period(filters: Filters) -> tuple[datetime | None, datetime | None]:
 
 def read_hot_issues(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> pl.DataFrame:
     """hot_issues among the filtered orders (only the period shown is read and clustered), measured against
-    that period."""
+    that period; whole months stored after their load are read back instead (analytics.hot_months)."""
+    from analytics import hot_months
+
+    months = hot_months.stored_months(con, filters, settings)
+    if months:
+        return hot_months.read(con, filters, settings, months)
     start, end = period(filters)
     return hot_issues(fetch_orders(con, filters, INPUT_COLUMNS), settings, period_end=end, period_start=start)
 

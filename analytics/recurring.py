@@ -54,44 +54,103 @@ def repeats(orders: pl.DataFrame, settings: Settings, period_start: datetime | N
     least settings.repeats.alert_count times. 同一地点 (root causes): the hot-issue groups at one place with
     several callers and at least alert_count orders, most callers first, at most settings.repeats.place_limit.
     `hot_issue` names the hot issue the orders belong to, so that the two pages never disagree about them."""
-    r, h = settings.repeats, settings.hot_issues
-    if orders.height < r.alert_count:
+    if orders.height < settings.repeats.alert_count:
         return pl.DataFrame(schema=REPEAT_SCHEMA)
     groups, hot = hi.settle(hi.group_orders(orders, settings, period_start, period_end), settings, period_end)
+    runs = caller_runs(groups, settings)
+    by_caller = caller_rows(runs, run_labels(runs, groups.docs, settings), hot_orders(hot, groups.members))
+    candidates = place_candidates(groups.stats, settings)
+    return pl.concat([by_caller, place_rows(hi.describe(groups, candidates, settings, period_end), settings)])
+
+
+def caller_runs(groups: hi.Groups, settings: Settings) -> pl.DataFrame:
+    """The prepared orders of every caller's runs on one matter of at least alert_count orders, each follows
+    the previous within window_days, with `matter_key` and `episode` (one number per run)."""
+    r = settings.repeats
+    return long_runs(caller_matters(groups, settings), r.window_days, r.alert_count)
+
+
+def caller_matters(groups: hi.Groups, settings: Settings) -> pl.DataFrame:
+    """The prepared orders that have a caller, with `matter_key`: the caller and the matter (category_l3, else
+    category_l2, else the caller's orders linked by text similarity: #component)."""
+    r, h = settings.repeats, settings.hot_issues
     docs = groups.docs
     docs = docs.with_columns(
         by_caller=pl.Series(hi.text_components(docs, groups.sig, "caller_key", r.text_similarity, h).astype(np.int64)))
-    category = pl.coalesce("category_l3", "category_l2")
-    caller = docs.filter(pl.col("caller_key").is_not_null()).with_columns(
-        matter_key=pl.concat_str([pl.col("caller_key"), pl.coalesce(category, pl.format("#{}", "by_caller"))], separator="|"))
-    eps = _episodes(caller, "matter_key", r.window_days)
-    eps = eps.filter(pl.len().over("matter_key", "episode") >= r.alert_count)
-    hot_of = (hot.select("cluster", "label").join(groups.members.select("i", "cluster"), on="cluster")
-              .select("i", hot_issue="label"))
-    rows = []
+    return docs.filter(pl.col("caller_key").is_not_null()).with_columns(
+        matter_key=pl.concat_str([pl.col("caller_key"), pl.coalesce(_CATEGORY, pl.format("#{}", "by_caller"))], separator="|"))
+
+
+def long_runs(orders: pl.DataFrame, window_days: int, alert_count: int) -> pl.DataFrame:
+    """The orders of runs (see `_episodes`, per matter_key) of at least alert_count orders."""
+    eps = _episodes(orders, "matter_key", window_days)
+    return eps.filter(pl.len().over("episode") >= alert_count)
+
+
+_CATEGORY = pl.coalesce("category_l3", "category_l2")
+
+
+def run_labels(runs: pl.DataFrame, docs: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    """Per run (`episode`): where (the place its orders name, else the first address or community) and the
+    matter (its category when every order has one, else the problem its texts name: hot_issues.label)."""
+    h = settings.hot_issues
     vocab = hi.term_idf(docs, h.max_df_share)
-    for _, g in eps.group_by("matter_key", "episode", maintain_order=True):
-        g = g.sort("received_at", "order_id").join(hot_of, on="i", how="left", maintain_order="left")
+    rows = []
+    for (episode,), g in runs.group_by("episode", maintain_order=True):
+        g = g.sort("received_at", "order_id")
         where, problem = hi.label(g, vocab, h)
-        categories = g.select(category.alias("c"))["c"].drop_nulls()
-        rows.append({
-            "kind": "同一来电人", "caller_key": g["caller_key"][0],
-            "place": where or (g["place_name"].drop_nulls()[0] if g["place_name"].drop_nulls().len() else None),
-            "matter": categories.mode().sort()[0] if categories.len() == g.height else problem,
-            "count": g.height, "callers": 1, "first_at": g["received_at"].min(), "last_at": g["received_at"].max(),
-            "hot_issue": g["hot_issue"].drop_nulls().mode().sort()[0] if g["hot_issue"].drop_nulls().len() * 2 > g.height else None,
-            "order_ids": g["order_id"].to_list(),
-        })
-    by_caller = pl.DataFrame(rows, schema=REPEAT_SCHEMA)
-    multi = groups.stats.filter((pl.col("callers") >= 2) & (pl.col("size") >= r.alert_count)).sort(
-        ["callers", "size", "cluster"], descending=[True, True, False])
-    places = hi.describe(groups, multi.head(r.place_limit * 2)["cluster"], settings, period_end)
-    places = (places.filter(pl.col("place") != "").sort(["callers", "size", "cluster"], descending=[True, True, False])
-              .head(r.place_limit).select(
-                  kind=pl.lit("同一地点"), caller_key=pl.lit(None, pl.String), place="place", matter="problem",
-                  count="size", callers="callers", first_at="first_at", last_at="last_at",
-                  hot_issue=pl.when("hot").then("label"), order_ids="order_ids"))
-    return pl.concat([by_caller.sort(["count", "last_at"], descending=True), places.cast(REPEAT_SCHEMA)])
+        categories = g.select(_CATEGORY.alias("c"))["c"].drop_nulls()
+        rows.append((episode, where or (g["place_name"].drop_nulls()[0] if g["place_name"].drop_nulls().len() else None),
+                     categories.mode().sort()[0] if categories.len() == g.height else problem))
+    return pl.DataFrame(rows, schema={"episode": pl.Int64, "place": pl.String, "matter": pl.String}, orient="row")
+
+
+def hot_orders(hot: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
+    """(order_id, hot_issue): the hot issue each order belongs to."""
+    return (hot.select("cluster", hot_issue="label").join(members.select("order_id", "cluster"), on="cluster")
+            .select("order_id", "hot_issue"))
+
+
+def caller_rows(runs: pl.DataFrame, labels: pl.DataFrame, hot_of: pl.DataFrame) -> pl.DataFrame:
+    """The 同一来电人 rows: one per run (`episode`), its place and matter from `labels` by `run` (the run it
+    was found in; default the run itself), `hot_issue` the hot issue most of its orders belong to."""
+    if runs.is_empty():
+        return pl.DataFrame(schema=REPEAT_SCHEMA)
+    if "run" not in runs.columns:
+        runs = runs.with_columns(run=pl.col("episode"))
+    g = runs.select("order_id", "caller_key", "received_at", "episode", "run").join(hot_of, on="order_id", how="left")
+    top = (g.drop_nulls("hot_issue").group_by("episode", "hot_issue").len("n")
+           .sort(["episode", "n", "hot_issue"], descending=[False, True, False])
+           .group_by("episode", maintain_order=True).first())
+    rows = g.sort("received_at", "order_id").group_by("episode").agg(
+        caller_key=pl.col("caller_key").first(), run=pl.col("run").first(), count=pl.len(),
+        first_at=pl.col("received_at").min(), last_at=pl.col("received_at").max(), order_ids=pl.col("order_id"),
+        with_hot=pl.col("hot_issue").is_not_null().sum())
+    return (rows.join(top.select("episode", "hot_issue", "n"), on="episode", how="left")
+            .join(labels.rename({"episode": "run"}), on="run", how="left")
+            .select(kind=pl.lit("同一来电人"), caller_key="caller_key", place="place", matter="matter", count="count",
+                    callers=pl.lit(1), first_at="first_at", last_at="last_at",
+                    hot_issue=pl.when(pl.col("with_hot") * 2 > pl.col("count")).then("hot_issue"), order_ids="order_ids")
+            .cast(REPEAT_SCHEMA)
+            .sort(["count", "last_at", "first_at", "caller_key", "matter"], descending=[True, True, False, False, False],
+                  nulls_last=True))
+
+
+def place_candidates(stats: pl.DataFrame, settings: Settings) -> pl.Series:
+    """The groups that may be listed 同一地点: several callers, at least alert_count orders, most callers first
+    (twice the list's length: those without a place drop out)."""
+    r = settings.repeats
+    return stats.filter((pl.col("callers") >= 2) & (pl.col("size") >= r.alert_count)).sort(
+        ["callers", "size", "cluster"], descending=[True, True, False]).head(r.place_limit * 2)["cluster"]
+
+
+def place_rows(table: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    """The 同一地点 rows from labelled candidate groups (hot_issues.describe columns)."""
+    return (table.filter(pl.col("place") != "").sort(["callers", "size", "cluster"], descending=[True, True, False])
+            .head(settings.repeats.place_limit).select(
+                kind=pl.lit("同一地点"), caller_key=pl.lit(None, pl.String), place="place", matter="problem",
+                count="size", callers="callers", first_at="first_at", last_at="last_at",
+                hot_issue=pl.when("hot").then("label"), order_ids="order_ids").cast(REPEAT_SCHEMA))
 
 
 REPEAT_SCHEMA = {"kind": pl.String, "caller_key": pl.String, "place": pl.String, "matter": pl.String, "count": pl.UInt32,
@@ -296,7 +355,13 @@ def explain(settings: Settings, what: str) -> str:
 
 
 def read_repeats(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> pl.DataFrame:
-    """repeats among the filtered orders (only the period shown is read)."""
+    """repeats among the filtered orders (only the period shown is read); whole months stored after their
+    load are read back instead (analytics.hot_months)."""
+    from analytics import hot_months
+
+    months = hot_months.stored_months(con, filters, settings)
+    if months:
+        return hot_months.read(con, filters, settings, months, repeats=True)
     start, end = hi.period(filters)
     return repeats(fetch_orders(con, filters, REPEAT_COLUMNS), settings, start, end)
 

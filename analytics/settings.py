@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from core.settings import Duckdb, Plausibility, Rates, read_toml
+from core.settings import Duckdb, HotIssues, Plausibility, Rates, Repeats, read_toml
 
 
 @dataclass(frozen=True)
@@ -41,45 +41,6 @@ class Hotspots:
     word_min_lift: float = 1.5
     word_min_baseline: int = 200
     coverage_share: float = 0.25
-
-
-@dataclass(frozen=True)
-class Repeats:
-    window_days: int = 30
-    alert_count: int = 3
-    text_similarity: float = 0.6
-    place_limit: int = 50
-
-
-@dataclass(frozen=True)
-class HotIssues:
-    text_similarity: float = 0.5
-    min_size: int = 3
-    alert_callers: int = 5
-    place_bonus: float = 0.3
-    head_bonus: float = 0.2
-    head_rare_df: int = 20
-    merge_category_share: float = 0.6
-    named_place_share: float = 0.5
-    bound_place_share: float = 0.8
-    burst_days: int = 14
-    min_callers: int = 2
-    min_lift: float = 3.0
-    expected_floor: float = 1.0
-    max_consult_share: float = 0.8
-    w_callers: float = 2.0
-    w_likes: float = 0.5
-    top_k: int = 12
-    window: int = 4
-    max_df_share: float = 0.15
-    rare_df_share: float = 0.01
-    rare_df_min: int = 60
-    head_boost: float = 3.0
-    head_chars: int = 40
-    grid_deg: float = 0.005
-    label_sample: int = 40
-    label_specificity: float = 0.1
-    recent_days: int = 14
 
 
 @dataclass(frozen=True)

@@ -229,7 +229,9 @@ def load_month(db: Path, csv: Path) -> dict:
     lines = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
     file_line = next((x for x in lines if "rows_inserted" in x), {})
     token_line = next((x for x in lines if x.get("step") == "tokens"), {})
-    return {"total": total, "tokens": token_line.get("seconds"), "orders_published": total - (token_line.get("seconds") or 0),
+    hot_line = next((x for x in lines if x.get("step") == "hot-issues"), {})
+    return {"total": total, "tokens": token_line.get("seconds"), "hot_issues": hot_line.get("seconds"),
+            "orders_published": total - (token_line.get("seconds") or 0) - (hot_line.get("seconds") or 0),
             "rows_inserted": file_line.get("rows_inserted"), "status": file_line.get("status"),
             "error": run.stderr.strip().splitlines()[-1] if run.returncode else None,
             "load_before": before, "load_after": _load()}

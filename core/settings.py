@@ -40,6 +40,46 @@ class Duckdb:
     temp_directory: str = ""        # "" = the system's temporary directory
 
 
+@dataclass(frozen=True)
+class Repeats:
+    window_days: int = 30
+    alert_count: int = 3
+    text_similarity: float = 0.6
+    place_limit: int = 50
+
+
+@dataclass(frozen=True)
+class HotIssues:
+    text_similarity: float = 0.5
+    min_size: int = 3
+    alert_callers: int = 5
+    place_bonus: float = 0.3
+    head_bonus: float = 0.2
+    head_rare_df: int = 20
+    merge_category_share: float = 0.6
+    named_place_share: float = 0.5
+    bound_place_share: float = 0.8
+    burst_days: int = 14
+    min_callers: int = 2
+    min_lift: float = 3.0
+    expected_floor: float = 1.0
+    max_consult_share: float = 0.8
+    w_callers: float = 2.0
+    w_likes: float = 0.5
+    top_k: int = 12
+    window: int = 4
+    max_df_share: float = 0.15
+    rare_df_share: float = 0.01
+    rare_df_min: int = 60
+    head_boost: float = 3.0
+    head_chars: int = 40
+    grid_deg: float = 0.005
+    label_sample: int = 40
+    label_specificity: float = 0.1
+    recent_days: int = 14
+    precompute_orders: int = 20_000
+
+
 def read_toml(path: Path | str | None = None) -> tuple[Path, dict[str, Any]]:
     """The settings file in force and its raw contents."""
     path = Path(path or os.environ.get("WHISTLE_SETTINGS") or SETTINGS_PATH)
@@ -66,3 +106,7 @@ def plausibility_settings() -> Plausibility:
 
 def rates_settings() -> Rates:
     return section("rates", Rates)
+
+
+def hot_settings() -> tuple[HotIssues, Repeats]:
+    return section("hot_issues", HotIssues), section("repeats", Repeats)

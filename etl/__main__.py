@@ -1,5 +1,5 @@
-"""`python -m etl load PATH... [--db DB] [--kind K] [--mapping FILE] [--json]`, `python -m etl tokens` and
-`python -m etl demo`, `python -m etl lake DIR`."""
+"""`python -m etl load PATH... [--db DB] [--kind K] [--mapping FILE] [--json]`, `python -m etl tokens`,
+`python -m etl hot-issues`, `python -m etl demo`, `python -m etl lake DIR`."""
 from __future__ import annotations
 
 import argparse
@@ -7,12 +7,13 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from datetime import date
 
 from etl import kinds, store
 
 STAGES = ("read", "transform", "write")
 STAGE_NAMES = {"read": "读取", "transform": "转换与校验", "write": "写入", "tokenize": "分词",
-               "generate": "生成工单", "cases": "生成吹哨案件", "done": "完成"}
+               "hot": "热点问题预计算", "generate": "生成工单", "cases": "生成吹哨案件", "done": "完成"}
 
 
 def _bar(label: str) -> tuple[Callable[[str, float], None], Callable[[], None]]:
@@ -70,7 +71,7 @@ def _load(args: argparse.Namespace) -> int:
             if result.unmapped:
                 print(f"  未使用的表头：{'、'.join(result.unmapped)}")
     if args.kind == "work_orders" and len(args.paths) > failed:
-        code = _tokens(args, db)
+        code = _tokens(args, db) or _hot(args, db)
         if code:
             return code
     lake = args.lake or os.environ.get("WHISTLE_LAKE")
@@ -103,6 +104,38 @@ def _tokens(args: argparse.Namespace, db=None) -> int:
         print(json.dumps({"step": "tokens", **result.as_dict()}, ensure_ascii=False))
     elif result.rows_tokenized:
         print(f"分词索引：{result.rows_tokenized} 条工单已分词，用时 {result.seconds:.1f} 秒。")
+    return 0
+
+
+def _month(text: str) -> date:
+    try:
+        return date.fromisoformat(f"{text[:7]}-01")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"月份应写作 2024-10 这样的格式，收到“{text}”") from None
+
+
+def _hot(args: argparse.Namespace, db=None) -> int:
+    """Cluster the big months whose stored hot issues are missing or stale (after the loads, or on its own)."""
+    from etl.hot import fill
+
+    db = db or store.db_path(args.db)
+    progress, close = (None, lambda: None) if args.json else _bar("热点问题")
+    try:
+        result = fill(db, progress=progress, months=getattr(args, "month", None))
+    except KeyboardInterrupt:
+        close()
+        print("热点问题预计算已中断：已导入的数据不受影响，页面会临时计算；运行 python -m etl hot-issues 可补全。", file=sys.stderr)
+        return 130
+    except Exception:
+        close()
+        print("热点问题预计算未能完成：已导入的数据不受影响，页面会临时计算；稍后运行 python -m etl hot-issues 可补全，"
+              "如仍失败请告知系统管理员。", file=sys.stderr)
+        return 1
+    close()
+    if args.json:
+        print(json.dumps({"step": "hot-issues", **result.as_dict()}, ensure_ascii=False))
+    elif result.months:
+        print(f"热点问题预计算：{'、'.join(result.months)} 共 {len(result.months)} 个月，用时 {result.seconds:.1f} 秒。")
     return 0
 
 
@@ -158,6 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--db", default=None)
     t.add_argument("--json", action="store_true")
     t.set_defaults(func=_tokens)
+    h = sub.add_parser("hot-issues", help="为工单量大的月份预先计算热点问题与重复诉求（导入后会自动进行）")
+    h.add_argument("--db", default=None)
+    h.add_argument("--month", action="append", type=_month, help="只计算这些月份（如 2024-10，可重复）；默认所有待计算的月份")
+    h.add_argument("--json", action="store_true")
+    h.set_defaults(func=_hot)
     d = sub.add_parser("demo", help="生成演示数据库")
     d.add_argument("--db", default=None)
     d.add_argument("--orders", type=int, default=360_000, help="三年的工单总数")

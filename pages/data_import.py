@@ -13,6 +13,7 @@ from analytics.filters import Filters
 from etl import kinds
 from etl.extract import ENCODING_CHOICES
 from etl.load import LoadError, load_file, preview
+from etl.hot import start as start_hot_issues
 from etl.tokens import fill as fill_tokens
 from etl.mapping import target_label, targets
 from ui import auth, data, filters, upload
@@ -63,6 +64,8 @@ def _report(result: dict) -> None:
         grid(rows.drop("load_id", "source_file"),
              column_config={"line_no": "行号", "reason": "原因", "raw": "原始行(JSON)"})
         download_buttons(rows, f"隔离行_{result['load_id']}", key="dl_import_quarantine")
+    if st.session_state.pop("import_hot_started", False):
+        st.info("工单量大的月份正在后台预先计算热点问题与重复诉求（每月约数分钟）；完成前，相关页面选这些月份时会当场计算，较慢。")
     filled = st.session_state.get("import_suggested")
     if filled and filled.get("error"):
         st.warning(f"未生成分类建议：{filled['error']}")
@@ -232,6 +235,11 @@ if st.button(f"开始导入 {ok:,} 行", type="primary", icon=":material/upload:
             fill_tokens(data.current_path(), progress=progress)
         except Exception:
             st.warning("工单已导入，但分词索引未能建立：用到词语的页面会临时分词；稍后运行 `python -m etl tokens` 可补全。")
+        try:
+            if start_hot_issues(data.current_path()):
+                st.session_state["import_hot_started"] = True
+        except Exception:
+            pass   # pages compute those months on request; `python -m etl hot-issues` stores them later
         bar.progress(1.0, text="正在导入 · 智能分类建议")
         try:
             suggestions.after_load(data.current_path(), settings)

@@ -1,0 +1,243 @@
+"""热点问题 and 重复诉求 of large whole months, clustered once after a load and read back under filters.
+
+Clustering a month of a big city (a million orders) takes minutes, so `etl.hot` does it once per month whose
+orders reach settings.hot_issues.precompute_orders, after the load and its token index are published, and
+stores the result here: the members of every group that can ever be listed (several callers) with the
+columns filters and verdicts need, the groups' names and final figures, and the orders of callers' runs.
+Rows carry the settings they were computed under (settings_key) and the month's token-index fingerprint
+(core.summary.monthly_words_state), so changed settings or a reload fall back to computing on request.
+
+Reading (city-wide readers, periods of whole months, every month stored): the whole month is the stored
+table as computed; filters (区, 街乡, 分类 …) keep each group's members inside them and judge those again
+(burst, lift, verdict, order counts), names are the whole month's; several months join groups of one name
+in adjacent months (a burst across a month's end) before judging. Anything else is computed on request.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from analytics import hot_issues as hi
+from analytics import recurring as rc
+from analytics.db import orders as fetch_orders
+from analytics.db import query, whole_months
+from analytics.filters import Filters, add_months
+from analytics.settings import Settings, load_settings
+from core.hotstore import GROUPS, MEMBERS, RUN_LABELS, RUNS, current, month_states, pending
+from core.hotstore import settings_key as _key
+from core.store import connect_read
+
+_FILTER_COLUMNS = ("received_at", "district", "street", "category_l1", "dept")
+INPUT_COLUMNS = hi.INPUT_COLUMNS
+
+
+def _month_id(prefix: str = "") -> str:
+    """A month as a number, to keep cluster and run numbers of several months apart."""
+    return f"(year({prefix}month) * 12 + month({prefix}month))::BIGINT"
+
+
+def settings_key(settings: Settings) -> str:
+    return _key(settings.hot_issues, settings.repeats)
+
+
+def compute(orders: pl.DataFrame, settings: Settings, start: datetime, end: datetime) -> dict[str, pl.DataFrame]:
+    """One month's tables (without month and settings_key): exactly what hot_issues and repeats find for it."""
+    h = settings.hot_issues
+    groups, hot = hi.settle(hi.group_orders(orders, settings, start, end), settings, end)
+    listed = groups.stats.filter(pl.col("callers") >= min(2, h.min_callers))
+    table = hi.group_table(groups.members, listed, h, end)
+    # Hot groups were named by settle; the rest (vague hot ones too) are named here.
+    rest = table.join(hot.select("cluster"), on="cluster", how="anti")["cluster"]
+    labels = pl.concat([hot.select("cluster", "place", "problem", "label"), hi.label_groups(groups, rest, settings)])
+    table = table.join(labels.with_columns(vague=hi.is_vague()), on="cluster", how="left").select(
+        "cluster", "place", "problem", "label", "vague", "size", "callers", "consult", "likes", "burst", "burst_from",
+        "burst_to", "expected", "lift", "heat", "hot", "channels", "first_at", "last_at", "peak_share", "growth", "order_ids")
+    members = groups.members.join(listed.select("cluster"), on="cluster", how="semi").select(
+        "order_id", "cluster", "received_at", "district", "street", "category_l1", "dept", "caller_key", "request_type",
+        pl.col("likes").cast(pl.Int64), "channel", named_key=pl.when(pl.col("text_place").is_not_null()).then("spot_key"))
+    r = settings.repeats
+    matters = rc.caller_matters(groups, settings)
+    runs = rc.long_runs(matters, r.window_days, r.alert_count)
+    # Every order with a caller is kept, so that runs across months and inside filters are found again.
+    matters = matters.join(runs.select("order_id", "episode"), on="order_id", how="left")
+    return {
+        MEMBERS: members, GROUPS: table,
+        RUNS: matters.select("order_id", "episode", "caller_key", "matter_key", "place_name", "received_at",
+                             *_FILTER_COLUMNS[1:]),
+        RUN_LABELS: rc.run_labels(runs, groups.docs, settings),
+    }
+
+
+def export(db: str | Path, month: date, out: Path, settings: Settings) -> dict:
+    """Compute `month` of the published database `db` into Parquet files `out`.<table>.parquet (with month
+    and settings_key) and return what etl.hot needs to publish them: the month's orders and token-index
+    fingerprint as read, the settings key and the seconds taken."""
+    started = time.perf_counter()
+    con = connect_read(db)
+    try:
+        state = month_states(con).filter(pl.col("month") == month).row(0, named=True)
+        orders = fetch_orders(con, Filters(month, add_months(month, 1) - timedelta(days=1)), INPUT_COLUMNS)
+    finally:
+        con.close()
+    start = datetime.combine(month, datetime.min.time())
+    tables = compute(orders, settings, start, datetime.combine(add_months(month, 1), datetime.min.time()))
+    del orders
+    key = settings_key(settings)
+    for table, frame in tables.items():
+        frame.with_columns(month=pl.lit(month), settings_key=pl.lit(key)).write_parquet(out.with_name(f"{out.name}.{table}.parquet"))
+    return {"month": month.isoformat(), "settings_key": key, "orders": state["orders"],
+            "fingerprint": str(state["fingerprint"]), "seconds": round(time.perf_counter() - started, 1)}
+
+
+def stored_months(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> list[date] | None:
+    """The months of the filters' period when it is whole months, read by a city-wide reader, and every month
+    of it with orders is big enough and stored under the current settings; else None (compute on request)."""
+    if not filters.scope.is_city:
+        return None
+    whole, parts = whole_months(filters)
+    if whole is None or parts:
+        return None
+    states = month_states(con)
+    if states.is_empty():
+        return None
+    inside = states.filter((pl.col("month") >= (whole.date_from or date.min)) & (pl.col("month") <= (whole.date_to or date.max)))
+    if inside.is_empty():
+        return None
+    ok = inside.select((pl.col("orders") >= settings.hot_issues.precompute_orders) & current(settings_key(settings)))
+    return inside["month"].to_list() if ok.to_series().all() else None
+
+
+def _narrowed(filters: Filters) -> bool:
+    return bool(filters.districts or filters.streets or filters.categories or filters.depts)
+
+
+def read(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, months: list[date],
+         repeats: bool = False) -> pl.DataFrame:
+    """The hot-issue table (or, with `repeats`, the repeat list) of stored `months` under the filters."""
+    key = settings_key(settings)
+    h = settings.hot_issues
+    if len(months) == 1 and not _narrowed(filters):
+        table = _stored_groups(con, key, months)   # the month as computed
+    else:
+        members, labels = _members(con, filters, key, months)
+        stats, members, labels = _judged(members, labels, h, _days(con, filters))
+        end = hi.period(filters)[1] or datetime.combine(add_months(months[-1], 1), datetime.min.time())
+        table = hi.group_table(members, stats, h, end).join(labels, on="cluster", how="left")
+    hot = table.filter("hot").sort(["heat", "size", "first_at", "cluster"], descending=[True, True, False, False])
+    hot = hi.with_labels(hot, hot)
+    if not repeats:
+        return hot
+    runs, run_labels = _runs(con, filters, settings, key, months)
+    by_caller = rc.caller_rows(runs, run_labels, hot.select(hot_issue="label", order_id="order_ids").explode("order_id"))
+    places = table.join(rc.place_candidates(table, settings).to_frame(), on="cluster", how="semi")
+    return pl.concat([by_caller, rc.place_rows(hi.with_labels(places, places), settings)])
+
+
+def _runs(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, key: str,
+          months: list[date]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The orders of callers' runs inside the filters and the period (found again over the stored orders with
+    a caller: only matters with alert_count orders are fetched), each with `run`, the stored run it was
+    named in, and the names of those runs. A run of orders no month found on its own (across a month's end)
+    is named by its first order's place and its category."""
+    r = settings.repeats
+    where, params = filters.where(prefix="r.")
+    runs = query(con, f"WITH o AS (SELECT r.order_id, r.caller_key, r.matter_key, r.place_name, r.received_at, "
+                      f"CASE WHEN r.episode IS NOT NULL THEN {_month_id('r.')} * 4294967296 + r.episode END AS run "
+                      f"FROM {RUNS} r WHERE r.settings_key = ? AND list_contains(?, r.month) AND {where}) "
+                      "SELECT * FROM o WHERE matter_key IN (SELECT matter_key FROM o GROUP BY 1 HAVING count(*) >= ?)",
+                 [key, months, *params, r.alert_count])
+    runs = rc.long_runs(runs, r.window_days, r.alert_count).sort("received_at", "order_id")
+    runs = runs.with_columns(run=pl.coalesce(pl.col("run").drop_nulls().first().over("episode"), -1 - pl.col("episode")))
+    labels = query(con, f"SELECT {_month_id()} * 4294967296 + episode AS episode, place, matter FROM {RUN_LABELS} "
+                        "WHERE settings_key = ? AND list_contains(?, month)", [key, months])
+    unnamed = runs.filter(pl.col("run") < 0).group_by("run").agg(
+        place=pl.col("place_name").drop_nulls().first(), matter=pl.col("matter_key").first().str.split("|").list.last())
+    unnamed = unnamed.select(episode="run", place="place",
+                             matter=pl.when(pl.col("matter").str.starts_with("#")).then(None).otherwise("matter"))
+    return runs, pl.concat([labels, unnamed.cast(labels.schema)])
+
+
+def _stored_groups(con: duckdb.DuckDBPyConnection, key: str, months: list[date]) -> pl.DataFrame:
+    return query(con, f"SELECT * EXCLUDE (month, settings_key) FROM {GROUPS} WHERE settings_key = ? AND list_contains(?, month)",
+                 [key, months]).cast({"cluster": pl.UInt32})
+
+
+def _members(con: duckdb.DuckDBPyConnection, filters: Filters, key: str,
+             months: list[date]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The stored members inside the filters and the names of their groups, one cluster number per month and
+    group; groups of one name (place and problem) in adjacent months become one."""
+    where, params = filters.where(prefix="m.")
+    members = query(con, f"SELECT {_month_id('m.')} * 4294967296 "
+                         f"+ m.cluster AS g, m.* EXCLUDE (month, settings_key, cluster) FROM {MEMBERS} m "
+                         f"WHERE m.settings_key = ? AND list_contains(?, m.month) AND {where}", [key, months, *params])
+    labels = query(con, f"SELECT {_month_id()} AS mi, {_month_id()} * 4294967296 + cluster AS g, place, problem, label, vague "
+                        f"FROM {GROUPS} WHERE settings_key = ? AND list_contains(?, month)", [key, months])
+    ids = labels.select("g").with_row_index("c")
+    if len(months) > 1:
+        named = labels.filter((pl.col("place") != "") & (pl.col("problem") != "")).join(ids, on="g")
+        edges = named.join(named.with_columns(mi=pl.col("mi") - 1), on=["label", "mi"], suffix="_b")
+        if edges.height:
+            roots = hi.components(ids.height, edges["c"].to_numpy().astype(np.int64), edges["c_b"].to_numpy().astype(np.int64))
+            ids = ids.with_columns(c=pl.Series(roots[ids["c"].to_numpy()].astype(np.uint32)))
+    labels = labels.join(ids, on="g").unique("c", keep="first").select(cluster="c", place="place", problem="problem",
+                                                                        label="label", vague="vague")
+    members = (members.join(ids, on="g").drop("g").rename({"c": "cluster"})
+               .sort("received_at", "order_id").with_row_index("i")
+               .with_columns(text_place=pl.col("named_key"), spot_key=pl.col("named_key")))
+    return members, labels
+
+
+def _days(con: duckdb.DuckDBPyConnection, filters: Filters) -> int:
+    where, params = filters.where()
+    return query(con, f"SELECT count(DISTINCT received_at::DATE) AS n FROM work_orders WHERE {where}", params)["n"][0]
+
+
+def _judged(members: pl.DataFrame, labels: pl.DataFrame, h, days: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Judge the groups of `members` as hot_issues.settle would: groups of at least min_size, two hot groups of
+    one name are one, a vague group is not hot."""
+    days = float(max(days, h.burst_days))
+    members = members.filter(pl.len().over("cluster") >= h.min_size)
+    stats = hi.judge(members, h, days)
+    twins = (stats.filter("hot").join(labels, on="cluster").filter(pl.col("label").is_duplicated())
+             .group_by("label").agg(to=pl.col("cluster").min(), cluster=pl.col("cluster")).explode("cluster"))
+    if twins.height:
+        merged = dict(twins.select("cluster", "to").iter_rows())
+        members = members.with_columns(cluster=pl.col("cluster").replace_strict(merged, default=pl.col("cluster")))
+        stats = hi.judge(members, h, days)
+    vague = labels.filter("vague").select("cluster")
+    stats = stats.with_columns(hot=pl.col("hot") & ~pl.col("cluster").is_in(vague["cluster"].implode()))
+    return stats, members, labels
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m analytics.hot_months pending|compute --db DB [--month 2024-10 --out DIR]`: what etl.hot runs
+    (etl does not import analytics): the pending months, or one month computed into DIR; one JSON line."""
+    parser = argparse.ArgumentParser(prog="python -m analytics.hot_months")
+    parser.add_argument("action", choices=["pending", "compute"])
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--month", type=date.fromisoformat)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    if args.action == "pending":
+        con = connect_read(args.db)
+        try:
+            months = pending(con, settings.hot_issues, settings.repeats)
+        finally:
+            con.close()
+        print(json.dumps([m.isoformat() for m in months]))
+    else:
+        print(json.dumps(export(args.db, args.month, args.out, settings)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

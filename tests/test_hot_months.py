@@ -1,0 +1,160 @@
+"""Hot issues and repeats of big months, clustered after the load (etl.hot) and read back: the same answer as
+computing on request, filters re-judge the month's groups, stale or other settings fall back."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import date
+
+import polars as pl
+import pytest
+
+from analytics import hot_issues as hi
+from analytics import hot_months
+from analytics import recurring as rc
+from analytics.db import orders as fetch_orders
+from analytics.filters import Filters, Scope, month_bounds
+from analytics.settings import load_settings
+from core.store import connect_read
+from etl import hot
+from etl.__main__ import main as etl_main
+from etl.load import load_file
+from etl.tokens import fill as fill_tokens
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory):
+    """Three months of a city the project has never seen (bench/synthcity.py), loaded, indexed and clustered
+    with a threshold its months reach (a settings file of its own: etl.hot reads the one in force)."""
+    from bench.synthcity import generate
+
+    made = generate(seed=11, orders=12_000, months=3)
+    tmp = tmp_path_factory.mktemp("hot_months")
+    db = tmp / "x.duckdb"
+    load_file(made.write_csv(tmp / "导出.csv"), db)
+    fill_tokens(db)
+    settings_file = tmp / "settings.toml"
+    settings_file.write_text("[hot_issues]\nprecompute_orders = 1000\n", encoding="utf-8")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WHISTLE_SETTINGS", str(settings_file))
+        settings = load_settings()
+        assert hot.pending(db) == [date(2025, 1, 1), date(2025, 2, 1), date(2025, 3, 1)]
+        done = hot.fill(db)
+        assert done.months == ["2025-01", "2025-02", "2025-03"] and hot.pending(db) == []
+        yield db, made.truth, settings
+
+
+def _month(truth) -> Filters:
+    return Filters(*month_bounds(truth.burst.first))
+
+
+def _on_request(con, filters, settings, repeats=False):
+    start, end = hi.period(filters)
+    orders = fetch_orders(con, filters, hot_months.INPUT_COLUMNS)
+    return rc.repeats(orders, settings, start, end) if repeats else hi.hot_issues(orders, settings, end, start)
+
+
+def _same(a: pl.DataFrame, b: pl.DataFrame, columns: list[str]) -> None:
+    assert a.height == b.height
+    key = lambda t: t.select(*columns, ids=pl.col("order_ids").list.sort()).to_dicts()  # noqa: E731
+    assert key(a) == key(b)
+
+
+def test_a_stored_month_reads_as_computing_it_on_request(city):
+    db, truth, settings = city
+    f = _month(truth)
+    con = connect_read(db)
+    try:
+        assert hot_months.stored_months(con, f, settings) == [f.date_from]
+        stored, direct = hi.read_hot_issues(con, f, settings), _on_request(con, f, settings)
+        assert direct.height >= 3
+        _same(stored, direct, ["label", "place", "problem", "size", "callers", "channels", "burst", "first_at", "last_at"])
+        assert stored["heat"].round(9).to_list() == direct["heat"].round(9).to_list()
+        burst = set(truth.burst.order_ids)
+        assert len(burst & set(stored["order_ids"][0])) >= 0.9 * len(burst)   # the planted burst first, as on request
+        reps, direct_reps = rc.read_repeats(con, f, settings), _on_request(con, f, settings, repeats=True)
+        assert reps.filter(pl.col("kind") == "同一来电人").height >= 2
+        _same(reps, direct_reps, ["kind", "caller_key", "place", "matter", "count", "callers", "first_at", "hot_issue"])
+    finally:
+        con.close()
+
+
+def test_a_district_re_judges_the_months_groups_inside_it(city):
+    db, truth, settings = city
+    con = connect_read(db)
+    try:
+        district = con.sql("SELECT district FROM work_orders WHERE order_id = ?", params=[truth.burst.order_ids[0]]).fetchall()[0][0]
+        f = replace(_month(truth), districts=(district,))
+        stored, direct = hi.read_hot_issues(con, f, settings), _on_request(con, f, settings)
+        whole = hi.read_hot_issues(con, replace(f, districts=()), settings)
+        inside = set(con.sql("SELECT order_id FROM work_orders WHERE district = ?", params=[district]).pl()["order_id"])
+        callers = dict(con.sql("SELECT order_id, coalesce(caller_key, order_id) FROM work_orders").fetchall())
+    finally:
+        con.close()
+    # Each row is a whole-month group's members inside the district, with its name, counted again.
+    names = dict(zip(whole["label"], whole["order_ids"]))
+    for row in stored.iter_rows(named=True):
+        assert set(row["order_ids"]) <= inside and row["size"] == len(row["order_ids"])
+        assert row["callers"] == len({callers[o] for o in row["order_ids"]})
+        if row["label"] in names:
+            assert set(row["order_ids"]) == set(names[row["label"]]) & inside
+    # The documented difference only: the burst leads both, under the same name and with the same orders.
+    assert stored["label"][0] == direct["label"][0]
+    assert set(stored["order_ids"][0]) == set(direct["order_ids"][0])
+
+
+def test_months_together_join_one_issue_across_their_boundary(city):
+    db, truth, settings = city
+    con = connect_read(db)
+    try:
+        f = Filters(date(2025, 1, 1), date(2025, 3, 31))
+        assert hot_months.stored_months(con, f, settings) == [date(2025, 1, 1), date(2025, 2, 1), date(2025, 3, 1)]
+        quarter = hi.read_hot_issues(con, f, settings)
+        reps = rc.read_repeats(con, f, settings)
+        month_of = dict(con.sql("SELECT order_id, month(received_at) FROM work_orders").fetchall())
+    finally:
+        con.close()
+    assert quarter["label"].is_unique().all()
+    burst = set(truth.burst.order_ids)
+    assert len(burst & set(quarter["order_ids"][0])) >= 0.9 * len(burst)
+    # A caller's runs are found again over the months' orders with a caller, across a month's end too.
+    alerts = [set(o) for o in reps.filter(pl.col("kind") == "同一来电人")["order_ids"]]
+    found = sum(any(len(a & set(p.order_ids)) >= 0.8 * len(p.order_ids) for a in alerts) for p in truth.repeats)
+    months = [len({month_of[o] for o in p.order_ids}) for p in truth.repeats]
+    assert max(months) >= 2 and found >= 0.9 * len(truth.repeats), (found, len(truth.repeats))
+
+
+def test_other_settings_a_part_month_or_a_scoped_reader_compute_on_request(city):
+    db, truth, settings = city
+    f = _month(truth)
+    con = connect_read(db)
+    try:
+        assert hot_months.stored_months(con, f, settings.with_overrides("hot_issues", min_lift=2.5)) is None
+        assert hot_months.stored_months(con, f, settings.with_overrides("hot_issues", precompute_orders=10**6)) is None
+        assert hot_months.stored_months(con, replace(f, date_to=date.fromordinal(f.date_to.toordinal() - 1)), settings) is None
+        assert hot_months.stored_months(con, f, settings.with_overrides("hot_issues", precompute_orders=20_000)) is None
+        assert hot_months.stored_months(con, replace(f, scope=Scope(truth.burst.district)), settings) is None
+    finally:
+        con.close()
+
+
+def test_the_cli_backfills_months_and_says_so(city, tmp_path, capsys, monkeypatch):
+    db, truth, settings = city
+    other = tmp_path / "settings.toml"
+    other.write_text("[hot_issues]\nprecompute_orders = 1000\nmin_lift = 2.5\n", encoding="utf-8")
+    before = hot.pending(db)
+    monkeypatch.setenv("WHISTLE_SETTINGS", str(other))
+    assert before == [] and hot.pending(db) == [date(2025, 1, 1), date(2025, 2, 1), date(2025, 3, 1)]
+    assert etl_main(["hot-issues", "--db", str(db), "--month", "2025-02", "--json"]) == 0
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert line["step"] == "hot-issues" and line["months"] == ["2025-02"]
+    assert hot.pending(db) == [date(2025, 1, 1), date(2025, 3, 1)]
+    con = connect_read(db)
+    try:
+        assert hot_months.stored_months(con, _month(truth), load_settings()) in (None, [date(2025, 2, 1)])
+        assert hot_months.stored_months(con, Filters(date(2025, 2, 1), date(2025, 2, 28)), load_settings()) == [date(2025, 2, 1)]
+        assert hot_months.stored_months(con, Filters(date(2025, 2, 1), date(2025, 2, 28)), settings) is None
+    finally:
+        con.close()
+    monkeypatch.undo()
+    assert hot.fill(db).months == ["2025-02"]   # back to the fixture's settings for the other tests

@@ -142,10 +142,8 @@ def pending_tokens(con: duckdb.DuckDBPyConnection, filters: Filters) -> int:
 
 
 def loaded_months(con: duckdb.DuckDBPyConnection, filters: Filters) -> list[date]:
-    """The months (first days) that have orders, oldest first."""
-    where, params = filters.where()
-    return query(con, f"SELECT DISTINCT date_trunc('month', received_at)::DATE AS m FROM work_orders WHERE {where} "
-                      "ORDER BY m", params)["m"].to_list()
+    """The months (first days) that have orders, oldest first (from the monthly summary)."""
+    return monthly_orders(con, filters, [])["month"].to_list()
 
 
 OPTION_COLUMNS = ("district", "street", "category_l1", "community")
@@ -155,6 +153,9 @@ def options(con: duckdb.DuckDBPyConnection, filters: Filters, column: str) -> li
     """The values of `column` among the filtered orders, most frequent first (for pickers)."""
     if column not in OPTION_COLUMNS:
         raise ValueError(f"not a picker column: {column}")
+    if column in SUMMARY_KEYS:
+        counts = monthly_orders(con, filters, [column]).drop_nulls(column).group_by(column).agg(pl.col("orders").sum())
+        return counts.sort(["orders", column], descending=[True, False])[column].to_list()
     where, params = filters.where()
     return query(con, f"SELECT {column} AS v, count(*) AS n FROM work_orders WHERE {column} IS NOT NULL AND {where} "
                       "GROUP BY 1 ORDER BY n DESC, v", params)["v"].to_list()
@@ -209,7 +210,7 @@ def detail_sql(con: duckdb.DuckDBPyConnection, filters: Filters) -> tuple[str, l
     of months the period only partly covers (everything, for a database without it) from work_orders, one
     row per order. Sum `orders` (and the counts) over it to count the orders."""
     whole, parts = whole_months(filters)
-    if whole is not None and not _has_table(con, summary.DETAIL):
+    if whole is not None and not has_table(con, summary.DETAIL):
         whole, parts = None, [filters]
     cols = ["month", *summary.DETAIL_KEYS, "orders", "last_at", *summary.QUALITY_FLAGS]
     pieces = []
@@ -224,7 +225,8 @@ def detail_sql(con: duckdb.DuckDBPyConnection, filters: Filters) -> tuple[str, l
     return "(" + " UNION ALL ".join(p for p, _ in pieces) + ")", [x for _, p in pieces for x in p]
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+def has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether the database has `table` (summaries are missing from files written before them)."""
     try:
         query(con, f"SELECT 1 FROM {table} LIMIT 1")
     except duckdb.CatalogException:   # a database written before the table existed

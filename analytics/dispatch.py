@@ -11,9 +11,10 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from analytics.db import query
+from analytics.db import has_table, query
 from analytics.filters import Filters
 from analytics.settings import Settings
+from core import summary as monthly
 
 LABELS = {
     "orders": "工单数", "suggested": "有建议的工单", "off_suggestion": "与有把握的建议不符", "off_duty": "不在权责清单",
@@ -24,15 +25,17 @@ LABELS = {
 }
 
 
-def _flagged(filters: Filters, settings: Settings) -> tuple[str, list[Any]]:
+def _flagged(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> tuple[str, list[Any]]:
     """Per filtered order: suggestion agreement, 权责清单 agreement (exact 一级+二级, else any department listed
     under the 一级分类, as in 部门考评; only departments serving the order's district count: those that
     handled at least min_label_count orders there, so another district's bureau of the same kind is not
     responsible), re-dispatch and the days it cost against the category's orders dispatched right the first time."""
     where, params = filters.where(prefix="w.")
+    # Which departments serve a district is a count over the whole history: the monthly summary has it.
+    served, count = (monthly.TABLE, "sum(orders)") if has_table(con, monthly.STATE) else ("work_orders", "count(*)")
     sql = f"""
     WITH o AS (
-        SELECT w.order_id, w.received_at, w.category_l1, w.category_l2, w.dept, w.content, w.district, w.street,
+        SELECT w.order_id, w.received_at, w.category_l1, w.category_l2, w.dept, w.district, w.street,
                w.redispatch_count, w.status, w.closed_at,
                s.dept AS suggested_dept, s.dept_conf,
                (coalesce(w.redispatch_count, 0) > 0 OR coalesce(w.status = '退单', false)) AS redispatched,
@@ -40,8 +43,8 @@ def _flagged(filters: Filters, settings: Settings) -> tuple[str, list[Any]]:
         FROM work_orders w
         LEFT JOIN order_suggestions s ON s.order_id = w.order_id AND s.source = 'history'
         WHERE {where} AND w.dept IS NOT NULL),
-    served AS (SELECT dept, district FROM work_orders WHERE dept IS NOT NULL AND district IS NOT NULL
-               GROUP BY ALL HAVING count(*) >= ?),
+    served AS (SELECT dept, district FROM {served} WHERE dept IS NOT NULL AND district IS NOT NULL
+               GROUP BY ALL HAVING {count} >= ?),
     duty AS (SELECT d.category_l1, d.category_l2, d.dept, s.district FROM dept_duties d JOIN served s USING (dept)),
     exact AS (SELECT category_l1, category_l2, district, list(DISTINCT dept) AS depts FROM duty
               WHERE category_l2 IS NOT NULL GROUP BY ALL),
@@ -77,13 +80,13 @@ def _shares(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def summary(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> dict[str, Any]:
-    sql, params = _flagged(filters, settings)
+    sql, params = _flagged(con, filters, settings)
     return _shares(query(con, f"SELECT {_COUNTS} FROM ({sql})", params)).to_dicts()[0]
 
 
 def by_dept_month(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> pl.DataFrame:
     """Per department and month; departments with the most suspect orders first."""
-    sql, params = _flagged(filters, settings)
+    sql, params = _flagged(con, filters, settings)
     frame = query(con, f"SELECT dept, date_trunc('month', received_at)::DATE AS month, {_COUNTS} FROM ({sql}) "
                        "GROUP BY ALL", params)
     total = pl.col("suspect").sum().over("dept")
@@ -92,7 +95,7 @@ def by_dept_month(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Se
 
 def by_category(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, limit: int = 20) -> pl.DataFrame:
     """The issue types most often misdispatched, with the department suggestions most often point to."""
-    sql, params = _flagged(filters, settings)
+    sql, params = _flagged(con, filters, settings)
     frame = query(con, f"SELECT category_l1, category_l2, {_COUNTS}, "
                        f"mode(suggested_dept) FILTER (WHERE suspect) AS top_suggested FROM ({sql}) "
                        "GROUP BY ALL HAVING count(*) FILTER (WHERE suspect) > 0 "
@@ -102,11 +105,17 @@ def by_category(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Sett
 
 def suspect_orders(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, limit: int = 500) -> pl.DataFrame:
     """The suspect orders themselves, most confident suggestion first."""
-    sql, params = _flagged(filters, settings)
-    return query(con, f"SELECT order_id, received_at, district, street, category_l1, category_l2, content, dept, "
-                      f"suggested_dept, dept_conf, array_to_string(responsible, '、') AS responsible, redispatch_count, "
+    sql, params = _flagged(con, filters, settings)
+    where, where_params = filters.where(prefix="w.")
+    # The texts of the listed orders only (reading every text of the period would cost more than the rest).
+    return query(con, "SELECT f.order_id, f.received_at, f.district, f.street, f.category_l1, f.category_l2, w.content, "
+                      "f.dept, f.suggested_dept, f.dept_conf, f.responsible, f.redispatch_count, f.days_lost "
+                      "FROM (SELECT order_id, received_at, district, street, category_l1, category_l2, dept, suggested_dept, "
+                      "dept_conf, array_to_string(responsible, '、') AS responsible, redispatch_count, "
                       f"round(days_lost, 1) AS days_lost FROM ({sql}) WHERE suspect "
-                      "ORDER BY dept_conf DESC, received_at DESC, order_id LIMIT ?", [*params, limit])
+                      "ORDER BY dept_conf DESC, received_at DESC, order_id LIMIT ?) f "
+                      f"JOIN work_orders w ON w.order_id = f.order_id WHERE {where} "
+                      "ORDER BY f.dept_conf DESC, f.received_at DESC, f.order_id", [*params, limit, *where_params])
 
 
 def coverage(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, Any]:

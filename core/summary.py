@@ -5,12 +5,15 @@ over any window read thousands of rows instead of millions of orders (analytics.
 etl.store.writing refreshes it before publishing, recomputing only the months whose orders changed (their
 number, or the loads that last wrote them). The two counts that depend on rate settings (responded in time,
 closed on time) use settings.toml as it was then, recorded per month; a read under other settings counts
-from the orders instead. monthly_words: per month × district × word, the orders whose tokens hold it (hot
-words over a year read these instead of every order's tokens), redone for the months whose token index changed.
+from the orders instead. monthly_detail: per month × district × street × dept × category_l1–l3 × load, the
+orders, their latest receipt and the 数据质量 counts (forecasts over the whole history, pickers, quality checks).
+monthly_words: per month × district × word, the orders whose tokens hold it (hot words over a year read these
+instead of every order's tokens), redone for the months whose token index changed.
 """
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 import json
 from datetime import date
 from typing import Any
@@ -131,12 +134,11 @@ def refresh_detail(con: duckdb.DuckDBPyConnection) -> list[date]:
 
 WORDS = "monthly_words"
 WORDS_STATE = "monthly_words_state"
-# What a month's token index is, for telling a changed month: its orders with tokens, their districts and the
-# loads that wrote them (an order's tokens never change: a load that rewrites the order deletes them, and
-# they are rebuilt in the next publish).
-_WORDS_FINGERPRINT = ("count(*) AS orders, sum(hash(t.order_id, w.district, coalesce(w.load_id, ''))::HUGEINT) "
-                      "AS fingerprint")
-_WORDS_MONTH = "date_trunc('month', w.received_at)::DATE"
+# What a month's token index is, for telling a changed month: its orders with tokens (order_tokens.month). The
+# districts and loads of its orders are not read (joining every token with its order cost seconds per write):
+# a write that changes an order is told by the caller (refresh_words' `changed`), and its tokens are deleted
+# then (rebuilt in the next publish).
+_WORDS_FINGERPRINT = "count(*) AS orders, sum(hash(order_id))::HUGEINT AS fingerprint"
 
 
 def create_words(con: duckdb.DuckDBPyConnection) -> None:
@@ -145,27 +147,30 @@ def create_words(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE TABLE IF NOT EXISTS {WORDS_STATE} (month DATE NOT NULL, orders BIGINT, fingerprint HUGEINT)")
 
 
-def refresh_words(con: duckdb.DuckDBPyConnection) -> list[date]:
+def refresh_words(con: duckdb.DuckDBPyConnection, changed: Sequence[date] = ()) -> list[date]:
     """Bring the monthly word counts in line with the token index (inside the writer's transaction): per
     month × district × word (case-folded, every token: the keyword rules apply when reading), the orders
-    whose tokens hold it. analytics.hotspots reads hot words of whole months from here; the months redone."""
+    whose tokens hold it. analytics.hotspots reads hot words of whole months from here. Redoes the months
+    whose token index changed and the `changed` ones (whose orders changed: refresh_detail); the months redone."""
     create_words(con)
-    source = "FROM work_orders w JOIN order_tokens t USING (order_id) WHERE w.received_at IS NOT NULL"
     stale = [r[0] for r in con.execute(
-        f"WITH now AS (SELECT {_WORDS_MONTH} AS month, {_WORDS_FINGERPRINT} {source} GROUP BY 1) "
+        f"WITH now AS (SELECT month, {_WORDS_FINGERPRINT} FROM order_tokens WHERE month IS NOT NULL GROUP BY 1) "
         f"SELECT month FROM now FULL JOIN {WORDS_STATE} s USING (month) WHERE now.orders IS NULL OR s.orders IS NULL "
-        "OR now.orders <> s.orders OR now.fingerprint <> s.fingerprint ORDER BY 1").fetchall()]
+        "OR now.orders <> s.orders OR now.fingerprint <> s.fingerprint OR list_contains(?, month) ORDER BY 1",
+        [list(changed)]).fetchall()]
     if not stale:
         return []
     con.execute(f"DELETE FROM {WORDS} WHERE list_contains(?, month)", [stale])
     con.execute(f"DELETE FROM {WORDS_STATE} WHERE list_contains(?, month)", [stale])
-    where = f"AND w.received_at >= ? AND w.received_at < ? AND list_contains(?, {_WORDS_MONTH})"
-    bounds: list[Any] = [stale[0], _next_month(stale[-1]), stale]
-    con.execute(f"INSERT INTO {WORDS} SELECT month, district, word, count(*) FROM (SELECT {_WORDS_MONTH} AS month, "
-                "w.district, unnest(list_distinct(list_transform(t.tokens, lambda x: lower(x)))) AS word "
-                f"{source} {where}) WHERE word IS NOT NULL GROUP BY ALL", bounds)
-    con.execute(f"INSERT INTO {WORDS_STATE} SELECT {_WORDS_MONTH} AS month, {_WORDS_FINGERPRINT} {source} {where} "
-                "GROUP BY 1", bounds)
+    bounds: list[Any] = [stale[0], stale[-1], stale]
+    con.execute(f"INSERT INTO {WORDS} SELECT month, district, word, count(*) FROM (SELECT t.month, w.district, "
+                "unnest(list_distinct(list_transform(t.tokens, lambda x: lower(x)))) AS word "
+                "FROM order_tokens t JOIN work_orders w USING (order_id) "
+                "WHERE t.month >= ? AND t.month <= ? AND list_contains(?, t.month) "
+                "AND w.received_at >= ? AND w.received_at < ?) WHERE word IS NOT NULL GROUP BY ALL",
+                [*bounds, stale[0], _next_month(stale[-1])])
+    con.execute(f"INSERT INTO {WORDS_STATE} SELECT month, {_WORDS_FINGERPRINT} FROM order_tokens "
+                "WHERE month >= ? AND month <= ? AND list_contains(?, month) GROUP BY 1", bounds)
     return stale
 
 

@@ -108,3 +108,29 @@ def test_import_wizard_fills_blank_labels_as_suggestions(tmp_path, monkeypatch, 
         assert [r[3:] for r in rows] == [(True, "住房", "朝阳区房管局"), (True, "环境", "海淀区生态环境局"), (False, None, None)]
     else:
         assert [r[3:] for r in rows] == [(False, None, None)] * 3   # the office's columns stay empty
+
+
+def test_reads_from_the_monthly_summary_equal_counting_the_orders(db, tmp_path):
+    """Which departments serve a district comes from monthly_counts; a file without it counts the orders."""
+    import shutil
+
+    import duckdb
+    from polars.testing import assert_frame_equal
+
+    suggestions.retrain(db)
+    bare = tmp_path / "bare.duckdb"
+    shutil.copy(db, bare)
+    raw = duckdb.connect(str(bare))
+    raw.execute("DROP TABLE monthly_counts_state")
+    raw.close()
+    s = load_settings().with_overrides("classify", confident=0.5)
+    new, old = connect_read(db), connect_read(bare)
+    try:
+        for read in (dispatch.suspect_orders, dispatch.by_dept_month, dispatch.by_category):
+            got = read(new, Filters(), s)
+            assert got.height > 0
+            assert_frame_equal(got, read(old, Filters(), s))
+        assert dispatch.summary(new, Filters(), s) == dispatch.summary(old, Filters(), s)
+    finally:
+        new.close()
+        old.close()

@@ -248,3 +248,21 @@ def test_word_orders_match_tokens_and_the_text_of_orders_without_tokens(demo_db,
             assert got.height > 0
     finally:
         con.close()
+
+
+def test_sidebar_months_and_pickers_from_the_summary_equal_counting_the_orders(db):
+    from analytics.db import loaded_months, options
+
+    con = connect_read(db)
+    try:
+        assert loaded_months(con, Filters()) == [r[0] for r in con.execute(
+            "SELECT DISTINCT date_trunc('month', received_at)::DATE AS m FROM work_orders ORDER BY m").fetchall()]
+        for f in _all_windows(con):
+            for column in ("district", "street", "category_l1", "community"):
+                where, params = f.where()
+                want = [r[0] for r in con.execute(
+                    f"SELECT {column}, count(*) AS n FROM work_orders WHERE {column} IS NOT NULL AND {where} "
+                    f"GROUP BY 1 ORDER BY n DESC, {column}", params).fetchall()]
+                assert options(con, f, column) == want and want
+    finally:
+        con.close()

@@ -13,7 +13,6 @@ instead of every order's tokens), redone for the months whose token index change
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 import json
 from datetime import date
 from typing import Any
@@ -134,11 +133,12 @@ def refresh_detail(con: duckdb.DuckDBPyConnection) -> list[date]:
 
 WORDS = "monthly_words"
 WORDS_STATE = "monthly_words_state"
-# What a month's token index is, for telling a changed month: its orders with tokens (order_tokens.month). The
-# districts and loads of its orders are not read (joining every token with its order cost seconds per write):
-# a write that changes an order is told by the caller (refresh_words' `changed`), and its tokens are deleted
-# then (rebuilt in the next publish).
-_WORDS_FINGERPRINT = "count(*) AS orders, sum(hash(order_id))::HUGEINT AS fingerprint"
+# What a month's token index is, for telling a changed month: its orders with tokens (order_tokens.month) and
+# the loads that last wrote the month's orders (monthly_counts_state's fingerprint, refreshed just before): a
+# load that rewrites an order deletes its tokens, and they are rebuilt in the next publish. Joining every
+# token with its order instead cost seconds per write. core.hotstore compares stored results against it.
+_TOKENS_NOW = ("SELECT t.month, count(*) AS orders, hash(sum(hash(t.order_id))::HUGEINT, any_value(c.fingerprint))::HUGEINT "
+               f"AS fingerprint FROM order_tokens t LEFT JOIN {STATE} c USING (month) WHERE {{where}} GROUP BY 1")
 
 
 def create_words(con: duckdb.DuckDBPyConnection) -> None:
@@ -147,30 +147,28 @@ def create_words(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE TABLE IF NOT EXISTS {WORDS_STATE} (month DATE NOT NULL, orders BIGINT, fingerprint HUGEINT)")
 
 
-def refresh_words(con: duckdb.DuckDBPyConnection, changed: Sequence[date] = ()) -> list[date]:
-    """Bring the monthly word counts in line with the token index (inside the writer's transaction): per
-    month × district × word (case-folded, every token: the keyword rules apply when reading), the orders
-    whose tokens hold it. analytics.hotspots reads hot words of whole months from here. Redoes the months
-    whose token index changed and the `changed` ones (whose orders changed: refresh_detail); the months redone."""
+def refresh_words(con: duckdb.DuckDBPyConnection) -> list[date]:
+    """Bring the monthly word counts in line with the token index (inside the writer's transaction, after
+    `refresh`): per month × district × word (case-folded, every token: the keyword rules apply when reading),
+    the orders whose tokens hold it. analytics.hotspots reads hot words of whole months from here; the months
+    redone."""
     create_words(con)
     stale = [r[0] for r in con.execute(
-        f"WITH now AS (SELECT month, {_WORDS_FINGERPRINT} FROM order_tokens WHERE month IS NOT NULL GROUP BY 1) "
+        f"WITH now AS ({_TOKENS_NOW.format(where='t.month IS NOT NULL')}) "
         f"SELECT month FROM now FULL JOIN {WORDS_STATE} s USING (month) WHERE now.orders IS NULL OR s.orders IS NULL "
-        "OR now.orders <> s.orders OR now.fingerprint <> s.fingerprint OR list_contains(?, month) ORDER BY 1",
-        [list(changed)]).fetchall()]
+        "OR now.orders <> s.orders OR now.fingerprint <> s.fingerprint ORDER BY 1").fetchall()]
     if not stale:
         return []
     con.execute(f"DELETE FROM {WORDS} WHERE list_contains(?, month)", [stale])
     con.execute(f"DELETE FROM {WORDS_STATE} WHERE list_contains(?, month)", [stale])
     bounds: list[Any] = [stale[0], stale[-1], stale]
+    months = "t.month >= ? AND t.month <= ? AND list_contains(?, t.month)"
     con.execute(f"INSERT INTO {WORDS} SELECT month, district, word, count(*) FROM (SELECT t.month, w.district, "
                 "unnest(list_distinct(list_transform(t.tokens, lambda x: lower(x)))) AS word "
-                "FROM order_tokens t JOIN work_orders w USING (order_id) "
-                "WHERE t.month >= ? AND t.month <= ? AND list_contains(?, t.month) "
+                f"FROM order_tokens t JOIN work_orders w USING (order_id) WHERE {months} "
                 "AND w.received_at >= ? AND w.received_at < ?) WHERE word IS NOT NULL GROUP BY ALL",
                 [*bounds, stale[0], _next_month(stale[-1])])
-    con.execute(f"INSERT INTO {WORDS_STATE} SELECT month, {_WORDS_FINGERPRINT} FROM order_tokens "
-                "WHERE month >= ? AND month <= ? AND list_contains(?, month) GROUP BY 1", bounds)
+    con.execute(f"INSERT INTO {WORDS_STATE} {_TOKENS_NOW.format(where=months)}", bounds)
     return stale
 
 

@@ -60,14 +60,17 @@ def compute(orders: pl.DataFrame, settings: Settings, start: datetime, end: date
     table = table.join(labels.with_columns(vague=hi.is_vague()), on="cluster", how="left").select(
         "cluster", "place", "problem", "label", "vague", "size", "callers", "consult", "likes", "burst", "burst_from",
         "burst_to", "expected", "lift", "heat", "hot", "channels", "first_at", "last_at", "peak_share", "growth", "order_ids")
-    members = groups.members.join(listed.select("cluster"), on="cluster", how="semi").select(
+    # Sorted by area: a filter on 区 or 街乡 reads a few row groups of the stored table.
+    members = groups.members.join(listed.select("cluster"), on="cluster", how="semi").sort(
+        "district", "street", "received_at", nulls_last=True).select(
         "order_id", "cluster", "received_at", "district", "street", "category_l1", "dept", "caller_key", "request_type",
         pl.col("likes").cast(pl.Int64), "channel", named_key=pl.when(pl.col("text_place").is_not_null()).then("spot_key"))
     r = settings.repeats
     matters = rc.caller_matters(groups, settings)
     runs = rc.long_runs(matters, r.window_days, r.alert_count)
     # Every order with a caller is kept, so that runs across months and inside filters are found again.
-    matters = matters.join(runs.select("order_id", "episode"), on="order_id", how="left")
+    matters = matters.join(runs.select("order_id", "episode"), on="order_id", how="left").sort(
+        "district", "street", "received_at", nulls_last=True)
     return {
         MEMBERS: members, GROUPS: table,
         RUNS: matters.select("order_id", "episode", "caller_key", "matter_key", "place_name", "received_at",
@@ -149,9 +152,12 @@ def _runs(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, 
     is named by its first order's place and its category."""
     r = settings.repeats
     where, params = filters.where(prefix="r.")
+    # Inside one month a run is part of one the month found (removing orders only splits runs); over several,
+    # the matters with alert_count orders are looked at again.
+    within = "r.episode IS NOT NULL" if len(months) == 1 else "TRUE"
     runs = query(con, f"WITH o AS (SELECT r.order_id, r.caller_key, r.matter_key, r.place_name, r.received_at, "
                       f"CASE WHEN r.episode IS NOT NULL THEN {_month_id('r.')} * 4294967296 + r.episode END AS run "
-                      f"FROM {RUNS} r WHERE r.settings_key = ? AND list_contains(?, r.month) AND {where}) "
+                      f"FROM {RUNS} r WHERE r.settings_key = ? AND list_contains(?, r.month) AND {within} AND {where}) "
                       "SELECT * FROM o WHERE matter_key IN (SELECT matter_key FROM o GROUP BY 1 HAVING count(*) >= ?)",
                  [key, months, *params, r.alert_count])
     runs = rc.long_runs(runs, r.window_days, r.alert_count).sort("received_at", "order_id")
@@ -175,8 +181,8 @@ def _members(con: duckdb.DuckDBPyConnection, filters: Filters, key: str,
     """The stored members inside the filters and the names of their groups, one cluster number per month and
     group; groups of one name (place and problem) in adjacent months become one."""
     where, params = filters.where(prefix="m.")
-    members = query(con, f"SELECT {_month_id('m.')} * 4294967296 "
-                         f"+ m.cluster AS g, m.* EXCLUDE (month, settings_key, cluster) FROM {MEMBERS} m "
+    members = query(con, f"SELECT {_month_id('m.')} * 4294967296 + m.cluster AS g, m.order_id, m.received_at, "
+                         f"m.caller_key, m.request_type, m.likes, m.channel, m.named_key FROM {MEMBERS} m "
                          f"WHERE m.settings_key = ? AND list_contains(?, m.month) AND {where}", [key, months, *params])
     labels = query(con, f"SELECT {_month_id()} AS mi, {_month_id()} * 4294967296 + cluster AS g, place, problem, label, vague "
                         f"FROM {GROUPS} WHERE settings_key = ? AND list_contains(?, month)", [key, months])

@@ -13,8 +13,9 @@ from analytics import hot_issues as hi
 from analytics.db import orders as fetch_orders
 from analytics.db import query
 from analytics.filters import Filters, from_args
-from analytics.rates import RATE_INPUT_COLUMNS, rate_table
+from analytics.rates import RATE_INPUT_COLUMNS, rate_table, read_rate_table, with_rates
 from analytics.settings import Settings, load_settings
+from core.counts import COUNT_COLUMNS
 from core.schema import WORK_ORDER_COLUMNS
 
 TYPE_COLUMNS = tuple(dict.fromkeys((
@@ -165,16 +166,65 @@ def _month_index(col: str = "month") -> pl.Expr:
 def topic_level(orders: pl.DataFrame, preferred: str) -> tuple[str | None, str]:
     """The issue-type level to rank by: `preferred` when the orders carry it, else the next coarser level
     they do carry (三级 → 二级 → 一级); with a note in Chinese saying what was done, or why nothing can be."""
+    filled = {c: orders.height - orders[c].null_count() for c in _LEVELS if c in orders.columns}
+    return _level(filled, orders.height, preferred)
+
+
+def _level(filled: dict[str, int], total: int, preferred: str) -> tuple[str | None, str]:
+    """topic_level from the number of orders carrying each level (`filled`) among `total`."""
     start = _LEVELS.index(preferred) if preferred in _LEVELS else 1
     for level in _LEVELS[start:]:
-        if level in orders.columns and orders[level].null_count() < orders.height:
+        if filled.get(level, 0) > 0:
             if level == preferred:
                 return level, ""
             return level, (f"所选工单没有{LEVEL_LABELS.get(preferred, preferred)}，改按{LEVEL_LABELS[level]}统计。")
-    if orders.is_empty():
+    if not total:
         return None, "所选条件下没有工单。"
     return None, ("所选工单都没有问题分类（一、二、三级分类均为空），无法按问题类型统计。"
                   "导入时请把分类列映射为“问题分类”或“一级分类”；留言类数据可先用派单建议补上分类。")
+
+
+_CELL_KEYS = ("district", "street")
+
+
+def _cells(orders: pl.DataFrame, level: str, settings: Settings) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The inputs of recurring_types and topic_candidates from orders: the counts behind the rates per
+    district × street × type × month (types known), and per type the mean re-dispatch count and the 一级分类
+    most of its orders have."""
+    o = _typed(orders).drop_nulls(level).with_columns(month=pl.col("received_at").dt.truncate("1mo").dt.date())
+    o = o.with_columns([pl.lit(None, pl.String).alias(c) for c in _CELL_KEYS if c not in o.columns])
+    cells = rate_table(o, [*_CELL_KEYS, level, "month"], settings).select(*_CELL_KEYS, level, "month", *COUNT_COLUMNS)
+    extras = o.group_by(level).agg(redispatch=pl.col("redispatch_count").fill_null(0).mean())
+    if level != "category_l1":
+        l1 = o.group_by(level, "category_l1").len("n").drop_nulls("category_l1").sort(
+            [level, "n", "category_l1"], descending=[False, True, False]).group_by(level, maintain_order=True).first()
+        extras = extras.join(l1.select(level, "category_l1"), on=level, how="left")
+    return cells, extras
+
+
+def read_cells(con: duckdb.DuckDBPyConnection, filters: Filters, level: str,
+               settings: Settings) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """_cells counted in DuckDB: only the cells and one row per type leave the database."""
+    if level not in _LEVELS:
+        raise ValueError(f"not an issue-type level: {level}")
+    cells = read_rate_table(con, filters, [*_CELL_KEYS, level, "month"], settings)
+    cells = cells.drop_nulls(level).select(*_CELL_KEYS, level, "month", *COUNT_COLUMNS)
+    where, params = filters.where()
+    extras = query(con, f"WITH o AS (SELECT {level} AS t, category_l1, redispatch_count FROM work_orders "
+                        f"WHERE {where} AND {level} IS NOT NULL), "
+                        "l1 AS (SELECT t, arg_min(category_l1, (-n, category_l1)) AS category_l1 FROM "
+                        "(SELECT t, category_l1, count(*) AS n FROM o WHERE category_l1 IS NOT NULL GROUP BY 1, 2) GROUP BY 1) "
+                        "SELECT t, avg(coalesce(redispatch_count, 0)) AS redispatch, any_value(l1.category_l1) AS category_l1 "
+                        "FROM o LEFT JOIN l1 USING (t) GROUP BY t", [*params])
+    return cells, extras.rename({"t": level})
+
+
+def read_level(con: duckdb.DuckDBPyConnection, filters: Filters, preferred: str) -> tuple[str | None, str]:
+    """topic_level of the filtered orders, counted in DuckDB."""
+    where, params = filters.where()
+    row = query(con, f"SELECT count(*) AS total, {', '.join(f'count({c}) AS {c}' for c in _LEVELS)} "
+                     f"FROM work_orders WHERE {where}", params).row(0, named=True)
+    return _level({c: row[c] for c in _LEVELS}, row["total"], preferred)
 
 
 def recurring_types(orders: pl.DataFrame, settings: Settings, area: str = "street") -> pl.DataFrame:
@@ -182,18 +232,24 @@ def recurring_types(orders: pl.DataFrame, settings: Settings, area: str = "stree
     解决率 stays low against the type city-wide. Expected count of a cell = area's orders that month ×
     the type's city-wide share that month. Rows: runs ≥ min_streak_months, or 解决率 low. The type level
     falls back as topic_level says."""
-    t = settings.topics
-    level = topic_level(orders, t.level)[0]
-    if level is None:
+    level = topic_level(orders, settings.topics.level)[0]
+    if level is None or orders.is_empty():
         return pl.DataFrame()
-    o = _typed(orders).drop_nulls([area, level]).with_columns(month=pl.col("received_at").dt.truncate("1mo").dt.date())
+    return types_from_cells(_cells(orders, level, settings)[0], level, area, settings)
+
+
+def types_from_cells(cells: pl.DataFrame, level: str, area: str, settings: Settings) -> pl.DataFrame:
+    """recurring_types from the counts per district × street × type × month (see `_cells`)."""
+    t = settings.topics
+    sums = [pl.col(c).sum() for c in COUNT_COLUMNS]
+    o = cells.drop_nulls([area, level]).group_by(area, level, "month").agg(sums)
     if o.is_empty():
         return pl.DataFrame()
-    cells = o.group_by(area, level, "month").agg(orders=pl.len())
+    cells = o.select(area, level, "month", "orders")
     cells = (
-        cells.join(o.group_by(area, "month").agg(area_orders=pl.len()), on=[area, "month"])
-        .join(o.group_by(level, "month").agg(type_orders=pl.len()), on=[level, "month"])
-        .join(o.group_by("month").agg(total=pl.len()), on="month")
+        cells.join(cells.group_by(area, "month").agg(area_orders=pl.col("orders").sum()), on=[area, "month"])
+        .join(cells.group_by(level, "month").agg(type_orders=pl.col("orders").sum()), on=[level, "month"])
+        .join(cells.group_by("month").agg(total=pl.col("orders").sum()), on="month")
         .with_columns(expected=pl.col("area_orders") * pl.col("type_orders") / pl.col("total"))
         .with_columns(lift=pl.col("orders") / pl.col("expected"))
         .with_columns(above=(pl.col("lift") >= t.persistence_lift) & (pl.col("orders") >= settings.hotspots.min_count))
@@ -208,8 +264,9 @@ def recurring_types(orders: pl.DataFrame, settings: Settings, area: str = "stree
         .select(area, level, longest_run=pl.col("length"), run_until=pl.col("until"), run_lift=pl.col("lift"))
     )
     months_above = cells.group_by(area, level).agg(months_above=pl.col("above").sum(), months=pl.len())
-    rates = rate_table(o, [area, level], settings).select(area, level, "orders", "resolution_rate", "satisfaction_rate")
-    city = rate_table(o, [level], settings).select(level, city_resolution_rate="resolution_rate")
+    rates = with_rates(o.group_by(area, level).agg(sums), settings).select(
+        area, level, "orders", "resolution_rate", "satisfaction_rate")
+    city = with_rates(o.group_by(level).agg(sums), settings).select(level, city_resolution_rate="resolution_rate")
     table = (
         rates.join(months_above, on=[area, level]).join(runs, on=[area, level], how="left").join(city, on=level)
         .with_columns(longest_run=pl.col("longest_run").fill_null(0))
@@ -241,25 +298,29 @@ def topic_candidates(orders: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     type's volume is above the median type's volume that month), difficulty (mean of normalised
     1−解决率, 1−满意率 and mean re-dispatch count). The type level falls back as topic_level says (empty
     when the orders have no category at all)."""
+    level = topic_level(orders, settings.topics.level)[0]
+    if level is None or orders.is_empty():
+        return pl.DataFrame()
+    return topics_from_cells(*_cells(orders, level, settings), level, settings)
+
+
+def topics_from_cells(cells: pl.DataFrame, extras: pl.DataFrame, level: str, settings: Settings) -> pl.DataFrame:
+    """topic_candidates from the counts per district × street × type × month and the per-type extras (see
+    `_cells`)."""
     t = settings.topics
-    level = topic_level(orders, t.level)[0]
-    if level is None:
+    if cells.is_empty():
         return pl.DataFrame()
-    o = _typed(orders).drop_nulls(level).with_columns(month=pl.col("received_at").dt.truncate("1mo").dt.date())
-    if o.is_empty():
-        return pl.DataFrame()
-    monthly = o.group_by(level, "month").agg(n=pl.len())
+    monthly = cells.group_by(level, "month").agg(n=pl.col("orders").sum())
     months = monthly["month"].n_unique()
     # Types absent in a month count 0 there, so the median reflects all types.
-    grid = (o.select(level).unique().join(o.select("month").unique(), how="cross")
+    grid = (monthly.select(level).unique().join(monthly.select("month").unique(), how="cross")
             .join(monthly, on=[level, "month"], how="left").with_columns(n=pl.col("n").fill_null(0)))
     grid = grid.with_columns(baseline=pl.col("n").median().over("month"))
     persistence = grid.group_by(level).agg(months_above=(pl.col("n") > pl.col("baseline")).sum())
-    base = o.group_by(level).agg(
-        streets=pl.col("street").drop_nulls().n_unique(), redispatch=pl.col("redispatch_count").fill_null(0).mean(),
-        _l1=pl.col("category_l1").drop_nulls().mode().first(),
-    ).rename({"_l1": "category_l1"} if level != "category_l1" else {"_l1": "_parent"})
-    rates = rate_table(o, [level], settings).select(level, "orders", "resolution_rate", "satisfaction_rate")
+    base = (cells.group_by(level).agg(streets=pl.col("street").drop_nulls().n_unique())
+            .join(extras.select(level, "redispatch", *(["category_l1"] if level != "category_l1" else [])), on=level, how="left"))
+    rates = with_rates(cells.group_by(level).agg([pl.col(c).sum() for c in COUNT_COLUMNS]), settings).select(
+        level, "orders", "resolution_rate", "satisfaction_rate")
     w = {"volume": t.w_volume, "breadth": t.w_breadth, "persistence": t.w_persistence, "difficulty": t.w_difficulty}
     table = (
         rates.join(base, on=level).join(persistence, on=level)
@@ -369,9 +430,13 @@ def read_repeats(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Set
 def read_types(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings,
                area: str) -> tuple[pl.DataFrame, pl.DataFrame, str | None, str]:
     """recurring_types per `area`, the 每月一题 candidates among the filtered orders, and the type level used
-    with its note (topic_level: a coarser level when the orders lack the set one, or why there is none)."""
-    orders = fetch_orders(con, filters, TYPE_COLUMNS)
-    return recurring_types(orders, settings, area), topic_candidates(orders, settings), *topic_level(orders, settings.topics.level)
+    with its note (topic_level: a coarser level when the orders lack the set one, or why there is none).
+    Counted in DuckDB: cells of district × street × type × month leave the database, not orders."""
+    level, note = read_level(con, filters, settings.topics.level)
+    if level is None:
+        return pl.DataFrame(), pl.DataFrame(), level, note
+    cells, extras = read_cells(con, filters, level, settings)
+    return types_from_cells(cells, level, area, settings), topics_from_cells(cells, extras, level, settings), level, note
 
 
 def run_repeats(con, args) -> pl.DataFrame:

@@ -158,3 +158,31 @@ def test_the_cli_backfills_months_and_says_so(city, tmp_path, capsys, monkeypatc
         con.close()
     monkeypatch.undo()
     assert hot.fill(db).months == ["2025-02"]   # back to the fixture's settings for the other tests
+
+
+def test_recurring_types_and_topics_counted_in_duckdb_equal_counting_the_orders(tmp_path):
+    from etl.demo import build_demo
+
+    db = tmp_path / "demo.duckdb"
+    build_demo(db, orders=20_000, seed=3)
+    settings = load_settings()
+    con = connect_read(db)
+    try:
+        district = con.sql("SELECT district FROM work_orders GROUP BY 1 ORDER BY count(*) DESC LIMIT 1").fetchall()[0][0]
+        found = 0
+        for f in (Filters(), Filters(date(2026, 1, 1), date(2026, 6, 30)), Filters(districts=(district,))):
+            orders = fetch_orders(con, f, rc.TYPE_COLUMNS)
+            for area in ("street", "district"):
+                types, topics, level, note = rc.read_types(con, f, settings, area)
+                assert (level, note) == rc.topic_level(orders, settings.topics.level)
+                expected = rc.recurring_types(orders, settings, area)
+                assert types.height == expected.height
+                found += types.height
+                key = ["area", "issue_type"]
+                assert types.sort(key).drop("run_lift").equals(expected.sort(key).drop("run_lift"))
+                assert types.sort(key)["run_lift"].round(9).equals(expected.sort(key)["run_lift"].round(9))
+                want = rc.topic_candidates(orders, settings)
+                assert topics.drop("score").equals(want.drop("score")) and topics["score"].round(9).equals(want["score"].round(9))
+    finally:
+        con.close()
+    assert found > 0

@@ -13,7 +13,6 @@ instead of every order's tokens), redone for the months whose token index change
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 import json
 from datetime import date
 from typing import Any
@@ -134,43 +133,60 @@ def refresh_detail(con: duckdb.DuckDBPyConnection) -> list[date]:
 
 WORDS = "monthly_words"
 WORDS_STATE = "monthly_words_state"
-# What a month's token index is, for telling a changed month: its orders with tokens (order_tokens.month). The
-# districts and loads of its orders are not read (joining every token with its order cost seconds per write):
-# a write that changes an order is told by the caller (refresh_words' `changed`), and its tokens are deleted
-# then (rebuilt in the next publish).
-_WORDS_FINGERPRINT = "count(*) AS orders, sum(hash(order_id))::HUGEINT AS fingerprint"
+# What a month's token index is, for telling a changed month: its orders with tokens, their districts and the
+# loads that wrote them (an order's tokens never change: a load that rewrites the order deletes them, and
+# they are rebuilt in the next publish). core.hotstore compares stored hot issues against it.
+_WORDS_FINGERPRINT = ("count(*) AS orders, sum(hash(t.order_id, w.district, coalesce(w.load_id, ''))::HUGEINT) "
+                      "AS fingerprint")
+_WORDS_MONTH = "date_trunc('month', w.received_at)::DATE"
+# Cheap signs that it may have changed, kept beside it: the index's own count and ids per month (its month
+# column) and the loads that last wrote the month's orders (monthly_counts_state). Only months whose signs
+# moved have the fingerprint recounted, which joins their tokens with their orders (every month's cost
+# seconds per write).
+_SIGNS = (f"SELECT t.month, count(*) AS orders, sum(hash(t.order_id))::HUGEINT AS tokens_hash, "
+          f"any_value(c.fingerprint) AS orders_fingerprint FROM order_tokens t LEFT JOIN {STATE} c USING (month) "
+          "WHERE t.month IS NOT NULL GROUP BY 1")
 
 
 def create_words(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE TABLE IF NOT EXISTS {WORDS} (month DATE NOT NULL, district VARCHAR, word VARCHAR NOT NULL, "
                 "orders BIGINT NOT NULL)")
     con.execute(f"CREATE TABLE IF NOT EXISTS {WORDS_STATE} (month DATE NOT NULL, orders BIGINT, fingerprint HUGEINT)")
+    for column in ("tokens_hash", "orders_fingerprint"):   # older files lack the signs: their months are checked once
+        con.execute(f"ALTER TABLE {WORDS_STATE} ADD COLUMN IF NOT EXISTS {column} HUGEINT")
 
 
-def refresh_words(con: duckdb.DuckDBPyConnection, changed: Sequence[date] = ()) -> list[date]:
-    """Bring the monthly word counts in line with the token index (inside the writer's transaction): per
-    month × district × word (case-folded, every token: the keyword rules apply when reading), the orders
-    whose tokens hold it. analytics.hotspots reads hot words of whole months from here. Redoes the months
-    whose token index changed and the `changed` ones (whose orders changed: refresh_detail); the months redone."""
+def refresh_words(con: duckdb.DuckDBPyConnection) -> list[date]:
+    """Bring the monthly word counts in line with the token index (inside the writer's transaction, after
+    `refresh`): per month × district × word (case-folded, every token: the keyword rules apply when reading),
+    the orders whose tokens hold it. analytics.hotspots reads hot words of whole months from here; the months
+    redone."""
     create_words(con)
-    stale = [r[0] for r in con.execute(
-        f"WITH now AS (SELECT month, {_WORDS_FINGERPRINT} FROM order_tokens WHERE month IS NOT NULL GROUP BY 1) "
-        f"SELECT month FROM now FULL JOIN {WORDS_STATE} s USING (month) WHERE now.orders IS NULL OR s.orders IS NULL "
-        "OR now.orders <> s.orders OR now.fingerprint <> s.fingerprint OR list_contains(?, month) ORDER BY 1",
-        [list(changed)]).fetchall()]
-    if not stale:
+    moved = [r[0] for r in con.execute(
+        f"WITH now AS ({_SIGNS}) SELECT month FROM now FULL JOIN {WORDS_STATE} s USING (month) "
+        "WHERE now.orders IS NULL OR s.orders IS NULL OR now.orders <> s.orders OR s.tokens_hash IS DISTINCT FROM "
+        "now.tokens_hash OR s.orders_fingerprint IS DISTINCT FROM now.orders_fingerprint ORDER BY 1").fetchall()]
+    if not moved:
         return []
-    con.execute(f"DELETE FROM {WORDS} WHERE list_contains(?, month)", [stale])
-    con.execute(f"DELETE FROM {WORDS_STATE} WHERE list_contains(?, month)", [stale])
-    bounds: list[Any] = [stale[0], stale[-1], stale]
-    con.execute(f"INSERT INTO {WORDS} SELECT month, district, word, count(*) FROM (SELECT t.month, w.district, "
-                "unnest(list_distinct(list_transform(t.tokens, lambda x: lower(x)))) AS word "
-                "FROM order_tokens t JOIN work_orders w USING (order_id) "
-                "WHERE t.month >= ? AND t.month <= ? AND list_contains(?, t.month) "
-                "AND w.received_at >= ? AND w.received_at < ?) WHERE word IS NOT NULL GROUP BY ALL",
-                [*bounds, stale[0], _next_month(stale[-1])])
-    con.execute(f"INSERT INTO {WORDS_STATE} SELECT month, {_WORDS_FINGERPRINT} FROM order_tokens "
-                "WHERE month >= ? AND month <= ? AND list_contains(?, month) GROUP BY 1", bounds)
+    source = ("FROM work_orders w JOIN order_tokens t USING (order_id) WHERE t.month >= ? AND t.month <= ? "
+              f"AND list_contains(?, t.month) AND w.received_at >= ? AND w.received_at < ? AND list_contains(?, {_WORDS_MONTH})")
+    bounds: list[Any] = [moved[0], moved[-1], moved, moved[0], _next_month(moved[-1]), moved]
+    stale = [r[0] for r in con.execute(
+        f"WITH now AS (SELECT {_WORDS_MONTH} AS month, {_WORDS_FINGERPRINT} {source} GROUP BY 1) "
+        f"SELECT month FROM (SELECT unnest(?::DATE[]) AS month) m LEFT JOIN now USING (month) "
+        f"LEFT JOIN {WORDS_STATE} s USING (month) WHERE now.orders IS NULL OR s.orders IS NULL OR now.orders <> s.orders "
+        "OR now.fingerprint <> s.fingerprint ORDER BY 1", [*bounds, moved]).fetchall()]
+    if stale:
+        con.execute(f"DELETE FROM {WORDS} WHERE list_contains(?, month)", [stale])
+        at: list[Any] = [stale[0], stale[-1], stale, stale[0], _next_month(stale[-1]), stale]
+        con.execute(f"INSERT INTO {WORDS} SELECT month, district, word, count(*) FROM (SELECT {_WORDS_MONTH} AS month, "
+                    f"w.district, unnest(list_distinct(list_transform(t.tokens, lambda x: lower(x)))) AS word {source}) "
+                    "WHERE word IS NOT NULL GROUP BY ALL", at)
+    con.execute(f"DELETE FROM {WORDS_STATE} WHERE list_contains(?, month)", [moved])
+    con.execute(f"INSERT INTO {WORDS_STATE} (month, orders, fingerprint, tokens_hash, orders_fingerprint) "
+                f"SELECT f.month, f.orders, f.fingerprint, g.tokens_hash, g.orders_fingerprint FROM "
+                f"(SELECT {_WORDS_MONTH} AS month, {_WORDS_FINGERPRINT} {source} GROUP BY 1) f "
+                f"JOIN ({_SIGNS}) g USING (month)", bounds)
     return stale
 
 

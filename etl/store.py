@@ -50,7 +50,8 @@ def writing(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
             yield con
             fill_token_months(con)
             summary.refresh(con, rates_settings())
-            summary.refresh_words(con, summary.refresh_detail(con))
+            summary.refresh_detail(con)
+            summary.refresh_words(con)
             con.execute("CHECKPOINT")
             con.close()
             os.replace(tmp, path)

@@ -266,3 +266,32 @@ def test_sidebar_months_and_pickers_from_the_summary_equal_counting_the_orders(d
                 assert options(con, f, column) == want and want
     finally:
         con.close()
+
+
+def test_a_rewritten_order_changes_its_months_word_fingerprint_and_counts(demo_db, tmp_path):
+    """As a load rewrites an order (new content, new load, its tokens deleted, rebuilt by the next publish):
+    the month's token fingerprint (what core.hotstore compares stored hot issues with) changes, and the
+    monthly word counts equal counting the tokens again."""
+    path = tmp_path / "rewrite.duckdb"
+    shutil.copy(demo_db, path)
+    con = connect_read(path)
+    order, month = con.execute("SELECT order_id, date_trunc('month', received_at)::DATE FROM work_orders "
+                               "ORDER BY received_at DESC, order_id LIMIT 1").fetchall()[0]
+    before = con.execute("SELECT fingerprint FROM monthly_words_state WHERE month = ?", [month]).fetchall()
+    con.close()
+    with writing(path) as c:
+        c.execute("UPDATE work_orders SET content = '小区电梯困人无人处理', load_id = 'rewrite' WHERE order_id = ?", [order])
+        c.execute("DELETE FROM order_tokens WHERE order_id = ?", [order])
+    fill(path)
+    con = connect_read(path)
+    try:
+        after = con.execute("SELECT fingerprint FROM monthly_words_state WHERE month = ?", [month]).fetchall()
+        assert before and after and before != after
+        recount = con.execute(
+            "SELECT w.district, lower(x) AS word, count(DISTINCT w.order_id) FROM work_orders w JOIN order_tokens t "
+            "USING (order_id), unnest(t.tokens) AS u(x) WHERE date_trunc('month', w.received_at) = ? GROUP BY ALL "
+            "ORDER BY ALL", [month]).fetchall()
+        stored = con.execute("SELECT district, word, orders FROM monthly_words WHERE month = ? ORDER BY ALL", [month]).fetchall()
+        assert stored == recount and ("电梯" in {w for _, w, _ in stored})
+    finally:
+        con.close()

@@ -1,6 +1,7 @@
 """Where the hot issues of big months are stored (computed by analytics.hot_months, published by etl.hot),
 and whether a month's stored result is current: computed under today's hot-issue and repeat settings (a
-hash), from the month's orders as the token index now holds them (core.summary's fingerprint)."""
+hash), from the month's orders as they are now (core.summary's count and load fingerprint), with the token
+index complete."""
 from __future__ import annotations
 
 import dataclasses
@@ -33,15 +34,16 @@ def settings_key(hot: HotIssues, repeats: Repeats) -> str:
 
 
 def month_states(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Per month with orders: orders, the token index's orders and fingerprint (core.summary), and the stored
-    result's settings_key, fingerprint and orders (NULL when none); empty without the summaries."""
+    """Per month with orders: orders and their fingerprint (the loads that last wrote them: a reload that
+    changes an order changes it), the orders the token index covers (core.summary), and the stored result's
+    settings_key, fingerprint and orders (NULL when none); empty without the summaries."""
     stored = (f"LEFT JOIN {STATE} h USING (month)", "h.settings_key, h.fingerprint AS stored, h.orders AS stored_orders")
     none = ("", "NULL::VARCHAR AS settings_key, NULL::HUGEINT AS stored, NULL::BIGINT AS stored_orders")
     cur = con.cursor()   # its own cursor: pages share one connection across threads
     try:
         for join, columns in (stored, none):
             try:
-                return cur.sql(f"SELECT c.month, c.orders, w.orders AS indexed, w.fingerprint, {columns} "
+                return cur.sql(f"SELECT c.month, c.orders, w.orders AS indexed, c.fingerprint, {columns} "
                                f"FROM {summary.STATE} c LEFT JOIN {summary.WORDS_STATE} w USING (month) {join} "
                                "ORDER BY 1").pl()
             except duckdb.CatalogException:   # nothing stored yet (then: no summaries either)

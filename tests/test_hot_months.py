@@ -186,3 +186,23 @@ def test_recurring_types_and_topics_counted_in_duckdb_equal_counting_the_orders(
     finally:
         con.close()
     assert found > 0
+
+
+def test_a_reload_that_changes_an_order_makes_its_month_stale(city, tmp_path):
+    db, truth, settings = city
+    copy = tmp_path / "copy.duckdb"
+    copy.write_bytes(db.read_bytes())
+    export = pl.read_csv(db.parent / "导出.csv", infer_schema=False)
+    text = next(c for c in export.columns if export[c].str.contains(truth.burst.place, literal=True).any())
+    changed = export.filter(pl.col(text).str.contains(truth.burst.place, literal=True)).head(1).with_columns(
+        pl.col(text) + "（补充：已多次反映）")
+    changed.write_csv(tmp_path / "更正.csv")
+    load_file(tmp_path / "更正.csv", copy)
+    fill_tokens(copy)
+    (month,) = hot.pending(copy)   # the month of the changed order only
+    con = connect_read(copy)
+    try:
+        assert hot_months.stored_months(con, Filters(*month_bounds(month)), settings) is None   # on request until redone
+    finally:
+        con.close()
+    assert hot.fill(copy).months == [f"{month:%Y-%m}"] and hot.pending(copy) == []

@@ -30,10 +30,6 @@ import duckdb
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
-from scipy.optimize import minimize_scalar
-from sklearn.linear_model import SGDClassifier
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import normalize
 
 from analytics.db import LOADED, orders_sql, query
 from analytics.filters import Filters
@@ -147,6 +143,8 @@ class Block:
         x = sp.csr_matrix((np.ones(len(doc), np.float32), (doc, col)), shape=(n_docs, len(self.ids)), dtype=np.float32)
         x.data = 1 + np.log(x.data)
         x.data *= self.idf[x.indices]
+        from sklearn.preprocessing import normalize   # here: importing sklearn costs the pages a second
+
         return normalize(x, copy=False) if len(self.ids) else x
 
 
@@ -253,6 +251,8 @@ def _svm(x: sp.csr_matrix, y: np.ndarray, classes: int, c: float) -> tuple[np.nd
     """A linear SVM (hinge loss, C as in LinearSVC; classes weighted by their inverse frequency, so a small
     category counts as much as a large one) by averaged stochastic gradient descent, one-vs-rest. Weights as
     (features × classes), the layout a sparse row × weights product reads fastest."""
+    from sklearn.linear_model import SGDClassifier
+
     m = SGDClassifier(loss="hinge", alpha=1 / (c * x.shape[0]), average=True, max_iter=SGD_EPOCHS, tol=None,
                       class_weight="balanced", random_state=0, n_jobs=2).fit(x, y)
     coef, icpt = m.coef_.astype(np.float32), m.intercept_.astype(np.float32)
@@ -266,6 +266,8 @@ def _temperature(scores: np.ndarray, truth: np.ndarray) -> float:
     def nll(log_t: float) -> float:
         p = _softmax(scores / np.exp(log_t))
         return float(-np.log(np.clip(p[np.arange(len(truth)), truth], 1e-12, None)).mean())
+    from scipy.optimize import minimize_scalar
+
     return float(np.exp(minimize_scalar(nll, bounds=(np.log(0.01), np.log(50)), method="bounded").x))
 
 
@@ -466,6 +468,8 @@ def fit(frame: pl.DataFrame, s: Settings) -> Model:
     texts = frame["content"].gather(rows)
     features = Features.fit(texts, s)
     x, y = features.transform(texts), y[rows]
+    from sklearn.model_selection import train_test_split
+
     tr, ho = train_test_split(np.arange(len(y)), test_size=s.classify.holdout_share, stratify=y, random_state=0)
     weights, icpt = _svm(x[tr], y[tr], len(paths), s.classify.svm_c)
     temperature = _temperature(np.asarray(x[ho] @ weights) + icpt, y[ho])

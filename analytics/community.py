@@ -8,7 +8,7 @@ import duckdb
 import polars as pl
 
 from analytics.db import orders as fetch_orders
-from analytics.db import query
+from analytics.db import monthly_orders, query
 from analytics.filters import Filters
 from analytics.hotspots import read_word_counts, top_places
 from analytics.rates import LABELS, RATE_INPUT_COLUMNS, rate_table, read_rate_table
@@ -150,6 +150,8 @@ def read_communities(con: duckdb.DuckDBPyConnection, filters: Filters) -> list[s
 def read_monthly(con: duckdb.DuckDBPyConnection, filters: Filters, community: str | None, months: int = 13) -> pl.DataFrame:
     """Orders per month (`month`) of the last `months` months with orders up to the end of the period (all
     history before it), of one community when given."""
+    if not community:   # the whole history of a street: from the monthly summary
+        return monthly_orders(con, replace(filters, date_from=None), []).select("month", "orders").tail(months)
     where, params = replace(filters, date_from=None).where()
     if community:
         where += " AND community = ?"

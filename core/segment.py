@@ -13,9 +13,12 @@ import re
 from collections.abc import Iterable, Sequence
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
-import rjieba
+
+if TYPE_CHECKING:
+    import rjieba
 
 from core.divisions import DISTRICT_SUFFIX, STREET_SUFFIX, districts, streets
 
@@ -73,6 +76,8 @@ def _cut_with(text: str, jb: rjieba.Jieba) -> list[str]:
 
 @cache
 def plain() -> rjieba.Jieba:
+    import rjieba   # here: loading its dictionary costs every process that never segments a quarter second
+
     return rjieba.Jieba()
 
 
@@ -129,6 +134,8 @@ def user_terms(extra: Iterable[str] = ()) -> tuple[str, ...]:
 def tokenizer(words: tuple[str, ...]) -> rjieba.Jieba:
     """An rjieba instance with jieba's dictionary plus `words`, each given the frequency jieba's
     suggest_freq proposes so it stays whole (jieba.add_word(word, freq) with the same freq cuts alike)."""
+    import rjieba
+
     jb = rjieba.Jieba()
     for w in words:
         if " " not in w:

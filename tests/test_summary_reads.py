@@ -295,3 +295,19 @@ def test_a_rewritten_order_changes_its_months_word_fingerprint_and_counts(demo_d
         assert stored == recount and ("电梯" in {w for _, w, _ in stored})
     finally:
         con.close()
+
+
+def test_a_streets_months_from_the_summary_equal_counting_its_orders(db):
+    con = connect_read(db)
+    try:
+        for f in _windows(con):
+            district, street, _ = _busiest(con, f)
+            scope = replace(f, districts=(district,), streets=(street,))
+            got = cm.read_monthly(con, scope, None)
+            where, params = replace(scope, date_from=None).where()
+            want = con.sql("SELECT date_trunc('month', received_at)::DATE AS month, count(*) AS orders FROM work_orders "
+                           f"WHERE {where} GROUP BY 1 ORDER BY 1", params=params).pl().tail(13)
+            assert got.height > 0
+            assert_frame_equal(got, want, check_dtypes=False)
+    finally:
+        con.close()

@@ -50,7 +50,7 @@ def test_user_dictionary_cuts_like_equally_configured_jieba(jieba_mod):
     words = seg.user_terms(["望京西园三区", "天通苑北一区"])
     jb = seg.tokenizer(words)
     # Replay the frequencies tokenizer() gave each word, in the same order, on a plain jieba.
-    replay, tk = seg.rjieba.Jieba(), jieba_mod.Tokenizer()
+    replay, tk = seg.plain(), jieba_mod.Tokenizer()
     for w in words:
         freq = replay.suggest_freq(w)
         replay.add_word(w, freq, None)

@@ -97,7 +97,6 @@ def test_modified_export_updates_exactly_changed_rows(etl_fx, db):
 
 def test_failure_midway_leaves_database_untouched(etl_fx, db, monkeypatch):
     load_file(etl_fx / "orders_gbk.csv", db)
-    before_bytes = db.read_bytes()
     before = table_counts(db)
 
     def boom(*args):

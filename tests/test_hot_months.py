@@ -211,3 +211,12 @@ def test_a_reload_that_changes_an_order_makes_its_month_stale(city, tmp_path):
     finally:
         con.close()
     assert hot.fill(copy).months == [f"{month:%Y-%m}"] and hot.pending(copy) == []
+
+
+def test_a_load_can_leave_the_clustering_for_later(city, tmp_path, capsys):
+    db, truth, settings = city
+    fresh = tmp_path / "fresh.duckdb"
+    assert etl_main(["load", str(db.parent / "导出.csv"), "--db", str(fresh), "--json", "--no-hot-issues"]) == 0
+    steps = [json.loads(line).get("step") for line in capsys.readouterr().out.strip().splitlines()]
+    assert "tokens" in steps and "hot-issues" not in steps
+    assert hot.pending(fresh) == [date(2025, 1, 1), date(2025, 2, 1), date(2025, 3, 1)]   # python -m etl hot-issues does them

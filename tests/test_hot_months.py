@@ -188,6 +188,12 @@ def test_recurring_types_and_topics_counted_in_duckdb_equal_counting_the_orders(
                 assert types.sort(key)["run_lift"].round(9).equals(expected.sort(key)["run_lift"].round(9))
                 want = rc.topic_candidates(orders, settings)
                 assert topics.drop("score").equals(want.drop("score")) and topics["score"].round(9).equals(want["score"].round(9))
+                chosen = topics["issue_type"][0]
+                months = rc.read_type_months(con, replace(f, date_from=None, date_to=None), level, chosen)
+                where, params = replace(f, date_from=None, date_to=None).where()
+                assert months.rows() == con.sql(
+                    f"SELECT date_trunc('month', received_at)::DATE, count(*) FILTER (WHERE {level} = ?) FROM work_orders "
+                    f"WHERE {where} GROUP BY 1 ORDER BY 1", params=[chosen, *params]).fetchall()
     finally:
         con.close()
     assert found > 0

@@ -243,7 +243,10 @@ def _judged(members: pl.DataFrame, labels: pl.DataFrame, h, days: int) -> tuple[
     if twins.height:
         merged = dict(twins.select("cluster", "to").iter_rows())
         members = members.with_columns(cluster=pl.col("cluster").replace_strict(merged, default=pl.col("cluster")))
-        stats = hi.judge(members, h, days)
+        # A group's verdict depends on its own members only: the merged groups alone are judged again.
+        into = twins["to"].unique().implode()
+        stats = pl.concat([stats.filter(~pl.col("cluster").is_in(twins["cluster"].implode())),
+                           hi.judge(members.filter(pl.col("cluster").is_in(into)), h, days)])
     vague = labels.filter("vague").select("cluster")
     stats = stats.with_columns(hot=pl.col("hot") & ~pl.col("cluster").is_in(vague["cluster"].implode()))
     return stats, members, labels

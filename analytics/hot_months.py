@@ -18,6 +18,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -57,14 +58,24 @@ def compute(orders: pl.DataFrame, settings: Settings, start: datetime, end: date
     # Hot groups were named by settle; the rest (vague hot ones too) are named here.
     rest = table.join(hot.select("cluster"), on="cluster", how="anti")["cluster"]
     labels = pl.concat([hot.select("cluster", "place", "problem", "label"), hi.label_groups(groups, rest, settings)])
-    table = table.join(labels.with_columns(vague=hi.is_vague()), on="cluster", how="left").select(
-        "cluster", "place", "problem", "label", "vague", "size", "callers", "consult", "likes", "burst", "burst_from",
-        "burst_to", "expected", "lift", "heat", "hot", "channels", "first_at", "last_at", "peak_share", "growth", "order_ids")
+    labels = labels.with_columns(vague=hi.is_vague())
+    table = table.join(labels, on="cluster", how="left")
     # Sorted by area: a filter on 区 or 街乡 reads a few row groups of the stored table.
     members = groups.members.join(listed.select("cluster"), on="cluster", how="semi").sort(
         "district", "street", "received_at", nulls_last=True).select(
         "order_id", "cluster", "received_at", "district", "street", "category_l1", "dept", "caller_key", "request_type",
         pl.col("likes").cast(pl.Int64), "channel", named_key=pl.when(pl.col("text_place").is_not_null()).then("spot_key"))
+    # Each district's view (what a filter on it reads) is judged now too: the 区 of 月度通报 and a 区 picked
+    # on the page are then read, not judged, each time.
+    days = dict(orders.filter(pl.col("received_at").is_between(start, end, closed="left")).group_by("district")
+                .agg(pl.col("received_at").dt.date().n_unique()).iter_rows())
+    views = [table.with_columns(district=pl.lit(None, pl.String))]
+    for (district,), part in members.drop_nulls("district").partition_by("district", as_dict=True).items():
+        stats, part, named = _judged(_numbered(part), labels, h, days.get(district, 0))
+        view = hi.group_table(part, stats, h, end).join(named, on="cluster", how="left")
+        shown = pl.col("hot") | pl.col("cluster").is_in(rc.place_candidates(view, settings).implode())
+        views.append(view.filter(shown).with_columns(district=pl.lit(district)))
+    table = pl.concat([v.select(_GROUP_COLUMNS) for v in views])
     r = settings.repeats
     matters = rc.caller_matters(groups, settings)
     runs = rc.long_runs(matters, r.window_days, r.alert_count)
@@ -77,6 +88,11 @@ def compute(orders: pl.DataFrame, settings: Settings, start: datetime, end: date
                              *_FILTER_COLUMNS[1:]),
         RUN_LABELS: rc.run_labels(runs, groups.docs, settings),
     }
+
+
+_GROUP_COLUMNS = ("district", "cluster", "place", "problem", "label", "vague", "size", "callers", "consult", "likes",
+                  "burst", "burst_from", "burst_to", "expected", "lift", "heat", "hot", "channels", "first_at", "last_at",
+                  "peak_share", "growth", "order_ids")
 
 
 def export(db: str | Path, month: date, out: Path, settings: Settings) -> dict:
@@ -127,13 +143,11 @@ def read(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, m
     """The hot-issue table (or, with `repeats`, the repeat list) of stored `months` under the filters."""
     key = settings_key(settings)
     h = settings.hot_issues
-    if len(months) == 1 and not _narrowed(filters):
-        table = _stored_groups(con, key, months)   # the month as computed
+    if len(months) == 1 and not _narrowed(replace(filters, districts=())) and len(filters.districts) <= 1:
+        # The month as computed, or one district's view of it.
+        table = _stored_groups(con, key, months, filters.districts[0] if filters.districts else None)
     else:
-        members, labels = _members(con, filters, key, months)
-        stats, members, labels = _judged(members, labels, h, _days(con, filters))
-        end = hi.period(filters)[1] or datetime.combine(add_months(months[-1], 1), datetime.min.time())
-        table = hi.group_table(members, stats, h, end).join(labels, on="cluster", how="left")
+        table = _filtered(con, filters, settings, months)
     hot = table.filter("hot").sort(["heat", "size", "first_at", "cluster"], descending=[True, True, False, False])
     hot = hi.with_labels(hot, hot)
     if not repeats:
@@ -142,6 +156,20 @@ def read(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, m
     by_caller = rc.caller_rows(runs, run_labels, hot.select(hot_issue="label", order_id="order_ids").explode("order_id"))
     places = table.join(rc.place_candidates(table, settings).to_frame(), on="cluster", how="semi")
     return pl.concat([by_caller, rc.place_rows(hi.with_labels(places, places), settings)])
+
+
+def _filtered(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, months: list[date]) -> pl.DataFrame:
+    """The groups of stored `months` with their members inside the filters, judged again and named."""
+    members, labels = _members(con, filters, settings_key(settings), months)
+    stats, members, labels = _judged(members, labels, settings.hot_issues, _days(con, filters))
+    end = hi.period(filters)[1] or datetime.combine(add_months(months[-1], 1), datetime.min.time())
+    return hi.group_table(members, stats, settings.hot_issues, end).join(labels, on="cluster", how="left")
+
+
+def _numbered(members: pl.DataFrame) -> pl.DataFrame:
+    """Members as `judge` takes them: in time order with `i`, the named place as text_place and spot_key."""
+    return (members.sort("received_at", "order_id").with_row_index("i")
+            .with_columns(text_place=pl.col("named_key"), spot_key=pl.col("named_key")))
 
 
 def _runs(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, key: str,
@@ -171,9 +199,10 @@ def _runs(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, 
     return runs, pl.concat([labels, unnamed.cast(labels.schema)])
 
 
-def _stored_groups(con: duckdb.DuckDBPyConnection, key: str, months: list[date]) -> pl.DataFrame:
-    return query(con, f"SELECT * EXCLUDE (month, settings_key) FROM {GROUPS} WHERE settings_key = ? AND list_contains(?, month)",
-                 [key, months]).cast({"cluster": pl.UInt32})
+def _stored_groups(con: duckdb.DuckDBPyConnection, key: str, months: list[date], district: str | None) -> pl.DataFrame:
+    return query(con, f"SELECT * EXCLUDE (month, settings_key, district) FROM {GROUPS} WHERE settings_key = ? "
+                      "AND list_contains(?, month) AND district IS NOT DISTINCT FROM ?",
+                 [key, months, district]).cast({"cluster": pl.UInt32})
 
 
 def _members(con: duckdb.DuckDBPyConnection, filters: Filters, key: str,
@@ -185,8 +214,8 @@ def _members(con: duckdb.DuckDBPyConnection, filters: Filters, key: str,
                          f"m.caller_key, m.request_type, m.likes, m.channel, m.named_key FROM {MEMBERS} m "
                          f"WHERE m.settings_key = ? AND list_contains(?, m.month) AND {where}", [key, months, *params])
     labels = query(con, f"SELECT {_month_id()} AS mi, {_month_id()} * 4294967296 + cluster AS g, place, problem, label, vague "
-                        f"FROM {GROUPS} WHERE settings_key = ? AND list_contains(?, month)", [key, months])
-    ids = labels.select("g").with_row_index("c")
+                        f"FROM {GROUPS} WHERE settings_key = ? AND list_contains(?, month) AND district IS NULL", [key, months])
+    ids = labels.select("g").sort("g").with_row_index("c")   # numbered in month and cluster order, as ties are broken
     if len(months) > 1:
         named = labels.filter((pl.col("place") != "") & (pl.col("problem") != "")).join(ids, on="g")
         edges = named.join(named.with_columns(mi=pl.col("mi") - 1), on=["label", "mi"], suffix="_b")
@@ -195,10 +224,7 @@ def _members(con: duckdb.DuckDBPyConnection, filters: Filters, key: str,
             ids = ids.with_columns(c=pl.Series(roots[ids["c"].to_numpy()].astype(np.uint32)))
     labels = labels.join(ids, on="g").unique("c", keep="first").select(cluster="c", place="place", problem="problem",
                                                                         label="label", vague="vague")
-    members = (members.join(ids, on="g").drop("g").rename({"c": "cluster"})
-               .sort("received_at", "order_id").with_row_index("i")
-               .with_columns(text_place=pl.col("named_key"), spot_key=pl.col("named_key")))
-    return members, labels
+    return _numbered(members.join(ids, on="g").drop("g").rename({"c": "cluster"})), labels
 
 
 def _days(con: duckdb.DuckDBPyConnection, filters: Filters) -> int:

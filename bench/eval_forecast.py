@@ -14,7 +14,6 @@ import argparse
 import os
 import sys
 import time
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -181,7 +180,7 @@ def evaluate_synthetic() -> list[str]:
     past = city.filter(pl.col("month") < as_of)
     fcity = F.forecast(past, cov.filter(pl.col("month") < as_of), SETTINGS, "city")
     rem = F.seasonal_reminders(fcity, CFG, "category_l1").filter(pl.col("category") == truth["surge"])
-    surge_line = (f"synthetic city: 类别07 (5× every August) — as of 2026-05-31: "
+    surge_line = ("synthetic city: 类别07 (5× every August) — as of 2026-05-31: "
                   + (f"warned, lead {rem['lead_months'][0]} months: {rem['message'][0]}" if rem.height else "NOT warned"))
     return lines + [surge_line, f"all forecasts (349 streets × 15 + 16 districts × 15 categories, {fc.history.y.shape[1]} months, "
                                 f"with the 12-origin backtest): {t_street + t_district:.1f} s"]

@@ -21,7 +21,7 @@ GROUPS = "hot_groups"
 RUNS = "hot_runs"
 RUN_LABELS = "hot_run_labels"
 TABLES = (MEMBERS, GROUPS, RUNS, RUN_LABELS)
-VERSION = 1   # raise when the clustering code changes what it finds: stored months are then recomputed
+VERSION = 2   # raise when the clustering code changes what it finds: stored months are then recomputed
 
 
 def settings_key(hot: HotIssues, repeats: Repeats) -> str:

@@ -244,9 +244,15 @@ def _tokens_without_month(con: duckdb.DuckDBPyConnection, database: str | None =
 def fill_token_months(con: duckdb.DuckDBPyConnection) -> None:
     """Give every token row its order's month (rows written before the column existed, or by a writer that
     left it out)."""
-    if _tokens_without_month(con):
-        con.execute("UPDATE order_tokens t SET month = date_trunc('month', w.received_at)::DATE FROM work_orders w "
-                    "WHERE t.month IS NULL AND t.order_id = w.order_id")
+    if not _tokens_without_month(con):
+        return
+    # One month of orders at a time: one UPDATE joining every token row with its order ran out of memory at
+    # 25 M orders under the 2 GB limit (an UPDATE's join does not spill).
+    months = con.execute("SELECT DISTINCT date_trunc('month', received_at)::DATE FROM work_orders "
+                         "WHERE received_at IS NOT NULL ORDER BY 1").fetchall()
+    for (month,) in months:
+        con.execute("UPDATE order_tokens t SET month = ? FROM work_orders w WHERE t.month IS NULL AND t.order_id = w.order_id"
+                    " AND w.received_at >= ? AND w.received_at < ? + INTERVAL 1 MONTH", [month, month, month])
 
 
 def _hex_caller_keys(con: duckdb.DuckDBPyConnection, database: str | None = None) -> bool:

@@ -114,6 +114,19 @@ def _month(text: str) -> date:
         raise argparse.ArgumentTypeError(f"月份应写作 2024-10 这样的格式，收到“{text}”") from None
 
 
+def _hot_failure(error: Exception) -> str:
+    """What stopped the clustering, in a line an administrator can act on (the month is named when known)."""
+    text = str(error)
+    month, _, detail = text.partition(": ") if text[:4].isdigit() and text[4:5] == "-" else ("", "", text)
+    where = f"{month} 月份，" if month else ""
+    if "Out of Memory" in detail:
+        return f"{where}内存不足：可在 settings.toml 的 [duckdb] 中调大 memory_limit，或关闭其他占用内存的程序后重试"
+    if "lock" in detail.lower():
+        return f"{where}数据库文件正被另一个程序写入（例如正在导入），请等它结束后重试"
+    last = detail.strip().splitlines()[-1] if detail.strip() else type(error).__name__
+    return f"{where}原因：{last[:200]}"
+
+
 def _hot(args: argparse.Namespace, db=None) -> int:
     """Cluster the big months whose stored hot issues are missing or stale (after the loads, or on its own)."""
     from etl.hot import fill
@@ -126,10 +139,10 @@ def _hot(args: argparse.Namespace, db=None) -> int:
         close()
         print("热点问题预计算已中断：已导入的数据不受影响，页面会临时计算；运行 python -m etl hot-issues 可补全。", file=sys.stderr)
         return 130
-    except Exception:
+    except Exception as e:
         close()
-        print("热点问题预计算未能完成：已导入的数据不受影响，页面会临时计算；稍后运行 python -m etl hot-issues 可补全，"
-              "如仍失败请告知系统管理员。", file=sys.stderr)
+        print(f"热点问题预计算未能完成（{_hot_failure(e)}）：已导入的数据不受影响，页面会临时计算；"
+              "稍后运行 python -m etl hot-issues 可补全，如仍失败请把这段提示交给系统管理员。", file=sys.stderr)
         return 1
     close()
     if args.json:

@@ -97,7 +97,6 @@ def test_modified_export_updates_exactly_changed_rows(etl_fx, db):
 
 def test_failure_midway_leaves_database_untouched(etl_fx, db, monkeypatch):
     load_file(etl_fx / "orders_gbk.csv", db)
-    before_bytes = db.read_bytes()
     before = table_counts(db)
 
     def boom(*args):
@@ -257,3 +256,17 @@ def test_padded_values_load_like_clean_ones(tmp_path, db):
     reason, raw = rows(db, "SELECT reason, raw FROM quarantine")[0]
     assert "『来电时间』(受理时间) 为空，该列必填" in reason
     assert json.loads(raw)["来电时间"] is None and json.loads(raw)["工单编号"] == "P3"
+
+
+def test_failed_hot_issue_clustering_says_why_in_chinese(db, monkeypatch, capsys):
+    """A month whose clustering ran out of memory: the command names the month and what to change, no traceback."""
+    import etl.__main__ as cli
+    import etl.hot
+
+    def out_of_memory(*args, **kwargs):
+        raise RuntimeError("2026-01: Traceback ...\n_duckdb.OutOfMemoryException: Out of Memory Error: failed to pin block")
+
+    monkeypatch.setattr(etl.hot, "fill", out_of_memory)
+    assert cli.main(["hot-issues", "--db", str(db)]) == 1
+    said = capsys.readouterr().err
+    assert "2026-01 月份，内存不足" in said and "memory_limit" in said and "Traceback" not in said

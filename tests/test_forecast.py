@@ -11,7 +11,6 @@ import pytest
 
 from analytics import forecast as F
 from analytics.__main__ import main as cli
-from analytics.db import query
 from analytics.filters import Filters, add_months
 from analytics.settings import load_settings
 from core.schema import create_all

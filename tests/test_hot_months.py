@@ -86,6 +86,11 @@ def test_a_district_re_judges_the_months_groups_inside_it(city):
         district = con.sql("SELECT district FROM work_orders WHERE order_id = ?", params=[truth.burst.order_ids[0]]).fetchall()[0][0]
         f = replace(_month(truth), districts=(district,))
         stored, direct = hi.read_hot_issues(con, f, settings), _on_request(con, f, settings)
+        # The district's view stored with the month is what judging the members inside it gives now.
+        twice = replace(f, districts=(district, district))   # not the stored view: judged on reading
+        _same(stored, hi.read_hot_issues(con, twice, settings), ["label", "size", "callers", "burst", "first_at", "heat"])
+        _same(rc.read_repeats(con, f, settings), rc.read_repeats(con, twice, settings),
+              ["kind", "caller_key", "place", "matter", "count", "callers", "hot_issue"])
         whole = hi.read_hot_issues(con, replace(f, districts=()), settings)
         inside = set(con.sql("SELECT order_id FROM work_orders WHERE district = ?", params=[district]).pl()["order_id"])
         callers = dict(con.sql("SELECT order_id, coalesce(caller_key, order_id) FROM work_orders").fetchall())

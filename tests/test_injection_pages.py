@@ -3,7 +3,6 @@ text of any page (bodies, labels, help, table cells of st.table) holds an unesca
 browser test (tests/browser/test_injection.py) checks the same pages in Chromium for requests."""
 from __future__ import annotations
 
-import json
 import re
 
 import pytest

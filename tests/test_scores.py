@@ -223,7 +223,7 @@ def test_rank_ties_and_changes(con):
         assert (ranks[a] == ranks[b]) == (scores_shown[a] == scores_shown[b]) and ranks[a] <= ranks[b]
     assert oct_["rank"].to_list() == sorted(oct_["rank"].to_list())
     # Ranks against SQL: rank() over the score rounded as shown; the listing order: score, orders desc, name.
-    rates = independent(con, "district, street")
+    rates = independent(con, "district, street")  # noqa: F841 (the SQL below reads it by name)
     sql_ranks = duckdb.sql(
         "SELECT district, street AS unit, rank() OVER (ORDER BY round(composite, 1) DESC) AS sql_rank, "
         "row_number() OVER (ORDER BY round(composite, 1) DESC, orders DESC, street, district) AS sql_pos "

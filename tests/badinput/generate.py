@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import polars as pl
 
 PHONE = "13912345678"
 HEAD = ["工单编号", "来电时间", "诉求内容", "被反映区", "来电号码", "办结时间"]

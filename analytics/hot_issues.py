@@ -140,6 +140,7 @@ def _admin_pattern(divisions: tuple[str, ...] = ()) -> str:
     return "|".join([*map(re.escape, sorted(known, key=len, reverse=True)), _ADMIN])
 
 
+@lru_cache(maxsize=1 << 16)
 def is_generic_place(name: str) -> bool:
     """A kind of place, not a named one: one dictionary word that is not a proper name (建筑工地, 市政府,
     幼儿园, 停车场), or such a word after only numbers, times, ranks or a division (18年政府, 县级以上人民政府,

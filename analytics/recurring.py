@@ -11,7 +11,7 @@ import polars as pl
 
 from analytics import hot_issues as hi
 from analytics.db import orders as fetch_orders
-from analytics.db import query
+from analytics.db import detail_sql, query
 from analytics.filters import Filters, from_args
 from analytics.rates import RATE_INPUT_COLUMNS, rate_table, read_rate_table, with_rates
 from analytics.settings import Settings, load_settings
@@ -356,9 +356,9 @@ def read_type_months(con: duckdb.DuckDBPyConnection, filters: Filters, level: st
     """Orders of one issue type per month (`month`, `orders`), over every month the filtered orders cover."""
     if level not in WORK_ORDER_COLUMNS:
         raise ValueError(f"unknown work_orders column: {level}")
-    where, params = filters.where()
-    return query(con, f"SELECT date_trunc('month', received_at)::DATE AS month, count(*) FILTER (WHERE {level} = ?) AS orders "
-                      f"FROM work_orders WHERE {where} GROUP BY 1 ORDER BY 1", [issue_type, *params])
+    source, params = detail_sql(con, filters)   # whole months from the monthly summary: not every order
+    return query(con, f"SELECT month, coalesce(sum(orders) FILTER (WHERE {level} = ?), 0)::BIGINT AS orders "
+                      f"FROM {source} GROUP BY 1 ORDER BY 1", [issue_type, *params])
 
 
 def tracking(frame: pl.DataFrame, pick_month: date) -> pl.DataFrame:

@@ -71,7 +71,7 @@ def _load(args: argparse.Namespace) -> int:
             if result.unmapped:
                 print(f"  未使用的表头：{'、'.join(result.unmapped)}")
     if args.kind == "work_orders" and len(args.paths) > failed:
-        code = _tokens(args, db) or _hot(args, db)
+        code = _tokens(args, db) or (0 if getattr(args, "no_hot_issues", False) else _hot(args, db))
         if code:
             return code
     lake = args.lake or os.environ.get("WHISTLE_LAKE")
@@ -199,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="文件编码（如 utf-8、gb18030）；默认自动识别 UTF-8、UTF-8 BOM、GBK、GB18030")
     p.add_argument("--json", action="store_true", help="每个文件输出一行 JSON 摘要，不显示进度条")
     p.add_argument("--lake", default=None, help="导入后更新此目录下的 Parquet 数据湖（或设环境变量 WHISTLE_LAKE）")
+    p.add_argument("--no-hot-issues", action="store_true",
+                   help="导入后不预先计算大数据量月份的热点问题（每月约数分钟；稍后运行 python -m etl hot-issues 补上）")
     p.set_defaults(func=_load)
     t = sub.add_parser("tokens", help="为尚未分词的工单补全分词索引（导入后会自动进行）")
     t.add_argument("--db", default=None)

@@ -188,6 +188,12 @@ def test_recurring_types_and_topics_counted_in_duckdb_equal_counting_the_orders(
                 assert types.sort(key)["run_lift"].round(9).equals(expected.sort(key)["run_lift"].round(9))
                 want = rc.topic_candidates(orders, settings)
                 assert topics.drop("score").equals(want.drop("score")) and topics["score"].round(9).equals(want["score"].round(9))
+                chosen = topics["issue_type"][0]
+                months = rc.read_type_months(con, replace(f, date_from=None, date_to=None), level, chosen)
+                where, params = replace(f, date_from=None, date_to=None).where()
+                assert months.rows() == con.sql(
+                    f"SELECT date_trunc('month', received_at)::DATE, count(*) FILTER (WHERE {level} = ?) FROM work_orders "
+                    f"WHERE {where} GROUP BY 1 ORDER BY 1", params=[chosen, *params]).fetchall()
     finally:
         con.close()
     assert found > 0
@@ -211,3 +217,12 @@ def test_a_reload_that_changes_an_order_makes_its_month_stale(city, tmp_path):
     finally:
         con.close()
     assert hot.fill(copy).months == [f"{month:%Y-%m}"] and hot.pending(copy) == []
+
+
+def test_a_load_can_leave_the_clustering_for_later(city, tmp_path, capsys):
+    db, truth, settings = city
+    fresh = tmp_path / "fresh.duckdb"
+    assert etl_main(["load", str(db.parent / "导出.csv"), "--db", str(fresh), "--json", "--no-hot-issues"]) == 0
+    steps = [json.loads(line).get("step") for line in capsys.readouterr().out.strip().splitlines()]
+    assert "tokens" in steps and "hot-issues" not in steps
+    assert hot.pending(fresh) == [date(2025, 1, 1), date(2025, 2, 1), date(2025, 3, 1)]   # python -m etl hot-issues does them

@@ -485,8 +485,9 @@ def read_word_counts(con: duckdb.DuckDBPyConnection, filters: Filters, by: Area 
     where, params = filters.where(prefix="w.")
     valid = " AND w.received_at IS NOT NULL" + (f" AND {area} IS NOT NULL" if by else "")
     select = f"{area}::VARCHAR AS area, {per} AS period"
-    docs = query(con, f"SELECT {select}, count(*)::BIGINT AS orders FROM work_orders w WHERE {where}{valid} GROUP BY ALL",
-                 [*head, *params])
+    docs = _docs(con, filters, by, start, period) if start is None or start.day == 1 or period == "1mo" else query(
+        con, f"SELECT {select}, count(*)::BIGINT AS orders FROM work_orders w WHERE {where}{valid} GROUP BY ALL",
+        [*head, *params])
     whole, parts = whole_months(filters) if _words_summary(con, filters, by) else (None, [filters])
     wholes = [] if whole is None else [whole]
     if whole is not None and period is None and start is not None and start.day != 1:
@@ -526,6 +527,23 @@ def read_word_counts(con: duckdb.DuckDBPyConnection, filters: Filters, by: Area 
                 .drop_nulls("word").group_by("area", "period", "word").agg(pl.len().cast(pl.Int64).alias("count")))
         words = pl.concat([words, late]).group_by("area", "period", "word").agg(pl.col("count").sum())
     return docs, words
+
+
+def _docs(con: duckdb.DuckDBPyConnection, filters: Filters, by: Area | None, start: date | None,
+          period: Literal["1mo"] | None) -> pl.DataFrame:
+    """read_word_counts' `docs` from the monthly summary (analytics.db.monthly_orders), for periods made of
+    whole months."""
+    counts = monthly_orders(con, filters, [by] if by else [])
+    if by:
+        counts = counts.filter(pl.col(by).is_not_null())
+    if period == "1mo":
+        when = pl.col("month")
+    elif start is not None:
+        when = pl.when(pl.col("month") >= start).then(pl.lit(start)).otherwise(pl.lit(_FAR_PAST))
+    else:
+        when = pl.lit(_FAR_PAST)
+    return (counts.group_by(area=pl.col(by) if by else pl.lit(CITY), period=when).agg(pl.col("orders").sum().cast(pl.Int64))
+            .with_columns(pl.col("area").cast(pl.String), pl.col("period").cast(pl.Date)))
 
 
 def _words_summary(con: duckdb.DuckDBPyConnection, filters: Filters, by: Area | None) -> bool:

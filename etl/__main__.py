@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from typing import Any
 from datetime import date
 
 from etl import kinds, store
@@ -82,29 +83,39 @@ def _load(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _step(args: argparse.Namespace, bar: str, fill: Callable[[Callable | None], Any], step: str,
+          stopped: str, failed: str, done: Callable[[Any], str | None]) -> int:
+    """One after-load step (token index, big-month hot issues) as a command: a progress bar (or a JSON line),
+    and in Chinese what was done, or what stopped it and what to do."""
+    progress, close = (None, lambda: None) if args.json else _bar(bar)
+    try:
+        result = fill(progress)
+    except KeyboardInterrupt:
+        close()
+        print(stopped, file=sys.stderr)
+        return 130
+    except Exception as e:
+        close()
+        print(failed.format(why=_failure(e)), file=sys.stderr)
+        return 1
+    close()
+    if args.json:
+        print(json.dumps({"step": step, **result.as_dict()}, ensure_ascii=False))
+    elif said := done(result):
+        print(said)
+    return 0
+
+
 def _tokens(args: argparse.Namespace, db=None) -> int:
     """Build the token index for every order that has none (after the loads, or on its own)."""
     from etl.tokens import fill
 
     db = db or store.db_path(args.db)
-    progress, close = (None, lambda: None) if args.json else _bar("分词索引")
-    try:
-        result = fill(db, progress=progress)
-    except KeyboardInterrupt:
-        close()
-        print("分词已中断：工单已导入，分词索引保持原样；运行 python -m etl tokens 可补全。", file=sys.stderr)
-        return 130
-    except Exception:
-        close()
-        print("分词索引未能建立：工单已导入，各页面照常显示（用到词语的页面会临时分词）；"
-              "稍后运行 python -m etl tokens 可补全，如仍失败请告知系统管理员。", file=sys.stderr)
-        return 1
-    close()
-    if args.json:
-        print(json.dumps({"step": "tokens", **result.as_dict()}, ensure_ascii=False))
-    elif result.rows_tokenized:
-        print(f"分词索引：{result.rows_tokenized} 条工单已分词，用时 {result.seconds:.1f} 秒。")
-    return 0
+    return _step(args, "分词索引", lambda progress: fill(db, progress=progress), "tokens",
+                 "分词已中断：工单已导入，分词索引保持原样；运行 python -m etl tokens 可补全。",
+                 "分词索引未能建立（{why}）：工单已导入，各页面照常显示（用到词语的页面会临时分词）；"
+                 "稍后运行 python -m etl tokens 可补全，如仍失败请把这段提示交给系统管理员。",
+                 lambda r: f"分词索引：{r.rows_tokenized} 条工单已分词，用时 {r.seconds:.1f} 秒。" if r.rows_tokenized else None)
 
 
 def _month(text: str) -> date:
@@ -114,14 +125,14 @@ def _month(text: str) -> date:
         raise argparse.ArgumentTypeError(f"月份应写作 2024-10 这样的格式，收到“{text}”") from None
 
 
-def _hot_failure(error: Exception) -> str:
-    """What stopped the clustering, in a line an administrator can act on (the month is named when known)."""
+def _failure(error: Exception) -> str:
+    """What stopped an after-load step, in a line an administrator can act on (the month is named when known)."""
     text = str(error)
     month, _, detail = text.partition(": ") if text[:4].isdigit() and text[4:5] == "-" else ("", "", text)
     where = f"{month} 月份，" if month else ""
     if "Out of Memory" in detail:
         return f"{where}内存不足：可在 settings.toml 的 [duckdb] 中调大 memory_limit，或关闭其他占用内存的程序后重试"
-    if "lock" in detail.lower():
+    if "Could not set lock" in detail or "Conflicting lock" in detail:
         return f"{where}数据库文件正被另一个程序写入（例如正在导入），请等它结束后重试"
     last = detail.strip().splitlines()[-1] if detail.strip() else type(error).__name__
     return f"{where}原因：{last[:200]}"
@@ -132,24 +143,12 @@ def _hot(args: argparse.Namespace, db=None) -> int:
     from etl.hot import fill
 
     db = db or store.db_path(args.db)
-    progress, close = (None, lambda: None) if args.json else _bar("热点问题")
-    try:
-        result = fill(db, progress=progress, months=getattr(args, "month", None))
-    except KeyboardInterrupt:
-        close()
-        print("热点问题预计算已中断：已导入的数据不受影响，页面会临时计算；运行 python -m etl hot-issues 可补全。", file=sys.stderr)
-        return 130
-    except Exception as e:
-        close()
-        print(f"热点问题预计算未能完成（{_hot_failure(e)}）：已导入的数据不受影响，页面会临时计算；"
-              "稍后运行 python -m etl hot-issues 可补全，如仍失败请把这段提示交给系统管理员。", file=sys.stderr)
-        return 1
-    close()
-    if args.json:
-        print(json.dumps({"step": "hot-issues", **result.as_dict()}, ensure_ascii=False))
-    elif result.months:
-        print(f"热点问题预计算：{'、'.join(result.months)} 共 {len(result.months)} 个月，用时 {result.seconds:.1f} 秒。")
-    return 0
+    return _step(args, "热点问题", lambda progress: fill(db, progress=progress, months=getattr(args, "month", None)),
+                 "hot-issues", "热点问题预计算已中断：已导入的数据不受影响，页面会临时计算；运行 python -m etl hot-issues 可补全。",
+                 "热点问题预计算未能完成（{why}）：已导入的数据不受影响，页面会临时计算；"
+                 "稍后运行 python -m etl hot-issues 可补全，如仍失败请把这段提示交给系统管理员。",
+                 lambda r: f"热点问题预计算：{'、'.join(r.months)} 共 {len(r.months)} 个月，用时 {r.seconds:.1f} 秒。"
+                 if r.months else None)
 
 
 def _lake(args: argparse.Namespace) -> int:

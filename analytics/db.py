@@ -174,6 +174,7 @@ def last_load(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, Any
 
 
 SUMMARY_KEYS = ("district", "street", "dept", "category_l1")
+_MONTH = "date_trunc('month', received_at)::DATE"
 
 
 def monthly_orders(con: duckdb.DuckDBPyConnection, filters: Filters, keys: Sequence[str]) -> pl.DataFrame:
@@ -184,24 +185,11 @@ def monthly_orders(con: duckdb.DuckDBPyConnection, filters: Filters, keys: Seque
     if unknown:
         raise ValueError(f"not a monthly summary key: {unknown}")
     cols = ", ".join(["month", *keys])
-    whole, parts = whole_months(filters)
-    if whole is not None and not _has_summary(con):
-        whole, parts = None, [filters]
-    pieces = []
-    if whole is not None:
-        where, params = whole.where(time_column="month")
-        pieces.append((f"SELECT {cols}, orders, last_at FROM {summary.TABLE} WHERE {where}", params))
-    for part in parts:
-        where, params = part.where()
-        pieces.append((f"SELECT date_trunc('month', received_at)::DATE AS month, {', '.join(keys) + ', ' if keys else ''}"
-                       f"1 AS orders, received_at AS last_at FROM work_orders WHERE {where}", params))
-    sql = " UNION ALL ".join(p for p, _ in pieces)
-    return query(con, f"SELECT {cols}, sum(orders)::BIGINT AS orders, max(last_at) AS last_at FROM ({sql}) "
-                      f"GROUP BY ALL ORDER BY {', '.join(f'{c} NULLS LAST' for c in ['month', *keys])}",
-                 [x for _, p in pieces for x in p])
-
-
-_MONTH = "date_trunc('month', received_at)::DATE"
+    source, params = _months_source(
+        con, filters, summary.TABLE, summary.STATE, f"{cols}, orders, last_at",
+        f"{_MONTH} AS month, {', '.join(keys) + ', ' if keys else ''}1 AS orders, received_at AS last_at")
+    return query(con, f"SELECT {cols}, sum(orders)::BIGINT AS orders, max(last_at) AS last_at FROM {source} "
+                      f"GROUP BY ALL ORDER BY {', '.join(f'{c} NULLS LAST' for c in ['month', *keys])}", params)
 
 
 def detail_sql(con: duckdb.DuckDBPyConnection, filters: Filters) -> tuple[str, list[Any]]:
@@ -209,19 +197,29 @@ def detail_sql(con: duckdb.DuckDBPyConnection, filters: Filters) -> tuple[str, l
     keys, orders, last_at and the quality counts), and its parameters: whole months from the summary, the days
     of months the period only partly covers (everything, for a database without it) from work_orders, one
     row per order. Sum `orders` (and the counts) over it to count the orders."""
-    whole, parts = whole_months(filters)
-    if whole is not None and not has_table(con, summary.DETAIL):
-        whole, parts = None, [filters]
     cols = ["month", *summary.DETAIL_KEYS, "orders", "last_at", *summary.QUALITY_FLAGS]
+    flags = ", ".join(f"coalesce({cond}, false)::BIGINT AS {key}" for key, cond in summary.QUALITY_FLAGS.items())
+    return _months_source(con, filters, summary.DETAIL, summary.DETAIL, ", ".join(cols),
+                          f"{_MONTH} AS month, {', '.join(summary.DETAIL_KEYS)}, 1::BIGINT AS orders, "
+                          f"received_at AS last_at, {flags}")
+
+
+def _months_source(con: duckdb.DuckDBPyConnection, filters: Filters, table: str, written: str, from_summary: str,
+                   from_orders: str) -> tuple[str, list[Any]]:
+    """One UNION ALL source `(...)` and its parameters: `from_summary` over the whole months the filters cover,
+    read from the summary `table`, and `from_orders` (one row per order) over the days of months they only
+    partly cover from work_orders — everything from work_orders when the file lacks `written` (the table
+    whose presence says the summary is kept)."""
+    whole, parts = whole_months(filters)
+    if whole is not None and not has_table(con, written):
+        whole, parts = None, [filters]
     pieces = []
     if whole is not None:
         where, params = whole.where(time_column="month")
-        pieces.append((f"SELECT {', '.join(cols)} FROM {summary.DETAIL} WHERE {where}", params))
+        pieces.append((f"SELECT {from_summary} FROM {table} WHERE {where}", params))
     for part in parts:
         where, params = part.where()
-        flags = ", ".join(f"coalesce({cond}, false)::BIGINT AS {key}" for key, cond in summary.QUALITY_FLAGS.items())
-        pieces.append((f"SELECT {_MONTH} AS month, {', '.join(summary.DETAIL_KEYS)}, 1::BIGINT AS orders, "
-                       f"received_at AS last_at, {flags} FROM work_orders WHERE {where}", params))
+        pieces.append((f"SELECT {from_orders} FROM work_orders WHERE {where}", params))
     return "(" + " UNION ALL ".join(p for p, _ in pieces) + ")", [x for _, p in pieces for x in p]
 
 
@@ -235,11 +233,7 @@ def has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
 
 
 def _has_summary(con: duckdb.DuckDBPyConnection) -> bool:
-    try:
-        query(con, f"SELECT 1 FROM {summary.STATE} LIMIT 1")
-    except duckdb.CatalogException:   # a database written before the summary existed
-        return False
-    return True
+    return has_table(con, summary.STATE)
 
 
 def whole_months(filters: Filters) -> tuple[Filters | None, list[Filters]]:

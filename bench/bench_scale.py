@@ -223,8 +223,9 @@ def measure(db: Path, month_params: dict[str, str], month_args: list[str], month
 def load_month(db: Path, csv: Path) -> dict:
     before = _load()
     t = time.perf_counter()
-    run = subprocess.run([sys.executable, "-m", "etl", "load", str(csv), "--db", str(db), "--json"], cwd=ROOT,
-                         capture_output=True, text=True)
+    # The big-month clustering (minutes a month, after publishing) is timed at each checkpoint, for its month.
+    run = subprocess.run([sys.executable, "-m", "etl", "load", str(csv), "--db", str(db), "--json", "--no-hot-issues"],
+                         cwd=ROOT, capture_output=True, text=True)
     total = time.perf_counter() - t
     lines = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
     file_line = next((x for x in lines if "rows_inserted" in x), {})
@@ -285,7 +286,13 @@ def write_results(data: dict) -> None:
         total_published += load["orders_published"]
         lines.append(f"| {i} | {i * data['rows_per_month']:,} | {_fmt(load['orders_published'], 1)} | "
                      f"{_fmt(load['tokens'], 1)} | {_fmt(load['total'], 1)} | {_loads(load)} |")
-    lines += ["", f"All {len(data['loads'])} loads: orders published in {total_published / 60:.1f} min in all.", ""]
+    lines += ["", f"All {len(data['loads'])} loads: orders published in {total_published / 60:.1f} min in all "
+              "(loaded with `--no-hot-issues`; the measured month's hot issues are then stored by "
+              "`python -m etl hot-issues --month`, timed below).", ""]
+    for size, hot in data.get("hot_months", {}).items():
+        lines.append(f"- {size}: hot issues and repeats of {hot['month']} clustered and stored in {hot['seconds']:.1f} s"
+                     + (f" (failed: {hot['error']})" if hot["error"] else ""))
+    lines.append("")
     for size, result in data["checkpoints"].items():
         rows = float(size.split()[0]) * 1e6
         lines += [f"## {size} orders", "",
@@ -355,6 +362,11 @@ def _checkpoint(data: dict, db: Path, months: int, rows_per_month: int, timeout:
     first = date(START.year + (START.month - 2 + months) // 12, (START.month - 2 + months) % 12 + 1, 1)
     end = date(first.year + first.month // 12, first.month % 12 + 1, 1) - timedelta(days=1)
     size = f"{months * rows_per_month / 1e6:g} M"
+    t = time.perf_counter()
+    run = subprocess.run([sys.executable, "-m", "etl", "hot-issues", "--db", str(db), "--month", f"{first:%Y-%m}",
+                          "--json"], cwd=ROOT, capture_output=True, text=True)
+    data.setdefault("hot_months", {})[size] = {"month": f"{first:%Y-%m}", "seconds": time.perf_counter() - t,
+                                               "error": run.stderr.strip()[-300:] if run.returncode else None}
     print(f"measuring at {size}", flush=True)
     data["checkpoints"][size] = measure(db, {"from": first.isoformat(), "to": end.isoformat()},
                                         ["--from", first.isoformat(), "--to", end.isoformat()], months, timeout)

@@ -46,6 +46,12 @@ def _load(args: argparse.Namespace) -> int:
         return 2
     db = store.db_path(args.db)
     failed = 0
+    if args.kind == "work_orders" and not args.no_hot_issues:
+        from etl.hot import pending
+
+        # The after-load step clusters only the months this load makes pending: months left pending by
+        # older loads (minutes each) wait for `python -m etl hot-issues`.
+        args.pending_before = set(pending(db))
     for path in args.paths:
         progress, close = (None, lambda: None) if args.json else _bar(path)
         try:
@@ -72,7 +78,7 @@ def _load(args: argparse.Namespace) -> int:
             if result.unmapped:
                 print(f"  未使用的表头：{'、'.join(result.unmapped)}")
     if args.kind == "work_orders" and len(args.paths) > failed:
-        code = _tokens(args, db) or (0 if getattr(args, "no_hot_issues", False) else _hot(args, db))
+        code = _tokens(args, db) or (0 if args.no_hot_issues else _hot(args, db))
         if code:
             return code
     lake = args.lake or os.environ.get("WHISTLE_LAKE")
@@ -143,7 +149,16 @@ def _hot(args: argparse.Namespace, db=None) -> int:
     from etl.hot import fill
 
     db = db or store.db_path(args.db)
-    return _step(args, "热点问题", lambda progress: fill(db, progress=progress, months=getattr(args, "month", None)),
+    months = getattr(args, "month", None)
+    if hasattr(args, "pending_before"):
+        from etl.hot import pending
+
+        waiting = set(pending(db))
+        months = sorted(waiting - args.pending_before)
+        if older := sorted(waiting & args.pending_before):
+            print(f"另有 {len(older)} 个月（{older[0]:%Y-%m} 起）的热点问题尚未预先计算，页面会临时计算；"
+                  "运行 python -m etl hot-issues 可补上（每月约数分钟）。", file=sys.stderr)
+    return _step(args, "热点问题", lambda progress: fill(db, progress=progress, months=months),
                  "hot-issues", "热点问题预计算已中断：已导入的数据不受影响，页面会临时计算；运行 python -m etl hot-issues 可补全。",
                  "热点问题预计算未能完成（{why}）：已导入的数据不受影响，页面会临时计算；"
                  "稍后运行 python -m etl hot-issues 可补全，如仍失败请把这段提示交给系统管理员。",

@@ -226,3 +226,25 @@ def test_a_load_can_leave_the_clustering_for_later(city, tmp_path, capsys):
     steps = [json.loads(line).get("step") for line in capsys.readouterr().out.strip().splitlines()]
     assert "tokens" in steps and "hot-issues" not in steps
     assert hot.pending(fresh) == [date(2025, 1, 1), date(2025, 2, 1), date(2025, 3, 1)]   # python -m etl hot-issues does them
+
+
+def test_a_load_clusters_only_the_months_it_made_pending(city, tmp_path, capsys):
+    db, truth, settings = city
+    export = pl.read_csv(db.parent / "导出.csv", infer_schema=False)
+    text = next(c for c in export.columns if export[c].str.contains(truth.burst.place, literal=True).any())
+    export.filter(pl.col(text).str.contains(truth.burst.place, literal=True)).head(1).with_columns(
+        pl.col(text) + "（补充：已多次反映）").write_csv(tmp_path / "更正.csv")
+    stored, unstored = tmp_path / "stored.duckdb", tmp_path / "unstored.duckdb"
+    stored.write_bytes(db.read_bytes())
+    assert etl_main(["load", str(db.parent / "导出.csv"), "--db", str(unstored), "--json", "--no-hot-issues"]) == 0
+    capsys.readouterr()
+
+    assert etl_main(["load", str(tmp_path / "更正.csv"), "--db", str(stored), "--json"]) == 0
+    (line,) = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"hot-issues"' in x]
+    assert len(line["months"]) == 1 and hot.pending(stored) == []   # the changed order's month only
+
+    assert etl_main(["load", str(tmp_path / "更正.csv"), "--db", str(unstored), "--json"]) == 0
+    said = capsys.readouterr()
+    (line,) = [json.loads(x) for x in said.out.splitlines() if '"hot-issues"' in x]
+    assert line["months"] == [] and "另有 3 个月（2025-01 起）" in said.err
+    assert len(hot.pending(unstored)) == 3

@@ -48,8 +48,9 @@ def orders_sql(filters: Filters, columns: Sequence[str]) -> tuple[str, list[Any]
 
 
 def token_months(filters: Filters, alias: str = "t") -> tuple[str, list[Any]]:
-    """The predicate bounding the token index (`alias`) to the months of the filters' period, and its
-    parameters: a join with it reads only those months' row groups (core.schema ORDER_TOKEN_COLUMNS)."""
+    """The predicate bounding a table carrying each order's month (`alias`: the token index, the suggestions)
+    to the months of the filters' period, and its parameters: a join with it reads only those months' row
+    groups (core.schema MONTHLY_BY_ORDER)."""
     clauses, params = ["TRUE"], []
     if filters.date_from:
         clauses.append(f"{alias}.month >= ?")

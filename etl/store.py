@@ -51,6 +51,7 @@ def writing(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
             fill_order_months(con)
             summary.refresh(con, rates_settings())
             summary.refresh_detail(con)
+            summary.refresh_daily(con)
             summary.refresh_words(con)
             con.execute("CHECKPOINT")
             con.close()

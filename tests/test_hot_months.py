@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -352,3 +353,36 @@ def test_topics_over_any_window_are_counted_in_duckdb_and_equal_counting_the_ord
     assert want.height >= 5 and got["issue_type"].to_list() == want["issue_type"].to_list()
     assert got["orders"].to_list() == want["orders"].to_list()
     assert got["score"].round(9).to_list() == want["score"].round(9).to_list()
+
+
+def test_the_pages_say_which_months_the_hot_issues_leave_out(city, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    db, truth, settings = city
+    con = connect_read(db)
+    try:
+        n = _months(con)
+    finally:
+        con.close()
+    other = tmp_path / "settings.toml"
+    monkeypatch.setenv("WHISTLE_SETTINGS", str(other))
+    monkeypatch.setenv("HOTLINE_DB", str(db))
+    dashboard = str(Path(__file__).resolve().parents[1] / "dashboard.py")
+    # Other settings (nothing stored for them) and room for March only.
+    other.write_text(f"[hot_issues]\nprecompute_orders = 1000\nmin_lift = 2.5\nmax_request_orders = {n[date(2025, 3, 1)]}\n",
+                     encoding="utf-8")
+    at = AppTest.from_file(dashboard, default_timeout=180)
+    at.query_params["from"], at.query_params["to"] = "2025-01", "2025-03"
+    at.run()
+    at.switch_page("pages/recurring.py").run()
+    assert not at.exception
+    said = [w.value for w in at.warning]
+    assert len([w for w in said if "2025-01 至 2025-02（2 个月）未计入" in w and "2025-03（" in w]) == 2   # hot issues, repeats
+    # 月度通报 of a month beyond the ceiling: the hot-issue section says why it is empty and what to do.
+    other.write_text("[hot_issues]\nprecompute_orders = 1000\nmin_lift = 2.5\nmax_request_orders = 100\n", encoding="utf-8")
+    at = AppTest.from_file(dashboard, default_timeout=180)
+    at.query_params["month"] = "2025-02"
+    at.run()
+    at.switch_page("pages/report.py").run()
+    assert not at.exception
+    assert any("无法给出热点问题" in c.value and "python -m etl hot-issues" in c.value for c in at.caption)

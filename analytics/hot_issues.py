@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -895,7 +896,10 @@ def explain(settings: Settings) -> str:
         f"**大数据量的月份**：工单 ≥ {h.precompute_orders:,} 件的月份在导入后按全市整月分组一次并保存；所选时段为整月时直接读取，"
         "结果与当场计算相同。选了区、街乡或分类时，取各组落在所选范围内的工单重新判定（爆发量、倍数、是否热点、件数），"
         "名称沿用整月的；选了多个月时，相邻月份中地点与问题都相同的组视为同一问题（跨月的集中反映不会被月底切断），"
-        "同一来电人的反复来电也跨月连续计算。其他时段当场计算。"
+        "同一来电人的反复来电也跨月连续计算。其他时段当场计算。\n\n"
+        f"**上限**：当场计算最多读取 {h.max_request_orders:,} 件工单，合并已保存的月份最多读取 {h.max_stored_rows:,} 行"
+        "（settings.toml [hot_issues] max_request_orders、max_stored_rows），内存因此有界。所选时段超出时，只取其中最近的、"
+        "能在上限内一起读取的若干个月（连续的已保存月份，或当场计算的月份），表格上方写明未计入的月份和可以怎么做。"
     )
 
 
@@ -908,18 +912,42 @@ def period(filters: Filters) -> tuple[datetime | None, datetime | None]:
 
 def read_hot_issues(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> pl.DataFrame:
     """hot_issues among the filtered orders (only the period shown is read and clustered), measured against
-    that period; whole months stored after their load are read back instead (analytics.hot_months)."""
+    that period; whole months stored after their load are read back instead (analytics.hot_months). A window
+    beyond the ceilings shows its latest months that fit (`coverage` says which)."""
     from analytics import hot_months
 
-    months = hot_months.stored_months(con, filters, settings)
-    if months:
-        return hot_months.read(con, filters, settings, months)
-    start, end = period(filters)
-    return hot_issues(fetch_orders(con, filters, INPUT_COLUMNS), settings, period_end=end, period_start=start)
+    p = hot_months.plan(con, filters, settings)
+    if p.filters is None:
+        return pl.DataFrame(schema=_TABLE_SCHEMA)
+    if p.stored:
+        return hot_months.read(con, p.filters, settings, p.stored)
+    start, end = period(p.filters)
+    return hot_issues(fetch_orders(con, p.filters, INPUT_COLUMNS), settings, period_end=end, period_start=start)
+
+
+def coverage(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> str:
+    """What read_hot_issues and recurring.read_repeats leave out of the filters' window and what to do, in
+    Chinese ('' when they cover all of it)."""
+    from analytics import hot_months
+
+    return hot_months.plan(con, filters, settings).note
+
+
+def noted(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> Filters:
+    """For the CLI: the coverage note on stderr; a ValueError (exit 1, the note) when nothing can be shown."""
+    from analytics import hot_months
+
+    p = hot_months.plan(con, filters, settings)
+    if p.filters is None:
+        raise ValueError(p.note)
+    if p.note:
+        print(p.note, file=sys.stderr)
+    return filters
 
 
 def run(con, args) -> pl.DataFrame:
     """CLI: hot issues, hottest first."""
-    table = read_hot_issues(con, from_args(args), load_settings())
+    settings = load_settings()
+    table = read_hot_issues(con, noted(con, from_args(args), settings), settings)
     return table.select("label", "place", "problem", "size", "callers", "channels", "first_at", "last_at", "likes",
                         "burst", "lift", "heat", "order_ids")

@@ -18,7 +18,7 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -29,8 +29,8 @@ import polars as pl
 from analytics import hot_issues as hi
 from analytics import recurring as rc
 from analytics.db import orders as fetch_orders
-from analytics.db import query, whole_months
-from analytics.filters import Filters, add_months
+from analytics.db import monthly_orders, query, whole_months
+from analytics.filters import Filters, add_months, month_bounds
 from analytics.settings import Settings, load_settings
 from core.hotstore import GROUPS, MEMBERS, RUN_LABELS, RUNS, current, month_states, pending
 from core.hotstore import settings_key as _key
@@ -132,6 +132,117 @@ def stored_months(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Se
         return None
     ok = inside.select((pl.col("orders") >= settings.hot_issues.precompute_orders) & current(settings_key(settings)))
     return inside["month"].to_list() if ok.to_series().all() else None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How the hot issues and repeats of a window are found within the ceilings ([hot_issues]
+    max_request_orders, max_stored_rows): over `filters` (the window used: the one asked for, or its latest
+    months that fit; None when none fits), read from the `stored` months (empty: computed on request), with
+    the asked window's months `left_out` and a `note` in Chinese saying so and what to do ('' when the
+    window is used as asked)."""
+    filters: Filters | None
+    stored: list[date]
+    left_out: list[date]
+    note: str = ""
+
+
+def plan(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> Plan:
+    """The window as asked when it fits: every month stored (at most max_stored_rows stored rows to merge),
+    else at most max_request_orders orders to cluster on request. Otherwise the latest months that fit, read
+    the same way: a run of stored months, or months clustered on request; the others are left out."""
+    h = settings.hot_issues
+    stored = stored_months(con, filters, settings)
+    merged = sum(_stored_rows(con, settings, stored or []).values())
+    if stored and merged <= h.max_stored_rows:
+        return Plan(filters, stored, [])
+    counts = monthly_orders(con, filters, [])
+    total = int(counts["orders"].sum())
+    if total <= h.max_request_orders:
+        return Plan(filters, [], [])
+    usable = _usable_months(con, filters, settings)
+    rows = _stored_rows(con, settings, usable)
+    months = [(m, n, m in rows) for m, n in counts.select("month", "orders").iter_rows()]
+    run, from_store = _latest_run(months, rows, h.max_request_orders, h.max_stored_rows)
+    left = [m for m, _, _ in months if m not in run]
+    used = None
+    if run:
+        first, last = month_bounds(run[0])[0], month_bounds(run[-1])[1]
+        used = replace(filters, date_from=max(first, filters.date_from or first), date_to=min(last, filters.date_to or last))
+    if stored:
+        why = (f"所选时段各月均已预先计算，但合并它们要读取 {merged:,} 行，超过上限 {h.max_stored_rows:,} 行"
+               "（settings.toml [hot_issues] max_stored_rows）")
+    else:
+        why = (f"所选时段共 {total:,} 件工单，超过当场计算热点问题的上限 {h.max_request_orders:,} 件"
+               "（settings.toml [hot_issues] max_request_orders）")
+    # `python -m etl hot-issues` helps city-wide readers of whole months big enough to be stored.
+    states = month_states(con)
+    big = set(states.filter(pl.col("orders") >= h.precompute_orders)["month"]) if states.height else set()
+    storable = not stored and filters.scope.is_city and whole_months(filters)[0] is not None and bool(big & set(left))
+    todo = ("请运行 python -m etl hot-issues 预先计算未计入的月份（每 100 万件约需 2–3 分钟），或把时段缩短到 "
+            f"{h.max_request_orders:,} 件工单以内" if storable else
+            f"请把时段缩短到 {h.max_request_orders:,} 件工单以内（或选定区、街乡缩小范围）")
+    if not run:
+        return Plan(None, [], left, f"{why}，且没有可直接读取的预先计算结果，无法给出热点问题与重复诉求。{todo}。")
+    shown = _spans(run) + ("（导入后已预先计算）" if from_store else
+                           f"（{sum(n for m, n, _ in months if m in run):,} 件，当场计算）")
+    # Read as that shorter window would be when asked for (it fits: one level down returns at once).
+    return Plan(used, plan(con, used, settings).stored, left,
+                f"{why}：本表只含 {shown}；{_spans(left)}（{len(left)} 个月）未计入。{todo}。")
+
+
+def _usable_months(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> list[date]:
+    """The whole months of the filters' period stored under the current settings (city-wide readers only)."""
+    if not filters.scope.is_city:
+        return []
+    whole, _ = whole_months(filters)
+    states = month_states(con)
+    if whole is None or states.is_empty():
+        return []
+    inside = states.filter((pl.col("month") >= (whole.date_from or date.min)) & (pl.col("month") <= (whole.date_to or date.max)))
+    return inside.filter((pl.col("orders") >= settings.hot_issues.precompute_orders) & current(settings_key(settings)))["month"].to_list()
+
+
+def _stored_rows(con: duckdb.DuckDBPyConnection, settings: Settings, months: list[date]) -> dict[date, int]:
+    """Stored rows (members and callers' orders) a read of each month merges: what its memory grows with."""
+    if not months:
+        return {}
+    return dict(query(con, f"SELECT month, sum(n)::BIGINT AS n FROM (SELECT month, count(*) AS n FROM {MEMBERS} "
+                           "WHERE settings_key = ? AND list_contains(?, month) GROUP BY 1 UNION ALL "
+                           f"SELECT month, count(*) FROM {RUNS} WHERE settings_key = ? AND list_contains(?, month) "
+                           "GROUP BY 1) GROUP BY 1", [settings_key(settings), months] * 2).iter_rows())
+
+
+def _latest_run(months: list[tuple[date, int, bool]], rows: dict[date, int], max_orders: int,
+                max_rows: int) -> tuple[list[date], bool]:
+    """The latest months (month, orders, stored) that can be shown together, and whether from the store: from the
+    latest month that fits (stored, within max_rows, or clustered on request within max_orders) back
+    while the next earlier month is of the same kind and the total still fits."""
+    for k in range(len(months) - 1, -1, -1):
+        month, n, stored = months[k]
+        from_store = stored and rows.get(month, 0) <= max_rows
+        if not from_store and n > max_orders:
+            continue
+        cost = (lambda j: rows.get(months[j][0], 0)) if from_store else (lambda j: months[j][1])
+        limit, total, run = (max_rows if from_store else max_orders), cost(k), [month]
+        for j in range(k - 1, -1, -1):
+            if (from_store and not months[j][2]) or total + cost(j) > limit:
+                break
+            total += cost(j)
+            run.insert(0, months[j][0])
+        return run, from_store
+    return [], False
+
+
+def _spans(months: list[date]) -> str:
+    """Months as runs: 2024-01 至 2024-09、2024-11."""
+    out, start = [], None
+    for k, m in enumerate(months):
+        start = start or m
+        if k + 1 == len(months) or months[k + 1] != add_months(m, 1):
+            out.append(f"{start:%Y-%m}" if start == m else f"{start:%Y-%m} 至 {m:%Y-%m}")
+            start = None
+    return "、".join(out)
 
 
 def _narrowed(filters: Filters) -> bool:

@@ -420,11 +420,13 @@ def read_repeats(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Set
     load are read back instead (analytics.hot_months)."""
     from analytics import hot_months
 
-    months = hot_months.stored_months(con, filters, settings)
-    if months:
-        return hot_months.read(con, filters, settings, months, repeats=True)
-    start, end = hi.period(filters)
-    return repeats(fetch_orders(con, filters, REPEAT_COLUMNS), settings, start, end)
+    p = hot_months.plan(con, filters, settings)   # a window beyond the ceilings: hi.coverage says what is left out
+    if p.filters is None:
+        return pl.DataFrame(schema=REPEAT_SCHEMA)
+    if p.stored:
+        return hot_months.read(con, p.filters, settings, p.stored, repeats=True)
+    start, end = hi.period(p.filters)
+    return repeats(fetch_orders(con, p.filters, REPEAT_COLUMNS), settings, start, end)
 
 
 def read_types(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings,
@@ -441,14 +443,18 @@ def read_types(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Setti
 
 def run_repeats(con, args) -> pl.DataFrame:
     """CLI: repeat-complaint alerts."""
-    return read_repeats(con, from_args(args), load_settings())
+    settings = load_settings()
+    return read_repeats(con, hi.noted(con, from_args(args), settings), settings)
 
 
 def run_topics(con, args) -> pl.DataFrame:
-    """CLI: 每月一题 candidates, best first; a fallback to a coarser level, or why there is nothing, goes to stderr."""
+    """CLI: 每月一题 candidates, best first, counted in DuckDB (cells, not orders, leave it: any window fits);
+    a fallback to a coarser level, or why there is nothing, goes to stderr."""
     settings = load_settings()
-    orders = fetch_orders(con, from_args(args), TYPE_COLUMNS)
-    note = topic_level(orders, settings.topics.level)[1]
+    filters = from_args(args)
+    level, note = read_level(con, filters, settings.topics.level)
     if note:
         print(note, file=sys.stderr)
-    return topic_candidates(orders, settings)
+    if level is None:
+        return pl.DataFrame()
+    return topics_from_cells(*read_cells(con, filters, level, settings), level, settings)

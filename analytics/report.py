@@ -30,6 +30,7 @@ class MonthReport:
     surges: pl.DataFrame            # area, category, count, expected, lift, z
     issues: pl.DataFrame            # hot issues: label, size, callers, first_at, last_at, heat
     actions: list[str]
+    issues_note: str = ""           # months the hot issues leave out (a month beyond the ceiling), and what to do
 
 
 def read_category_changes(con: duckdb.DuckDBPyConnection, filters: Filters, previous: Filters, n: int = 10) -> pl.DataFrame:
@@ -84,9 +85,11 @@ def month_report(con: duckdb.DuckDBPyConnection, filters: Filters, month: date, 
     surge = hotspots.surges(hot).select("area", "category", "count", "expected", "lift", "z")
     kpis = overview.read_kpis(con, scope, settings, previous=before)
     issues = hot_issues.read_hot_issues(con, scope, settings)
+    issues_note = hot_issues.coverage(con, scope, settings)
     unit_label = "街乡" if district else "区"
     return MonthReport(first, district or CITY, unit, kpis, ranking, categories, surge, issues,
-                       action_items(kpis, ranking, categories, surge, unit_label, issues, settings.hot_issues.alert_callers))
+                       action_items(kpis, ranking, categories, surge, unit_label, issues, settings.hot_issues.alert_callers),
+                       issues_note)
 
 
 def kpi_table(report: MonthReport) -> pl.DataFrame:

@@ -25,9 +25,11 @@ VERSION = 2   # raise when the clustering code changes what it finds: stored mon
 
 
 def settings_key(hot: HotIssues, repeats: Repeats) -> str:
-    """What stored months depend on: the hot-issue and repeat settings (not the threshold) and VERSION."""
+    """What stored months depend on: the hot-issue and repeat settings (not the threshold and ceilings of
+    what is read, which change no month's result) and VERSION."""
     h = dataclasses.asdict(hot)
-    h.pop("precompute_orders")
+    for name in ("precompute_orders", "max_request_orders", "max_stored_rows"):
+        h.pop(name)
     text = json.dumps({"version": VERSION, "hot_issues": h, "repeats": dataclasses.asdict(repeats)},
                       sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

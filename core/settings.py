@@ -78,6 +78,8 @@ class HotIssues:
     label_specificity: float = 0.1
     recent_days: int = 14
     precompute_orders: int = 20_000
+    max_request_orders: int = 250_000
+    max_stored_rows: int = 4_000_000
 
 
 def read_toml(path: Path | str | None = None) -> tuple[Path, dict[str, Any]]:

@@ -50,6 +50,8 @@ def _selected(event) -> int | None:
     return rows[0] if rows else None
 
 
+# A window beyond the ceiling for text work: which months hot issues and repeats leave out, and what to do.
+left_out = data.read(hi.coverage, f, settings)
 tab_hot, tab_rep, tab_types, tab_topics = url.tabs(["热点问题", "重复诉求预警", "反复出现的问题类型", "每月一题候选"], "tab",
                                                    key="rc_tab")
 
@@ -57,6 +59,8 @@ with tab_hot:
     hot = data.read(hi.read_hot_issues, f, settings)
     st.markdown(f"所选条件下识别出 **{hot.height}** 个热点问题（不同来电人短时间内集中反映的同一具体问题，按爆发程度排序）。"
                 "点选一行查看其工单。")
+    if left_out:
+        st.warning(md(left_out))
     definition(rc.explain(settings, "hot_issues"), label="识别方法与热度口径")
     if hot.is_empty():
         st.info("没有找到热点问题。可放宽时间段，或在设置中降低文本相似度阈值。")
@@ -85,6 +89,8 @@ with tab_rep:
     reps = data.read(rc.read_repeats, f, settings)
     r = settings.repeats
     st.markdown(f"共 **{reps.height}** 条预警：同一事项 {r.window_days} 天内反复反映 ≥ {r.alert_count} 次。点选一行查看其工单。")
+    if left_out:
+        st.warning(md(left_out))
     definition(rc.explain(settings, "repeats"))
     if reps.is_empty():
         st.info("所选条件下没有达到预警次数的重复诉求。")

@@ -90,6 +90,8 @@ with right:
         st.markdown(hotspots.formula(settings))
 
 st.subheader("热点问题（同一地点、同一具体问题、多位来电人）")
+if r.issues_note:
+    st.caption(md(r.issues_note))
 if r.issues.is_empty():
     st.write("本月没有识别出热点问题。")
 else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -248,3 +249,140 @@ def test_a_load_clusters_only_the_months_it_made_pending(city, tmp_path, capsys)
     (line,) = [json.loads(x) for x in said.out.splitlines() if '"hot-issues"' in x]
     assert line["months"] == [] and "另有 3 个月（2025-01 起）" in said.err
     assert len(hot.pending(unstored)) == 3
+
+
+def _months(con) -> dict[date, int]:
+    return dict(con.sql("SELECT date_trunc('month', received_at)::DATE, count(*) FROM work_orders GROUP BY 1").fetchall())
+
+
+def test_a_window_beyond_the_ceiling_clusters_its_latest_months_that_fit_and_says_which_are_left_out(city):
+    db, truth, settings = city
+    con = connect_read(db)
+    try:
+        n = _months(con)
+        jan, feb, mar = sorted(n)
+        # Other settings: nothing stored for them, so the window is clustered on request, within the ceiling.
+        s = settings.with_overrides("hot_issues", min_lift=2.5, max_request_orders=n[feb] + n[mar])
+        p = hot_months.plan(con, Filters(), s)
+        assert p.filters == Filters(feb, date(2025, 3, 31)) and p.stored == [] and p.left_out == [jan]
+        orders = fetch_orders(con, p.filters, hot_months.INPUT_COLUMNS)
+        assert orders.height == n[feb] + n[mar] <= s.hot_issues.max_request_orders
+        start, end = hi.period(p.filters)
+        want = hi.hot_issues(orders, s, end, start)
+        assert want.height >= 2
+        _same(hi.read_hot_issues(con, Filters(), s), want, ["label", "size", "callers", "burst", "first_at", "heat"])
+        _same(rc.read_repeats(con, Filters(), s), rc.repeats(orders, s, start, end),
+              ["kind", "caller_key", "place", "matter", "count", "callers", "hot_issue"])
+        note = hi.coverage(con, Filters(), s)
+        assert f"{sum(n.values()):,} 件" in note and "max_request_orders" in note and "2025-01（1 个月）未计入" in note
+        assert "2025-02 至 2025-03" in note and "python -m etl hot-issues" in note
+        # Within the ceiling nothing changes and nothing is said.
+        assert hi.coverage(con, Filters(feb, date(2025, 3, 31)), s) == ""
+        # A district-scoped reader never reads stored months: narrowing is the advice, not the batch step.
+        scoped = replace(Filters(), scope=Scope(truth.burst.district))
+        assert "python -m etl hot-issues" not in hi.coverage(con, scoped, s.with_overrides("hot_issues", max_request_orders=10))
+    finally:
+        con.close()
+
+
+def test_merging_stored_months_is_bounded_too(city):
+    db, truth, settings = city
+    con = connect_read(db)
+    try:
+        jan, feb, mar = sorted(_months(con))
+        rows = dict(con.sql("SELECT month, sum(n) FROM (SELECT month, count(*) AS n FROM hot_members GROUP BY 1 "
+                            "UNION ALL SELECT month, count(*) FROM hot_runs GROUP BY 1) GROUP BY 1").fetchall())
+        s = settings.with_overrides("hot_issues", max_stored_rows=rows[feb] + rows[mar], max_request_orders=100)
+        quarter = Filters(jan, date(2025, 3, 31))
+        p = hot_months.plan(con, quarter, s)
+        assert p.stored == [feb, mar] and p.left_out == [jan]
+        # The same table as asking for February and March, which fit.
+        two = Filters(feb, date(2025, 3, 31))
+        assert hot_months.plan(con, two, s) == hot_months.Plan(two, [feb, mar], [])
+        _same(hi.read_hot_issues(con, quarter, s), hi.read_hot_issues(con, two, s), ["label", "size", "callers", "heat"])
+        _same(rc.read_repeats(con, quarter, s), rc.read_repeats(con, two, s), ["kind", "caller_key", "matter", "count"])
+        note = hi.coverage(con, quarter, s)
+        assert "max_stored_rows" in note and f"{sum(rows.values()):,} 行" in note and "2025-01（1 个月）未计入" in note
+        assert "python -m etl hot-issues" not in note   # they are stored: only a shorter window helps
+    finally:
+        con.close()
+
+
+def test_a_window_with_some_months_stored_shows_them_and_the_cli_says_what_is_left_out(city, tmp_path, monkeypatch, capsys):
+    from analytics.__main__ import main as analytics_main
+
+    db, truth, settings = city
+    copy = tmp_path / "copy.duckdb"
+    copy.write_bytes(db.read_bytes())
+    other = tmp_path / "settings.toml"
+    other.write_text("[hot_issues]\nprecompute_orders = 1000\nmin_lift = 2.5\nmax_request_orders = 100\n", encoding="utf-8")
+    monkeypatch.setenv("WHISTLE_SETTINGS", str(other))
+    assert hot.fill(copy, months=[date(2025, 3, 1)]).months == ["2025-03"]   # March only, under these settings
+    s = load_settings()
+    march = Filters(date(2025, 3, 1), date(2025, 3, 31))
+    con = connect_read(copy)
+    try:
+        p = hot_months.plan(con, Filters(), s)
+        assert (p.filters, p.stored, p.left_out) == (march, [date(2025, 3, 1)], [date(2025, 1, 1), date(2025, 2, 1)])
+        want = hi.read_hot_issues(con, march, s)
+        assert want.height >= 1
+        _same(hi.read_hot_issues(con, Filters(), s), want, ["label", "size", "callers", "heat"])
+    finally:
+        con.close()
+    assert analytics_main(["hot-issues", "--db", str(copy), "--format", "json"]) == 0
+    out = capsys.readouterr()
+    assert [r["label"] for r in json.loads(out.out)] == want["label"].to_list()
+    assert "2025-01 至 2025-02（2 个月）未计入" in out.err and "python -m etl hot-issues" in out.err
+    # Nothing fits (February: beyond the ceiling and not stored): exit 1 with the reason, no traceback.
+    assert analytics_main(["repeats", "--db", str(copy), "--from", "2025-02-01", "--to", "2025-02-28"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("无法完成：") and "无法给出热点问题与重复诉求" in err and "Traceback" not in err
+
+
+def test_topics_over_any_window_are_counted_in_duckdb_and_equal_counting_the_orders(city, capsys):
+    from analytics.__main__ import main as analytics_main
+
+    db, truth, settings = city
+    con = connect_read(db)
+    try:
+        want = rc.topic_candidates(fetch_orders(con, Filters(), rc.TYPE_COLUMNS), load_settings())
+    finally:
+        con.close()
+    assert analytics_main(["topics", "--db", str(db), "--format", "json"]) == 0
+    got = pl.DataFrame(json.loads(capsys.readouterr().out))
+    assert want.height >= 5 and got["issue_type"].to_list() == want["issue_type"].to_list()
+    assert got["orders"].to_list() == want["orders"].to_list()
+    assert got["score"].round(9).to_list() == want["score"].round(9).to_list()
+
+
+def test_the_pages_say_which_months_the_hot_issues_leave_out(city, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    db, truth, settings = city
+    con = connect_read(db)
+    try:
+        n = _months(con)
+    finally:
+        con.close()
+    other = tmp_path / "settings.toml"
+    monkeypatch.setenv("WHISTLE_SETTINGS", str(other))
+    monkeypatch.setenv("HOTLINE_DB", str(db))
+    dashboard = str(Path(__file__).resolve().parents[1] / "dashboard.py")
+    # Other settings (nothing stored for them) and room for March only.
+    other.write_text(f"[hot_issues]\nprecompute_orders = 1000\nmin_lift = 2.5\nmax_request_orders = {n[date(2025, 3, 1)]}\n",
+                     encoding="utf-8")
+    at = AppTest.from_file(dashboard, default_timeout=180)
+    at.query_params["from"], at.query_params["to"] = "2025-01", "2025-03"
+    at.run()
+    at.switch_page("pages/recurring.py").run()
+    assert not at.exception
+    said = [w.value for w in at.warning]
+    assert len([w for w in said if "2025-01 至 2025-02（2 个月）未计入" in w and "2025-03（" in w]) == 2   # hot issues, repeats
+    # 月度通报 of a month beyond the ceiling: the hot-issue section says why it is empty and what to do.
+    other.write_text("[hot_issues]\nprecompute_orders = 1000\nmin_lift = 2.5\nmax_request_orders = 100\n", encoding="utf-8")
+    at = AppTest.from_file(dashboard, default_timeout=180)
+    at.query_params["month"] = "2025-02"
+    at.run()
+    at.switch_page("pages/report.py").run()
+    assert not at.exception
+    assert any("无法给出热点问题" in c.value and "python -m etl hot-issues" in c.value for c in at.caption)

@@ -328,6 +328,9 @@ def main() -> None:
     parser.add_argument("--measure-now", action="store_true", help="measure the database as it is, loading nothing")
     parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds one page or command may take")
     parser.add_argument("--pages", default="", help="comma-separated page titles: measure only these, and no command")
+    parser.add_argument("--exports", default=None,
+                        help="keep the monthly exports in this folder and reuse those already there (the same seed "
+                             "writes the same file), so a rerun times the loads alone")
     args = parser.parse_args()
     checkpoints = sorted(int(x) for x in args.checkpoints.split(","))
     pages = [x for x in args.pages.split(",") if x] or None
@@ -347,10 +350,14 @@ def main() -> None:
     else:
         months = range(len(data["loads"]), checkpoints[-1])
     for month in months:
-        csv = OUT / f"month-{month:02d}.csv"
-        month_export(csv, month, args.rows_per_month)
+        csv = Path(args.exports or OUT) / f"month-{month:02d}-{args.rows_per_month}.csv"
+        if not csv.exists():
+            csv.parent.mkdir(parents=True, exist_ok=True)
+            month_export(csv.with_suffix(".part"), month, args.rows_per_month)   # a stopped run leaves no half file
+            csv.with_suffix(".part").rename(csv)
         load = load_month(db, csv)
-        csv.unlink()
+        if not args.exports:
+            csv.unlink()
         data["loads"].append(load)
         print(f"month {month + 1}: {load}", flush=True)
         state_path.write_text(json.dumps(data, ensure_ascii=False, indent=1))

@@ -149,7 +149,9 @@ def _refresh_months(con: duckdb.DuckDBPyConnection, table: str, state: str, sele
     con.execute(f"DELETE FROM {state} WHERE list_contains(?, month)", [stale])
     where = f"received_at >= ? AND received_at < ? AND list_contains(?, {_MONTH})"
     bounds: list[Any] = [stale[0], _next_month(stale[-1]), stale]
-    con.execute(f"INSERT INTO {table} SELECT {select} FROM work_orders WHERE {where} GROUP BY ALL", bounds)
+    # In month (day) order: a read of some months then skips the other months' row groups, however many months
+    # one write redoes (an upgrade redoes them all).
+    con.execute(f"INSERT INTO {table} SELECT {select} FROM work_orders WHERE {where} GROUP BY ALL ORDER BY 1", bounds)
     con.execute(f"INSERT INTO {state} SELECT {_MONTH} AS month, {_FINGERPRINT} FROM work_orders WHERE {where} "
                 "GROUP BY 1", bounds)
     return stale

@@ -33,7 +33,10 @@ def _publish(db: Path, rows: pl.DataFrame, source: str, load_id: str | None = No
             con.execute("DELETE FROM order_suggestions WHERE source = ?", [source])
         else:
             con.execute("DELETE FROM order_suggestions WHERE source = ? AND order_id IN (SELECT order_id FROM _s)", [source])
-        con.execute(f"INSERT INTO order_suggestions ({', '.join(rows.columns)}) SELECT * FROM _s")
+        # Each suggestion carries its order's month (派单质量 reads only the window's).
+        picked = ", ".join("date_trunc('month', w.received_at)::DATE" if c == "month" else f"s.{c}" for c in rows.columns)
+        con.execute(f"INSERT INTO order_suggestions ({', '.join(rows.columns)}) SELECT {picked} FROM _s s "
+                    "LEFT JOIN work_orders w USING (order_id)")
         if apply:
             con.execute(
                 "UPDATE work_orders w SET category_l1 = coalesce(w.category_l1, s.category_l1), "

@@ -48,8 +48,9 @@ def orders_sql(filters: Filters, columns: Sequence[str]) -> tuple[str, list[Any]
 
 
 def token_months(filters: Filters, alias: str = "t") -> tuple[str, list[Any]]:
-    """The predicate bounding the token index (`alias`) to the months of the filters' period, and its
-    parameters: a join with it reads only those months' row groups (core.schema ORDER_TOKEN_COLUMNS)."""
+    """The predicate bounding a table carrying each order's month (`alias`: the token index, the suggestions)
+    to the months of the filters' period, and its parameters: a join with it reads only those months' row
+    groups (core.schema MONTHLY_BY_ORDER)."""
     clauses, params = ["TRUE"], []
     if filters.date_from:
         clauses.append(f"{alias}.month >= ?")
@@ -186,7 +187,7 @@ def monthly_orders(con: duckdb.DuckDBPyConnection, filters: Filters, keys: Seque
         raise ValueError(f"not a monthly summary key: {unknown}")
     cols = ", ".join(["month", *keys])
     source, params = _months_source(
-        con, filters, summary.TABLE, summary.STATE, f"{cols}, orders, last_at",
+        con, filters, summary.TABLE, _has_summary(con), f"{cols}, orders, last_at",
         f"{_MONTH} AS month, {', '.join(keys) + ', ' if keys else ''}1 AS orders, received_at AS last_at")
     return query(con, f"SELECT {cols}, sum(orders)::BIGINT AS orders, max(last_at) AS last_at FROM {source} "
                       f"GROUP BY ALL ORDER BY {', '.join(f'{c} NULLS LAST' for c in ['month', *keys])}", params)
@@ -197,21 +198,26 @@ def detail_sql(con: duckdb.DuckDBPyConnection, filters: Filters) -> tuple[str, l
     keys, orders, last_at and the quality counts), and its parameters: whole months from the summary, the days
     of months the period only partly covers (everything, for a database without it) from work_orders, one
     row per order. Sum `orders` (and the counts) over it to count the orders."""
-    cols = ["month", *summary.DETAIL_KEYS, "orders", "last_at", *summary.QUALITY_FLAGS]
-    flags = ", ".join(f"coalesce({cond}, false)::BIGINT AS {key}" for key, cond in summary.QUALITY_FLAGS.items())
-    return _months_source(con, filters, summary.DETAIL, summary.DETAIL, ", ".join(cols),
+    cols = ["month", *summary.DETAIL_KEYS, "orders", "last_at", *summary.DETAIL_FLAGS]
+    flags = ", ".join(f"coalesce({cond}, false)::BIGINT AS {key}" for key, cond in summary.DETAIL_FLAGS.items())
+    try:   # a file written before the summary or its counts of today is read from the orders
+        query(con, f"SELECT {', '.join(summary.DETAIL_FLAGS)} FROM {summary.DETAIL} LIMIT 0")
+        ready = True
+    except (duckdb.CatalogException, duckdb.BinderException):
+        ready = False
+    return _months_source(con, filters, summary.DETAIL, ready, ", ".join(cols),
                           f"{_MONTH} AS month, {', '.join(summary.DETAIL_KEYS)}, 1::BIGINT AS orders, "
                           f"received_at AS last_at, {flags}")
 
 
-def _months_source(con: duckdb.DuckDBPyConnection, filters: Filters, table: str, written: str, from_summary: str,
+def _months_source(con: duckdb.DuckDBPyConnection, filters: Filters, table: str, ready: bool, from_summary: str,
                    from_orders: str) -> tuple[str, list[Any]]:
     """One UNION ALL source `(...)` and its parameters: `from_summary` over the whole months the filters cover,
     read from the summary `table`, and `from_orders` (one row per order) over the days of months they only
-    partly cover from work_orders — everything from work_orders when the file lacks `written` (the table
-    whose presence says the summary is kept)."""
+    partly cover from work_orders — everything from work_orders when the summary is not `ready` (the file
+    was written before it)."""
     whole, parts = whole_months(filters)
-    if whole is not None and not has_table(con, written):
+    if whole is not None and not ready:
         whole, parts = None, [filters]
     pieces = []
     if whole is not None:
@@ -234,6 +240,14 @@ def has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
 
 def _has_summary(con: duckdb.DuckDBPyConnection) -> bool:
     return has_table(con, summary.STATE)
+
+
+def daily_source(con: duckdb.DuckDBPyConnection) -> tuple[str, str, str]:
+    """Where orders per day are counted (table, day column, orders per row): the daily summary (core.summary
+    daily_counts) when the file keeps it, else the orders themselves."""
+    if has_table(con, summary.DAILY_STATE):
+        return summary.DAILY, "day", "orders"
+    return "work_orders", "received_at", "1"
 
 
 def whole_months(filters: Filters) -> tuple[Filters | None, list[Filters]]:

@@ -6,12 +6,13 @@ source "history", written by analytics.classify.retrain) and dept_duties; each t
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 import polars as pl
 
-from analytics.db import has_table, query
+from analytics.db import has_table, query, token_months
 from analytics.filters import Filters
 from analytics.settings import Settings
 from core import summary as monthly
@@ -31,6 +32,7 @@ def _flagged(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Setting
     handled at least min_label_count orders there, so another district's bureau of the same kind is not
     responsible), re-dispatch and the days it cost against the category's orders dispatched right the first time."""
     where, params = filters.where(prefix="w.")
+    months, month_params = token_months(filters, "s")   # only the window's suggestions are joined
     # Which departments serve a district is a count over the whole history: the monthly summary has it.
     served, count = (monthly.TABLE, "sum(orders)") if has_table(con, monthly.STATE) else ("work_orders", "count(*)")
     sql = f"""
@@ -41,7 +43,7 @@ def _flagged(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Setting
                (coalesce(w.redispatch_count, 0) > 0 OR coalesce(w.status = '退单', false)) AS redispatched,
                date_diff('second', w.received_at, w.closed_at) / 86400.0 AS days
         FROM work_orders w
-        LEFT JOIN order_suggestions s ON s.order_id = w.order_id AND s.source = 'history'
+        LEFT JOIN order_suggestions s ON s.order_id = w.order_id AND s.source = 'history' AND {months}
         WHERE {where} AND w.dept IS NOT NULL),
     served AS (SELECT dept, district FROM {served} WHERE dept IS NOT NULL AND district IS NOT NULL
                GROUP BY ALL HAVING {count} >= ?),
@@ -62,7 +64,7 @@ def _flagged(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Setting
     # Suspect: off a confident suggestion and not a department the 权责清单 lists for the issue (where it lists any).
     c = settings.classify
     return (f"SELECT *, off_suggestion AND (responsible IS NULL OR off_duty) AS suspect FROM ({sql})",
-            [*params, c.min_label_count, c.confident])
+            [*month_params, *params, c.min_label_count, c.confident])
 
 
 _COUNTS = """count(*) AS orders, count(*) FILTER (WHERE suggested) AS suggested,
@@ -79,28 +81,51 @@ def _shares(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def summary(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Counts:
+    summary: dict[str, Any]       # the filtered orders in all
+    by_dept_month: pl.DataFrame   # per department and month, departments with the most suspect orders first
+    by_category: pl.DataFrame     # the issue types most often misdispatched, with the department suggested most
+
+
+def counts(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, limit: int = 20) -> Counts:
+    """The page's three tallies in one pass over the flagged orders (grouping sets: all, department × month,
+    一级 × 二级分类): each further pass would read the window's orders and suggestions again."""
     sql, params = _flagged(con, filters, settings)
-    return _shares(query(con, f"SELECT {_COUNTS} FROM ({sql})", params)).to_dicts()[0]
+    frame = query(con, f"SELECT grouping(dept, month, category_l1, category_l2) AS _set, dept, month, category_l1, category_l2, "
+                       f"{_COUNTS}, map_entries(histogram(suggested_dept) FILTER (WHERE suspect)) AS _suggested "
+                       f"FROM (SELECT *, date_trunc('month', received_at)::DATE AS month FROM ({sql})) "
+                       "GROUP BY GROUPING SETS ((), (dept, month), (category_l1, category_l2))", params)
+    names = ["orders", "suggested", "off_suggestion", "off_duty", "suspect", "redispatched", "days_lost"]
+    total = frame.filter(pl.col("_set") == 0b1111).select(names)
+    if total.is_empty():   # no orders: the grand total of nothing, as SQL gives it
+        total = pl.DataFrame({**{n: [0] for n in names[:-1]}, "days_lost": [0.0]})
+    months = frame.filter(pl.col("_set") == 0b0011).select("dept", "month", *names)
+    months = months.sort(pl.col("suspect").sum().over("dept"), "dept", "month", descending=[True, False, False])
+    cats = (frame.filter((pl.col("_set") == 0b1100) & (pl.col("suspect") > 0))
+            .sort(["suspect", "category_l1", "category_l2"], descending=[True, False, False], nulls_last=True).head(limit)
+            .with_row_index("_r"))
+    # The department suggested most often for the type's suspect orders (ties: the first by name).
+    top = (cats.select("_r", "_suggested").explode("_suggested").drop_nulls("_suggested").unnest("_suggested")
+           .sort(["_r", "value", "key"], descending=[False, True, False]).group_by("_r", maintain_order=True).first()
+           .select("_r", top_suggested=pl.col("key").cast(pl.String)))
+    cats = cats.join(top, on="_r", how="left", maintain_order="left").select("category_l1", "category_l2", *names,
+                                                                           "top_suggested")
+    return Counts(_shares(total).to_dicts()[0], _shares(months), _shares(cats))
+
+
+def summary(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> dict[str, Any]:
+    return counts(con, filters, settings).summary
 
 
 def by_dept_month(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> pl.DataFrame:
     """Per department and month; departments with the most suspect orders first."""
-    sql, params = _flagged(con, filters, settings)
-    frame = query(con, f"SELECT dept, date_trunc('month', received_at)::DATE AS month, {_COUNTS} FROM ({sql}) "
-                       "GROUP BY ALL", params)
-    total = pl.col("suspect").sum().over("dept")
-    return _shares(frame.sort(total, "dept", "month", descending=[True, False, False]))
+    return counts(con, filters, settings).by_dept_month
 
 
 def by_category(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, limit: int = 20) -> pl.DataFrame:
     """The issue types most often misdispatched, with the department suggestions most often point to."""
-    sql, params = _flagged(con, filters, settings)
-    frame = query(con, f"SELECT category_l1, category_l2, {_COUNTS}, "
-                       f"mode(suggested_dept) FILTER (WHERE suspect) AS top_suggested FROM ({sql}) "
-                       "GROUP BY ALL HAVING count(*) FILTER (WHERE suspect) > 0 "
-                       "ORDER BY suspect DESC, category_l1, category_l2 LIMIT ?", [*params, limit])
-    return _shares(frame)
+    return counts(con, filters, settings, limit).by_category
 
 
 def suspect_orders(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, limit: int = 500) -> pl.DataFrame:
@@ -121,9 +146,10 @@ def suspect_orders(con: duckdb.DuckDBPyConnection, filters: Filters, settings: S
 def coverage(con: duckdb.DuckDBPyConnection, filters: Filters) -> dict[str, Any]:
     """How many of the filtered orders have a history suggestion, and from which model."""
     where, params = filters.where(prefix="w.")
+    months, month_params = token_months(filters, "s")
     return query(con, "SELECT count(*) AS orders, count(s.order_id) AS suggested, any_value(s.model) AS model "
                       "FROM work_orders w LEFT JOIN order_suggestions s ON s.order_id = w.order_id AND s.source = 'history' "
-                      f"WHERE {where}", params).to_dicts()[0]
+                      f"AND {months} WHERE {where}", [*month_params, *params]).to_dicts()[0]
 
 
 def explain(metric: str, settings: Settings) -> str:

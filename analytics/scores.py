@@ -10,7 +10,7 @@ import duckdb
 import plotly.graph_objects as go
 import polars as pl
 
-from analytics.db import query
+from analytics.db import detail_sql, query
 from analytics.ranking import score_range, tied_rank
 from analytics.filters import Filters, add_months, from_args
 from analytics.rates import LABELS as RATE_LABELS
@@ -279,17 +279,17 @@ def read_score_table(con: duckdb.DuckDBPyConnection, filters: Filters, by: str, 
 
 def read_dispatch_quality(con: duckdb.DuckDBPyConnection, filters: Filters) -> pl.DataFrame:
     """dispatch_quality per department and month (`period`), counted in DuckDB against dept_duties."""
-    where, params = filters.where(prefix="w.")
-    # Orders are counted per department, month and category first; only those few rows meet the duty lists.
+    source, params = detail_sql(con, filters)
+    # Orders are counted per department, month and category first (whole months from the monthly summary);
+    # only those few rows meet the duty lists.
     frame = query(con, f"""
         WITH duties AS (SELECT category_l1::VARCHAR AS c1, category_l2::VARCHAR AS c2, dept::VARCHAR AS d FROM dept_duties
                         WHERE category_l1 IS NOT NULL AND dept IS NOT NULL),
              exact AS (SELECT c1, c2, list(DISTINCT d) AS ds FROM duties WHERE c2 IS NOT NULL GROUP BY c1, c2),
              by_l1 AS (SELECT c1, list(DISTINCT d) AS ds FROM duties GROUP BY c1),
-             o AS (SELECT w.dept::VARCHAR AS dept, date_trunc('month', w.received_at)::DATE AS period,
-                          w.category_l1::VARCHAR AS c1, w.category_l2::VARCHAR AS c2, count(*) AS n,
-                          count(*) FILTER (WHERE coalesce(w.redispatch_count, 0) > 0 OR coalesce(w.status = '退单', false)) AS r
-                   FROM work_orders w WHERE {where} AND w.dept IS NOT NULL GROUP BY ALL)
+             o AS (SELECT w.dept::VARCHAR AS dept, w.month AS period, w.category_l1::VARCHAR AS c1,
+                          w.category_l2::VARCHAR AS c2, sum(w.orders) AS n, sum(w.redispatched) AS r
+                   FROM {source} w WHERE w.dept IS NOT NULL GROUP BY ALL)
         SELECT o.dept, o.period, sum(o.r)::BIGINT AS redispatched,
                coalesce(sum(o.n) FILTER (WHERE coalesce(e.ds, l.ds) IS NOT NULL), 0)::BIGINT AS duty_known,
                coalesce(sum(o.n) FILTER (WHERE NOT list_contains(coalesce(e.ds, l.ds), o.dept)), 0)::BIGINT AS mismatched,

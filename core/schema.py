@@ -65,6 +65,9 @@ ORDER_TOKEN_COLUMNS: dict[str, tuple[str, str]] = {
 # blank; `applied` marks suggestions an analyst chose to write into work_orders.
 ORDER_SUGGESTION_COLUMNS: dict[str, tuple[str, str]] = {
     "order_id": ("VARCHAR NOT NULL", "工单编号"),
+    # The order's month, as in order_tokens: 派单质量 joins only its window's suggestions (etl.store.writing
+    # fills it where a writer left it empty).
+    "month": ("DATE", "受理月份"),
     "source": ("VARCHAR NOT NULL", "建议来源"),
     "model": ("VARCHAR", "模型（学习自导入批次）"),
     "category_l1": ("VARCHAR", "建议一级分类"),
@@ -230,29 +233,35 @@ def needs_upgrade(con: duckdb.DuckDBPyConnection, database: str | None = None) -
     """True for a database written by an older version (tokens still in work_orders, columns missing, no
     monthly summary, core.summary): its next write upgrades it."""
     return (_tokens_in_orders(con, database) or bool(missing_columns(con, database))
-            or summary.missing(con, database) or _hex_caller_keys(con, database) or _tokens_without_month(con, database))
+            or summary.missing(con, database) or _hex_caller_keys(con, database)
+            or any(_without_month(con, table, database) for table in MONTHLY_BY_ORDER))
 
 
-def _tokens_without_month(con: duckdb.DuckDBPyConnection, database: str | None = None) -> bool:
-    table = f"{database}.main.order_tokens" if database else "order_tokens"
+# Tables keyed by order that carry the order's month (so a window's read joins only that window's rows).
+MONTHLY_BY_ORDER = ("order_tokens", "order_suggestions")
+
+
+def _without_month(con: duckdb.DuckDBPyConnection, table: str, database: str | None = None) -> bool:
+    name = f"{database}.main.{table}" if database else table
     try:
-        return bool(con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE month IS NULL LIMIT 1)").fetchall()[0][0])
-    except duckdb.BinderException:   # written before the index had months: _missing_columns tells
+        return bool(con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {name} WHERE month IS NULL LIMIT 1)").fetchall()[0][0])
+    except duckdb.BinderException:   # written before the table had months: _missing_columns tells
         return False
 
 
-def fill_token_months(con: duckdb.DuckDBPyConnection) -> None:
-    """Give every token row its order's month (rows written before the column existed, or by a writer that
-    left it out)."""
-    if not _tokens_without_month(con):
-        return
-    # One month of orders at a time: one UPDATE joining every token row with its order ran out of memory at
-    # 25 M orders under the 2 GB limit (an UPDATE's join does not spill).
-    months = con.execute("SELECT DISTINCT date_trunc('month', received_at)::DATE FROM work_orders "
-                         "WHERE received_at IS NOT NULL ORDER BY 1").fetchall()
-    for (month,) in months:
-        con.execute("UPDATE order_tokens t SET month = ? FROM work_orders w WHERE t.month IS NULL AND t.order_id = w.order_id"
-                    " AND w.received_at >= ? AND w.received_at < ? + INTERVAL 1 MONTH", [month, month, month])
+def fill_order_months(con: duckdb.DuckDBPyConnection) -> None:
+    """Give every token and suggestion row its order's month (rows written before the column existed, or by a
+    writer that left it out)."""
+    for table in MONTHLY_BY_ORDER:
+        if not _without_month(con, table):
+            continue
+        # One month of orders at a time: one UPDATE joining every token row with its order ran out of memory at
+        # 25 M orders under the 2 GB limit (an UPDATE's join does not spill).
+        months = con.execute("SELECT DISTINCT date_trunc('month', received_at)::DATE FROM work_orders "
+                             "WHERE received_at IS NOT NULL ORDER BY 1").fetchall()
+        for (month,) in months:
+            con.execute(f"UPDATE {table} t SET month = ? FROM work_orders w WHERE t.month IS NULL AND t.order_id = w.order_id"
+                        " AND w.received_at >= ? AND w.received_at < ? + INTERVAL 1 MONTH", [month, month, month])
 
 
 def _hex_caller_keys(con: duckdb.DuckDBPyConnection, database: str | None = None) -> bool:

@@ -53,14 +53,14 @@ def connect_read(path: Path | str) -> duckdb.DuckDBPyConnection:
         tables = con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = 'hotline' AND schema_name = 'main'"
         ).fetchall()
-        from core.schema import TABLES, missing_columns
+        from core.schema import MONTHLY_BY_ORDER, TABLES, missing_columns
 
         missing = missing_columns(con, "hotline")   # columns of today's layout an older file lacks, as NULL
         for (table,) in tables:
             source = f'hotline.main."{table}"'
-            if (table, "month") in missing and table == "order_tokens":
-                # The token index's months, as a load writes them today (the next write stores them).
-                source = ("(SELECT t.*, date_trunc('month', w.received_at)::DATE AS month FROM hotline.main.order_tokens t "
+            if (table, "month") in missing and table in MONTHLY_BY_ORDER:
+                # The orders' months, as a write stores them today (the next write stores them).
+                source = (f"(SELECT t.*, date_trunc('month', w.received_at)::DATE AS month FROM hotline.main.{table} t "
                           "LEFT JOIN hotline.main.work_orders w USING (order_id))")
             added = "".join(f", NULL::{_type(TABLES[t][c][0])} AS {c}" for t, c in missing
                             if t == table and source.startswith("hotline"))

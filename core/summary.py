@@ -8,7 +8,8 @@ closed on time) use settings.toml as it was then, recorded per month; a read und
 from the orders instead. monthly_detail: per month × district × street × dept × category_l1–l3 × load, the
 orders, their latest receipt and the 数据质量 counts (forecasts over the whole history, pickers, quality checks).
 monthly_words: per month × district × word, the orders whose tokens hold it (hot words over a year read these
-instead of every order's tokens), redone for the months whose token index changed.
+instead of every order's tokens), redone for the months whose token index changed. daily_counts: per day ×
+district × street × dept × category_l1–l2, the orders (预警与预测's recent weeks).
 """
 from __future__ import annotations
 
@@ -50,10 +51,11 @@ def create(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def missing(con: duckdb.DuckDBPyConnection, database: str | None = None) -> bool:
-    """True for a database written before the summaries existed."""
-    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE list_contains(?, table_name) "
-                       "AND database_name = coalesce(?, current_database())",
-                       [[STATE, DETAIL_STATE], database]).fetchall()[0][0] < 2
+    """True for a database written before the summaries (or their columns of today) existed."""
+    tables = con.execute("SELECT count(*) FROM duckdb_tables() WHERE list_contains(?, table_name) "
+                         "AND database_name = coalesce(?, current_database())",
+                         [[STATE, DETAIL_STATE, DAILY_STATE], database]).fetchall()[0][0]
+    return tables < 3 or not _detail_current(con, database)
 
 
 def refresh(con: duckdb.DuckDBPyConnection, rates: Rates) -> list[date]:
@@ -95,14 +97,30 @@ QUALITY_FLAGS = {
 }
 
 
+# Counted beside the quality checks: re-dispatched or returned orders (部门考评's 退单/改派, as analytics.scores).
+DETAIL_FLAGS = {**QUALITY_FLAGS,
+                "redispatched": "coalesce(redispatch_count, 0) > 0 OR coalesce(status = '退单', false)"}
+
+
 def detail_counts() -> str:
-    """The select list of monthly_detail's counts over work_orders (orders, latest receipt, QUALITY_FLAGS)."""
+    """The select list of monthly_detail's counts over work_orders (orders, latest receipt, DETAIL_FLAGS)."""
     return ", ".join(["count(*) AS orders", "max(received_at) AS last_at",
-                      *(f"count(*) FILTER (WHERE {cond}) AS {key}" for key, cond in QUALITY_FLAGS.items())])
+                      *(f"count(*) FILTER (WHERE {cond}) AS {key}" for key, cond in DETAIL_FLAGS.items())])
+
+
+def _detail_current(con: duckdb.DuckDBPyConnection, database: str | None = None) -> bool:
+    """Whether monthly_detail (where it exists) has every count of today's layout."""
+    have = {c for (c,) in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND database_name = coalesce(?, current_database())",
+        [DETAIL, database]).fetchall()}
+    return not have or set(DETAIL_FLAGS) <= have
 
 
 def create_detail(con: duckdb.DuckDBPyConnection) -> None:
-    flags = ", ".join(f"{k} BIGINT NOT NULL" for k in QUALITY_FLAGS)
+    if not _detail_current(con):   # counts added since it was written: every month is counted again
+        con.execute(f"DROP TABLE {DETAIL}")
+        con.execute(f"DROP TABLE IF EXISTS {DETAIL_STATE}")
+    flags = ", ".join(f"{k} BIGINT NOT NULL" for k in DETAIL_FLAGS)
     con.execute(f"CREATE TABLE IF NOT EXISTS {DETAIL} (month DATE NOT NULL, "
                 f"{', '.join(f'{k} VARCHAR' for k in DETAIL_KEYS)}, orders BIGINT NOT NULL, last_at TIMESTAMP, {flags})")
     con.execute(f"CREATE TABLE IF NOT EXISTS {DETAIL_STATE} (month DATE NOT NULL, orders BIGINT, fingerprint HUGEINT)")
@@ -110,25 +128,50 @@ def create_detail(con: duckdb.DuckDBPyConnection) -> None:
 
 def refresh_detail(con: duckdb.DuckDBPyConnection) -> list[date]:
     """Bring monthly_detail in line with work_orders (inside the writer's transaction): per month × unit ×
-    category (all three levels) × load, the orders, their latest receipt and the 数据质量 counts, so that
-    forecasts over the whole history and the quality checks of any window read these instead of the orders.
-    Only months whose orders changed (as monthly_counts tells them) are redone; the months redone."""
+    category (all three levels) × load, the orders, their latest receipt and the 数据质量 and 退单/改派 counts,
+    so that forecasts over the whole history, department scores and the quality checks of any window read
+    these instead of the orders. Only months whose orders changed are redone; the months redone."""
     create_detail(con)
+    return _refresh_months(con, DETAIL, DETAIL_STATE, f"{_MONTH} AS month, {', '.join(DETAIL_KEYS)}, {detail_counts()}")
+
+
+def _refresh_months(con: duckdb.DuckDBPyConnection, table: str, state: str, select: str) -> list[date]:
+    """Redo `table` (rows `select`ed from work_orders, grouped by all their keys) for the months whose orders
+    changed since `state` recorded them (their number, or the loads that last wrote them); the months redone."""
     stale = [r[0] for r in con.execute(
         f"WITH now AS (SELECT {_MONTH} AS month, {_FINGERPRINT} FROM work_orders GROUP BY 1) "
-        f"SELECT month FROM now FULL JOIN {DETAIL_STATE} s USING (month) WHERE now.orders IS NULL OR s.orders IS NULL "
+        f"SELECT month FROM now FULL JOIN {state} s USING (month) WHERE now.orders IS NULL OR s.orders IS NULL "
         "OR now.orders <> s.orders OR now.fingerprint <> s.fingerprint ORDER BY 1").fetchall()]
     if not stale:
         return []
-    con.execute(f"DELETE FROM {DETAIL} WHERE list_contains(?, month)", [stale])
-    con.execute(f"DELETE FROM {DETAIL_STATE} WHERE list_contains(?, month)", [stale])
+    column = "month" if table != DAILY else "date_trunc('month', day)::DATE"
+    con.execute(f"DELETE FROM {table} WHERE list_contains(?, {column})", [stale])
+    con.execute(f"DELETE FROM {state} WHERE list_contains(?, month)", [stale])
     where = f"received_at >= ? AND received_at < ? AND list_contains(?, {_MONTH})"
     bounds: list[Any] = [stale[0], _next_month(stale[-1]), stale]
-    con.execute(f"INSERT INTO {DETAIL} SELECT {_MONTH} AS month, {', '.join(DETAIL_KEYS)}, {detail_counts()} "
-                f"FROM work_orders WHERE {where} GROUP BY ALL", bounds)
-    con.execute(f"INSERT INTO {DETAIL_STATE} SELECT {_MONTH} AS month, {_FINGERPRINT} FROM work_orders WHERE {where} "
+    con.execute(f"INSERT INTO {table} SELECT {select} FROM work_orders WHERE {where} GROUP BY ALL", bounds)
+    con.execute(f"INSERT INTO {state} SELECT {_MONTH} AS month, {_FINGERPRINT} FROM work_orders WHERE {where} "
                 "GROUP BY 1", bounds)
     return stale
+
+
+DAILY = "daily_counts"
+DAILY_STATE = "daily_counts_state"
+DAILY_KEYS = ("district", "street", "dept", "category_l1", "category_l2")
+
+
+def create_daily(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"CREATE TABLE IF NOT EXISTS {DAILY} (day DATE NOT NULL, {', '.join(f'{k} VARCHAR' for k in DAILY_KEYS)}, "
+                "orders BIGINT NOT NULL)")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {DAILY_STATE} (month DATE NOT NULL, orders BIGINT, fingerprint HUGEINT)")
+
+
+def refresh_daily(con: duckdb.DuckDBPyConnection) -> list[date]:
+    """Bring daily_counts in line with work_orders (inside the writer's transaction): orders per day × unit ×
+    一级/二级分类, for 预警与预测's recent windows (the last weeks and the same weeks a year before), which would
+    otherwise read every order of those months. Only months whose orders changed are redone; the months redone."""
+    create_daily(con)
+    return _refresh_months(con, DAILY, DAILY_STATE, f"received_at::DATE AS day, {', '.join(DAILY_KEYS)}, count(*) AS orders")
 
 
 WORDS = "monthly_words"

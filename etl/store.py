@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 from core import summary
-from core.schema import create_all, fill_token_months
+from core.schema import create_all, fill_order_months
 from core.settings import rates_settings
 from core.store import ROOT, DEFAULT_DB, connect, connect_read, db_path, db_version  # noqa: F401 (etl.store.* callers)
 
@@ -48,9 +48,10 @@ def writing(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
         try:
             create_all(con)
             yield con
-            fill_token_months(con)
+            fill_order_months(con)
             summary.refresh(con, rates_settings())
             summary.refresh_detail(con)
+            summary.refresh_daily(con)
             summary.refresh_words(con)
             con.execute("CHECKPOINT")
             con.close()

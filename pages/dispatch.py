@@ -37,7 +37,8 @@ else:
                 st.stop()
         st.rerun()
 
-s = data.read(dispatch.summary, f, settings)
+tallies = data.read(dispatch.counts, f, settings)
+s = tallies.summary
 c1, c2, c3, c4 = st.columns(4)
 with c1:
     metric_with_definition(L["suspect"], f"{s['suspect']:,}（{pct(s['suspect_share'])}）" if s["suggested"] else "—",
@@ -57,7 +58,7 @@ DAYS = {"days_lost": st.column_config.NumberColumn(L["days_lost"], format="%.1f"
         "days_lost_each": st.column_config.NumberColumn(L["days_lost_each"], format="%.2f")}
 
 st.subheader("各部门逐月")
-months = data.read(dispatch.by_dept_month, f, settings)
+months = tallies.by_dept_month
 if not says_why(months, f, "各部门逐月", "dept"):
     grid(months, column_config={"dept": L["dept"], "month": st.column_config.DateColumn(L["month"], format="YYYY-MM"),
                                 **NUM, **SHARE, **DAYS})
@@ -65,7 +66,7 @@ if not says_why(months, f, "各部门逐月", "dept"):
     download_buttons(months, "派单质量_各部门逐月", key="dl_dispatch_months")
 
 st.subheader("最常错派的问题类型")
-cats = data.read(dispatch.by_category, f, settings)
+cats = tallies.by_category
 if cats.is_empty():
     st.success("范围内没有疑似错派的工单。")
 else:

@@ -311,3 +311,89 @@ def test_a_streets_months_from_the_summary_equal_counting_its_orders(db):
             assert_frame_equal(got, want, check_dtypes=False)
     finally:
         con.close()
+
+
+def test_recent_windows_from_the_daily_summary_equal_counting_the_orders(db):
+    """预警与预测's recent and last-year windows counted per day from daily_counts, against the orders."""
+    from datetime import timedelta
+
+    from analytics import forecast as F
+    from analytics.db import daily_source, query
+
+    con = connect_read(db)
+    try:
+        assert daily_source(con)[0] == "daily_counts"
+        last = con.execute("SELECT max(received_at)::DATE FROM work_orders").fetchall()[0][0]
+        for f in _all_windows(con):
+            f = F.scope(f)
+            for end in (last + timedelta(days=1), last - timedelta(days=40)):
+                for level in ("street", "district", "dept"):
+                    got = query(con, *F.recent_sql(level, end, 28, 84, f, daily_source(con)))
+                    want = query(con, *F.recent_sql(level, end, 28, 84, f))
+                    assert got.height == want.height > 0
+                    assert want["recent"].sum() > 0
+                    assert_frame_equal(got.sort("unit", "category"), want.sort("unit", "category"))
+    finally:
+        con.close()
+
+
+def test_department_dispatch_quality_from_the_summary_equals_counting_the_orders(db):
+    """部门考评's 退单/改派 and 派单不符 per department and month, from monthly_detail, against the orders."""
+    from analytics import scores
+
+    con = connect_read(db)
+    try:
+        for f in _all_windows(con):
+            got = scores.read_dispatch_quality(con, f).sort("dept", "period")
+            where, params = f.where()
+            want = pl.DataFrame(con.execute(
+                f"SELECT dept, date_trunc('month', received_at)::DATE AS period, count(*) AS n, count(*) FILTER "
+                "(WHERE coalesce(redispatch_count, 0) > 0 OR coalesce(status = '退单', false)) AS r FROM work_orders "
+                f"WHERE {where} AND dept IS NOT NULL GROUP BY ALL ORDER BY 1, 2", params).fetchall(),
+                schema=["dept", "period", "n", "r"], orient="row")
+            assert got.height == want.height > 0
+            assert got["dept"].to_list() == want["dept"].to_list() and got["period"].to_list() == want["period"].to_list()
+            assert got["redispatched"].to_list() == want["r"].to_list()
+            assert got["redispatch_share"].to_list() == (want["r"] / want["n"]).to_list()
+    finally:
+        con.close()
+
+
+def test_a_database_before_the_daily_counts_reads_the_same_and_upgrades(demo_db, tmp_path):
+    """A file whose monthly_detail lacks the 退单/改派 count and that has no daily_counts reads its orders
+    instead, and its next write adds both (every month counted again)."""
+    import duckdb
+
+    from analytics import forecast as F
+    from analytics import scores
+    from core.schema import needs_upgrade
+
+    old = tmp_path / "old.duckdb"
+    shutil.copy(demo_db, old)
+    raw = duckdb.connect(str(old))
+    raw.execute("ALTER TABLE monthly_detail DROP COLUMN redispatched")
+    raw.execute("DROP TABLE daily_counts")
+    raw.execute("DROP TABLE daily_counts_state")
+    raw.close()
+    settings = load_settings()
+    new, con = connect_read(demo_db), connect_read(old)
+    try:
+        assert needs_upgrade(con, "hotline") and not needs_upgrade(new, "hotline")
+        for f in _all_windows(new)[:3]:
+            assert_frame_equal(scores.read_dispatch_quality(con, f).sort("dept", "period"),
+                               scores.read_dispatch_quality(new, f).sort("dept", "period"))
+            assert_frame_equal(F.read_outlook(con, f, settings).warnings, F.read_outlook(new, f, settings).warnings)
+    finally:
+        new.close()
+        con.close()
+    with writing(old):
+        pass
+    con = connect_read(old)
+    try:
+        assert not needs_upgrade(con, "hotline")
+        totals = con.execute("SELECT (SELECT sum(orders) FROM daily_counts), (SELECT sum(redispatched) FROM monthly_detail), "
+                             "(SELECT count(*) FROM work_orders), (SELECT count(*) FILTER (WHERE coalesce(redispatch_count, 0) > 0 "
+                             "OR coalesce(status = '退单', false)) FROM work_orders)").fetchone()
+        assert totals[0] == totals[2] and totals[1] == totals[3] > 0
+    finally:
+        con.close()

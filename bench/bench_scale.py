@@ -10,6 +10,7 @@ peak memory of each process.
         [--no-measure]      load only (the load figures), measure later
         [--measure-now]     with --keep: measure the database as it is, loading nothing
         [--timeout 600]     seconds one page or command may take before it is stopped (recorded as such)
+        [--pages 总览,预警与预测]  measure only these pages (by title) and no commands
 
 Writes bench/RESULTS-scale.md (and bench/out/scale.json with every figure). Targets (issue #16):
 10 M: every page ≤ 1 s warm, ≤ 3 s cold, filter change ≤ 300 ms, memory ≤ 4 GB;
@@ -199,17 +200,20 @@ CLI_COMMANDS = ["overview", "hotspots", "words", "hot-issues", "repeats", "topic
 
 
 def measure(db: Path, month_params: dict[str, str], month_args: list[str], months: int,
-            timeout: float = TIMEOUT) -> dict:
+            timeout: float = TIMEOUT, only: list[str] | None = None) -> dict:
+    """Every page (or the titles in `only`, then no command) and every command, each in a fresh process."""
     env = {"HOTLINE_DB": str(db)}
     default = PAGES[0][1]
     pages = {}
     for _, file, title, _, _ in PAGES:
-        if not (ROOT / file).exists():
+        if not (ROOT / file).exists() or (only and title not in only):
             continue
         pages[title] = _child(PAGE_CODE.format(dashboard=str(ROOT / "dashboard.py"), page=file, default=default,
                                                params=month_params), env, timeout)
         print(f"  {title}: {pages[title]}", flush=True)
     cli = {}
+    if only:
+        return {"pages": pages, "cli": cli}
     # With one month loaded the whole history is that month: the "all" runs would repeat the "month" ones.
     windows = (("month", month_args), ("all", [])) if months > 1 else (("month", month_args),)
     for command in CLI_COMMANDS:
@@ -323,8 +327,13 @@ def main() -> None:
     parser.add_argument("--no-measure", action="store_true", help="only load; measure later with --keep --measure-now")
     parser.add_argument("--measure-now", action="store_true", help="measure the database as it is, loading nothing")
     parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds one page or command may take")
+    parser.add_argument("--pages", default="", help="comma-separated page titles: measure only these, and no command")
+    parser.add_argument("--exports", default=None,
+                        help="keep the monthly exports in this folder and reuse those already there (the same seed "
+                             "writes the same file), so a rerun times the loads alone")
     args = parser.parse_args()
     checkpoints = sorted(int(x) for x in args.checkpoints.split(","))
+    pages = [x for x in args.pages.split(",") if x] or None
     db = Path(args.db)
     OUT.mkdir(parents=True, exist_ok=True)
     state_path = OUT / "scale.json"
@@ -341,23 +350,28 @@ def main() -> None:
     else:
         months = range(len(data["loads"]), checkpoints[-1])
     for month in months:
-        csv = OUT / f"month-{month:02d}.csv"
-        month_export(csv, month, args.rows_per_month)
+        csv = Path(args.exports or OUT) / f"month-{month:02d}-{args.rows_per_month}.csv"
+        if not csv.exists():
+            csv.parent.mkdir(parents=True, exist_ok=True)
+            month_export(csv.with_suffix(".part"), month, args.rows_per_month)   # a stopped run leaves no half file
+            csv.with_suffix(".part").rename(csv)
         load = load_month(db, csv)
-        csv.unlink()
+        if not args.exports:
+            csv.unlink()
         data["loads"].append(load)
         print(f"month {month + 1}: {load}", flush=True)
         state_path.write_text(json.dumps(data, ensure_ascii=False, indent=1))
         if month + 1 in checkpoints and not args.no_measure:
-            _checkpoint(data, db, month + 1, args.rows_per_month, args.timeout)
+            _checkpoint(data, db, month + 1, args.rows_per_month, args.timeout, pages)
             state_path.write_text(json.dumps(data, ensure_ascii=False, indent=1))
     if args.measure_now:
-        _checkpoint(data, db, len(data["loads"]), args.rows_per_month, args.timeout)
+        _checkpoint(data, db, len(data["loads"]), args.rows_per_month, args.timeout, pages)
         state_path.write_text(json.dumps(data, ensure_ascii=False, indent=1))
     write_results(data)
 
 
-def _checkpoint(data: dict, db: Path, months: int, rows_per_month: int, timeout: float) -> None:
+def _checkpoint(data: dict, db: Path, months: int, rows_per_month: int, timeout: float,
+                pages: list[str] | None = None) -> None:
     """Measure pages and commands on the database holding `months` monthly loads, at its last month."""
     first = date(START.year + (START.month - 2 + months) // 12, (START.month - 2 + months) % 12 + 1, 1)
     end = date(first.year + first.month // 12, first.month % 12 + 1, 1) - timedelta(days=1)
@@ -369,7 +383,7 @@ def _checkpoint(data: dict, db: Path, months: int, rows_per_month: int, timeout:
                                                "error": run.stderr.strip()[-300:] if run.returncode else None}
     print(f"measuring at {size}", flush=True)
     data["checkpoints"][size] = measure(db, {"from": first.isoformat(), "to": end.isoformat()},
-                                        ["--from", first.isoformat(), "--to", end.isoformat()], months, timeout)
+                                        ["--from", first.isoformat(), "--to", end.isoformat()], months, timeout, pages)
     write_results(data)
 
 

@@ -37,6 +37,11 @@ def _connection(path: str, ver: tuple[int, int], area: Scope = Scope()) -> duckd
     return restrict(connect_read(path), area)
 
 
+def forget_connections() -> None:
+    """Close every cached connection (after an upgrade replaced the file they read)."""
+    _connection.clear()
+
+
 def connection() -> duckdb.DuckDBPyConnection:
     """A read-only connection to the database as last published (call `.cursor()` per use)."""
     ver = version()

@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.schema import needs_upgrade
-from etl.store import connect_read, sweep_scratch, writing
+from etl.store import sweep_scratch, writing
 from ui import data
 
 STAGES = {"generate": "生成工单", "tokenize": "分词", "write": "写入数据库", "cases": "生成吹哨案件", "done": "完成"}
@@ -41,11 +41,14 @@ def ensure_database() -> None:
 @st.cache_resource(show_spinner="正在升级数据库结构…")
 def _upgrade(path: Path) -> None:
     """A database written by an older version moves its tokens into the token index (once per process)."""
-    con = connect_read(path)
+    # Asked on the connection the pages read through (opening a file of millions of orders twice costs a
+    # tenth of a second of the first page).
+    cur = data.connection().cursor()
     try:
-        old = needs_upgrade(con, "hotline")
+        old = needs_upgrade(cur, "hotline")
     finally:
-        con.close()
+        cur.close()
     if old:
         with writing(path):
             pass
+        data.forget_connections()   # the old file's connection would hold it open

@@ -24,7 +24,7 @@ import math
 import re
 import sys
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from datetime import datetime, time, timedelta
 
@@ -387,23 +387,35 @@ def cosines(sig: pl.DataFrame, n: int, pairs: pl.DataFrame, top_k: int, rare_hea
             head_bonus: float = 0.0) -> np.ndarray:
     """Cosine of the signatures of each pair (exact over the top_k tokens), in chunks; plus head_bonus when
     both heads hold the same rare word (in at most rare_head orders: a name or a term of its own, 车贷, 新政)."""
+    out, shared = cosine_parts(sig, n, pairs, top_k, rare_head if head_bonus else None)
+    if head_bonus:
+        out += head_bonus * shared
+    return out
+
+
+def cosine_parts(sig: pl.DataFrame, n: int, pairs: pl.DataFrame, top_k: int,
+                 rare_head: float | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per pair, the cosine of the signatures (float32) and, given rare_head, whether both heads hold the
+    same word found in at most rare_head orders (else None): one pass over the pairs serves both."""
     ids = np.full((n, top_k), -1, dtype=np.int32)
     ws = np.zeros((n, top_k), dtype=np.float32)
     rh = np.zeros((n, top_k), dtype=bool)
-    pos = sig.select("i", "tok_id", "w", rare=pl.col("in_head") & (pl.col("df") <= rare_head), p=pl.int_range(pl.len()).over("i"))
+    pos = sig.select("i", "tok_id", "w", rare=pl.col("in_head") & (pl.col("df") <= (rare_head or 0.0)),
+                     p=pl.int_range(pl.len()).over("i"))
     at = pos["i"].to_numpy(), pos["p"].to_numpy()
     ids[at], ws[at], rh[at] = pos["tok_id"].to_numpy(), pos["w"].to_numpy(), pos["rare"].to_numpy()
     a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
     out = np.empty(len(a), dtype=np.float32)
+    shared = np.zeros(len(a), dtype=bool) if rare_head is not None else None
     chunk = 200_000
     for start in range(0, len(a), chunk):
         ia, ib = a[start:start + chunk], b[start:start + chunk]
         ta, tb = ids[ia], ids[ib]
         eq = (ta[:, :, None] == tb[:, None, :]) & (ta[:, :, None] >= 0)
         out[start:start + chunk] = np.einsum("pij,pi,pj->p", eq, ws[ia], ws[ib], optimize=True)
-        if head_bonus:
-            out[start:start + chunk] += head_bonus * (eq & rh[ia][:, :, None] & rh[ib][:, None, :]).any(axis=(1, 2))
-    return out
+        if shared is not None:
+            shared[start:start + chunk] = (eq & rh[ia][:, :, None] & rh[ib][:, None, :]).any(axis=(1, 2))
+    return out, shared
 
 
 def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -433,8 +445,9 @@ def cluster(orders: pl.DataFrame, settings: Settings) -> tuple[pl.DataFrame, pl.
     if pairs.height:
         place = _place_match(docs, pairs)
         # The head bonus is for orders with no place in common to go by (a policy, a company).
-        sim = np.where(place == 1, cosines(sig, docs.height, pairs, h.top_k) + h.place_bonus,
-                       cosines(sig, docs.height, pairs, h.top_k, h.head_rare_df, h.head_bonus))
+        cos, shared = cosine_parts(sig, docs.height, pairs, h.top_k, h.head_rare_df)
+        with_head = cos + h.head_bonus * shared   # float64, stored as float32 (as `cosines` adds it in place)
+        sim = np.where(place == 1, cos + h.place_bonus, with_head.astype(np.float32))
         kept = pairs.filter(pl.Series((sim >= h.text_similarity) & (place >= 0)))
         labels = components(docs.height, kept["a"].to_numpy(), kept["b"].to_numpy())
         labels = _merge_at_place(docs, sig, labels, h)
@@ -453,6 +466,13 @@ class Groups:
     sig: pl.DataFrame
     days: float
     docs: pl.DataFrame
+    memo: dict = field(default_factory=dict, compare=False, repr=False)   # the vocabulary, worked out once
+
+    def vocabulary(self, max_df_share: float) -> "Vocabulary":
+        """term_idf of the period's orders (labelling groups and runs reads it several times)."""
+        if max_df_share not in self.memo:
+            self.memo[max_df_share] = term_idf(self.docs, max_df_share)
+        return self.memo[max_df_share]
 
 
 def group_orders(orders: pl.DataFrame, settings: Settings, period_start: datetime | None = None,
@@ -488,7 +508,10 @@ def judge(members: pl.DataFrame, h: HotIssues, days: float) -> pl.DataFrame:
     if members.is_empty():
         return pl.DataFrame(schema=_STATS_SCHEMA)
     w = timedelta(days=h.burst_days)
-    m = members.with_columns(who=pl.coalesce("caller_key", "order_id")).sort("cluster", "received_at", "i")
+    # Only the columns judged: sorting and joining the members' texts and tokens would copy them (a big month's
+    # peak memory was here).
+    m = members.select("cluster", "received_at", "i", "request_type", "likes", "text_place", "spot_key",
+                       who=pl.coalesce("caller_key", "order_id")).sort("cluster", "received_at", "i")
     first = m.unique(["cluster", "who"], keep="first", maintain_order=True)
     burst = (first.rolling("received_at", period=f"{h.burst_days}d", group_by="cluster")
              .agg(burst=pl.len(), burst_to=pl.col("received_at").max())
@@ -798,8 +821,14 @@ def label_groups(groups: Groups, clusters: pl.Series, settings: Settings) -> pl.
     """(cluster, place, problem, label) of the given groups (see `label`), against the words of all the
     period's orders."""
     h = settings.hot_issues
-    members = groups.members.filter(pl.col("cluster").is_in(clusters.implode())).sort("received_at", "order_id")
-    vocab = term_idf(groups.docs, h.max_df_share)
+    # `label` reads texts, tokens and places of a group's first label_sample orders only: the others' are not
+    # copied (sorting and splitting every member with them was a big month's peak memory).
+    heavy = [c for c in ("content", "tokens", "places") if c in groups.members.columns]
+    members = groups.members.filter(pl.col("cluster").is_in(clusters.implode())).drop(heavy).sort("received_at", "order_id")
+    sample = members.filter(pl.int_range(pl.len()).over("cluster") < h.label_sample).select("i")
+    members = members.join(groups.members.select("i", *heavy).join(sample, on="i", how="semi"), on="i", how="left",
+                           maintain_order="left")
+    vocab = groups.vocabulary(h.max_df_share)
     parts = members.partition_by("cluster", as_dict=True)
     ids = [c for c in clusters.to_list() if (c,) in parts]
     names = [label(parts[(c,)], vocab, h) for c in ids]
@@ -836,12 +865,13 @@ def settle(groups: Groups, settings: Settings, period_end: datetime | None = Non
         first = twins.group_by("label").agg(to=pl.col("cluster").min(), cluster=pl.col("cluster"))
         merged = dict(first.explode("cluster").select("cluster", "to").iter_rows())
         members = groups.members.with_columns(cluster=pl.col("cluster").replace_strict(merged, default=pl.col("cluster")))
-        groups = Groups(members, judge(members, settings.hot_issues, groups.days), groups.sig, groups.days, groups.docs)
+        groups = Groups(members, judge(members, settings.hot_issues, groups.days), groups.sig, groups.days, groups.docs,
+                        groups.memo)
         table = describe(groups, groups.stats.filter("hot")["cluster"], settings, period_end)
     vague = table.filter(is_vague())
     if vague.height:
         stats = groups.stats.with_columns(hot=pl.col("hot") & ~pl.col("cluster").is_in(vague["cluster"].implode()))
-        groups = Groups(groups.members, stats, groups.sig, groups.days, groups.docs)
+        groups = Groups(groups.members, stats, groups.sig, groups.days, groups.docs, groups.memo)
         table = table.filter(~pl.col("cluster").is_in(vague["cluster"].implode()))
     return groups, table
 

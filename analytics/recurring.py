@@ -42,9 +42,12 @@ def _typed(orders: pl.DataFrame) -> pl.DataFrame:
 
 def _episodes(frame: pl.DataFrame, matter: str, window_days: int) -> pl.DataFrame:
     """Runs of orders on one matter where each follows the previous by at most window_days."""
-    gap = pl.col("received_at").diff().over(matter)
+    # Sorted by matter, the previous row is the same matter's previous order unless the matter changes there
+    # (a window per matter costs a group per caller: a million of them in a big month).
+    gap = pl.col("received_at").diff()
+    first = pl.col(matter).ne_missing(pl.col(matter).shift(1)) | pl.int_range(pl.len()).eq(0)
     return frame.sort(matter, "received_at").with_columns(
-        episode=(gap.is_null() | (gap > timedelta(days=window_days))).cum_sum()
+        episode=(first | gap.is_null() | (gap > timedelta(days=window_days))).cum_sum()
     )
 
 
@@ -59,7 +62,8 @@ def repeats(orders: pl.DataFrame, settings: Settings, period_start: datetime | N
         return pl.DataFrame(schema=REPEAT_SCHEMA)
     groups, hot = hi.settle(hi.group_orders(orders, settings, period_start, period_end), settings, period_end)
     runs = caller_runs(groups, settings)
-    by_caller = caller_rows(runs, run_labels(runs, groups.docs, settings), hot_orders(hot, groups.members))
+    labels = run_labels(runs, groups.docs, settings, groups.vocabulary(settings.hot_issues.max_df_share))
+    by_caller = caller_rows(runs, labels, hot_orders(hot, groups.members))
     candidates = place_candidates(groups.stats, settings)
     return pl.concat([by_caller, place_rows(hi.describe(groups, candidates, settings, period_end), settings)])
 
@@ -83,19 +87,22 @@ def caller_matters(groups: hi.Groups, settings: Settings) -> pl.DataFrame:
 
 
 def long_runs(orders: pl.DataFrame, window_days: int, alert_count: int) -> pl.DataFrame:
-    """The orders of runs (see `_episodes`, per matter_key) of at least alert_count orders."""
-    eps = _episodes(orders, "matter_key", window_days)
-    return eps.filter(pl.len().over("episode") >= alert_count)
+    """The orders of runs (see `_episodes`, per matter_key) of at least alert_count orders, in matter and time
+    order. The runs are found on the keys alone: sorting every order with its text would copy it."""
+    keys = _episodes(orders.select("matter_key", "received_at").with_row_index("_row"), "matter_key", window_days)
+    kept = keys.filter(pl.len().over("episode") >= alert_count)
+    return orders[kept["_row"]].with_columns(episode=kept["episode"])
 
 
 _CATEGORY = pl.coalesce("category_l3", "category_l2")
 
 
-def run_labels(runs: pl.DataFrame, docs: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+def run_labels(runs: pl.DataFrame, docs: pl.DataFrame, settings: Settings,
+               vocab: hi.Vocabulary | None = None) -> pl.DataFrame:
     """Per run (`episode`): where (the place its orders name, else the first address or community) and the
     matter (its category when every order has one, else the problem its texts name: hot_issues.label)."""
     h = settings.hot_issues
-    vocab = hi.term_idf(docs, h.max_df_share)
+    vocab = vocab or hi.term_idf(docs, h.max_df_share)
     rows = []
     for (episode,), g in runs.group_by("episode", maintain_order=True):
         g = g.sort("received_at", "order_id")

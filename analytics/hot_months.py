@@ -179,7 +179,7 @@ def plan(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -
     states = month_states(con)
     big = set(states.filter(pl.col("orders") >= h.precompute_orders)["month"]) if states.height else set()
     storable = not stored and filters.scope.is_city and whole_months(filters)[0] is not None and bool(big & set(left))
-    todo = ("请运行 python -m etl hot-issues 预先计算未计入的月份（每 100 万件约需 2–3 分钟），或把时段缩短到 "
+    todo = ("请运行 python -m etl hot-issues 预先计算未计入的月份（每 100 万件约需 1–3 分钟），或把时段缩短到 "
             f"{h.max_request_orders:,} 件工单以内" if storable else
             f"请把时段缩短到 {h.max_request_orders:,} 件工单以内（或选定区、街乡缩小范围）")
     if not run:

@@ -27,6 +27,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
@@ -37,6 +38,9 @@ from analytics.filters import Filters, from_args
 from analytics.settings import HotIssues, Settings, load_settings
 from analytics.text import stopwords
 from core.segment import place_terms, plain, segment
+
+if TYPE_CHECKING:   # analytics.hot_months imports this module
+    from analytics.hot_months import Plan
 
 INPUT_COLUMNS = (
     "order_id", "received_at", "content", "tokens", "channel", "district", "street", "community", "address",
@@ -940,13 +944,15 @@ def period(filters: Filters) -> tuple[datetime | None, datetime | None]:
     return start, end
 
 
-def read_hot_issues(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> pl.DataFrame:
+def read_hot_issues(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings,
+                    plan: Plan | None = None) -> pl.DataFrame:
     """hot_issues among the filtered orders (only the period shown is read and clustered), measured against
     that period; whole months stored after their load are read back instead (analytics.hot_months). A window
-    beyond the ceilings shows its latest months that fit (`coverage` says which)."""
+    beyond the ceilings shows its latest months that fit (`coverage` says which). `plan`: hot_months.plan of
+    these filters, when the caller has it already (a page reading hot issues and repeats plans once)."""
     from analytics import hot_months
 
-    p = hot_months.plan(con, filters, settings)
+    p = plan or hot_months.plan(con, filters, settings)
     if p.filters is None:
         return pl.DataFrame(schema=_TABLE_SCHEMA)
     if p.stored:

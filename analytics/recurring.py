@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
@@ -17,6 +18,9 @@ from analytics.rates import RATE_INPUT_COLUMNS, rate_table, read_rate_table, wit
 from analytics.settings import Settings, load_settings
 from core.counts import COUNT_COLUMNS
 from core.schema import WORK_ORDER_COLUMNS
+
+if TYPE_CHECKING:   # analytics.hot_months imports this module
+    from analytics.hot_months import Plan
 
 TYPE_COLUMNS = tuple(dict.fromkeys((
     *RATE_INPUT_COLUMNS, "order_id", "district", "street", "category_l2", "category_l3", "redispatch_count",
@@ -422,12 +426,13 @@ def explain(settings: Settings, what: str) -> str:
 
 
 
-def read_repeats(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> pl.DataFrame:
+def read_repeats(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings,
+                 plan: Plan | None = None) -> pl.DataFrame:
     """repeats among the filtered orders (only the period shown is read); whole months stored after their
-    load are read back instead (analytics.hot_months)."""
+    load are read back instead (analytics.hot_months). `plan` as for hot_issues.read_hot_issues."""
     from analytics import hot_months
 
-    p = hot_months.plan(con, filters, settings)   # a window beyond the ceilings: hi.coverage says what is left out
+    p = plan or hot_months.plan(con, filters, settings)   # a window beyond the ceilings: hi.coverage says what is left out
     if p.filters is None:
         return pl.DataFrame(schema=REPEAT_SCHEMA)
     if p.stored:

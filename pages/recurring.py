@@ -7,6 +7,7 @@ import polars as pl
 import streamlit as st
 
 from analytics import hot_issues as hi
+from analytics import hot_months
 from analytics import orders as work_orders
 from analytics import recurring as rc
 from analytics.filters import Filters
@@ -51,12 +52,14 @@ def _selected(event) -> int | None:
 
 
 # A window beyond the ceiling for text work: which months hot issues and repeats leave out, and what to do.
-left_out = data.read(hi.coverage, f, settings)
+# Planned once for both tables.
+plan = data.read(hot_months.plan, f, settings)
+left_out = plan.note
 tab_hot, tab_rep, tab_types, tab_topics = url.tabs(["热点问题", "重复诉求预警", "反复出现的问题类型", "每月一题候选"], "tab",
                                                    key="rc_tab")
 
 with tab_hot:
-    hot = data.read(hi.read_hot_issues, f, settings)
+    hot = data.read(hi.read_hot_issues, f, settings, plan)
     st.markdown(f"所选条件下识别出 **{hot.height}** 个热点问题（不同来电人短时间内集中反映的同一具体问题，按爆发程度排序）。"
                 "点选一行查看其工单。")
     if left_out:
@@ -86,7 +89,7 @@ with tab_hot:
             _drill(hot["order_ids"][row], hot["label"][row])
 
 with tab_rep:
-    reps = data.read(rc.read_repeats, f, settings)
+    reps = data.read(rc.read_repeats, f, settings, plan)
     r = settings.repeats
     st.markdown(f"共 **{reps.height}** 条预警：同一事项 {r.window_days} 天内反复反映 ≥ {r.alert_count} 次。点选一行查看其工单。")
     if left_out:

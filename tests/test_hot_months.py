@@ -301,6 +301,9 @@ def test_merging_stored_months_is_bounded_too(city):
         assert hot_months.plan(con, two, s) == hot_months.Plan(two, [feb, mar], [])
         _same(hi.read_hot_issues(con, quarter, s), hi.read_hot_issues(con, two, s), ["label", "size", "callers", "heat"])
         _same(rc.read_repeats(con, quarter, s), rc.read_repeats(con, two, s), ["kind", "caller_key", "matter", "count"])
+        # A page plans once and hands the plan to both reads: the same tables.
+        _same(hi.read_hot_issues(con, quarter, s, p), hi.read_hot_issues(con, two, s), ["label", "size", "callers", "heat"])
+        _same(rc.read_repeats(con, quarter, s, p), rc.read_repeats(con, two, s), ["kind", "caller_key", "matter", "count"])
         note = hi.coverage(con, quarter, s)
         assert "max_stored_rows" in note and f"{sum(rows.values()):,} 行" in note and "2025-01（1 个月）未计入" in note
         assert "python -m etl hot-issues" not in note   # they are stored: only a shorter window helps

@@ -114,19 +114,6 @@ def counts(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings,
     return Counts(_shares(total).to_dicts()[0], _shares(months), _shares(cats))
 
 
-def summary(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> dict[str, Any]:
-    return counts(con, filters, settings).summary
-
-
-def by_dept_month(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> pl.DataFrame:
-    """Per department and month; departments with the most suspect orders first."""
-    return counts(con, filters, settings).by_dept_month
-
-
-def by_category(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, limit: int = 20) -> pl.DataFrame:
-    """The issue types most often misdispatched, with the department suggestions most often point to."""
-    return counts(con, filters, settings, limit).by_category
-
 
 def suspect_orders(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, limit: int = 500) -> pl.DataFrame:
     """The suspect orders themselves, most confident suggestion first."""

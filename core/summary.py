@@ -135,17 +135,18 @@ def refresh_detail(con: duckdb.DuckDBPyConnection) -> list[date]:
     return _refresh_months(con, DETAIL, DETAIL_STATE, f"{_MONTH} AS month, {', '.join(DETAIL_KEYS)}, {detail_counts()}")
 
 
-def _refresh_months(con: duckdb.DuckDBPyConnection, table: str, state: str, select: str) -> list[date]:
-    """Redo `table` (rows `select`ed from work_orders, grouped by all their keys) for the months whose orders
-    changed since `state` recorded them (their number, or the loads that last wrote them); the months redone."""
+def _refresh_months(con: duckdb.DuckDBPyConnection, table: str, state: str, select: str,
+                    month_of: str = "month") -> list[date]:
+    """Redo `table` (rows `select`ed from work_orders, grouped by all their keys; `month_of` gives a row's
+    month) for the months whose orders changed since `state` recorded them (their number, or the loads that
+    last wrote them); the months redone."""
     stale = [r[0] for r in con.execute(
         f"WITH now AS (SELECT {_MONTH} AS month, {_FINGERPRINT} FROM work_orders GROUP BY 1) "
         f"SELECT month FROM now FULL JOIN {state} s USING (month) WHERE now.orders IS NULL OR s.orders IS NULL "
         "OR now.orders <> s.orders OR now.fingerprint <> s.fingerprint ORDER BY 1").fetchall()]
     if not stale:
         return []
-    column = "month" if table != DAILY else "date_trunc('month', day)::DATE"
-    con.execute(f"DELETE FROM {table} WHERE list_contains(?, {column})", [stale])
+    con.execute(f"DELETE FROM {table} WHERE list_contains(?, {month_of})", [stale])
     con.execute(f"DELETE FROM {state} WHERE list_contains(?, month)", [stale])
     where = f"received_at >= ? AND received_at < ? AND list_contains(?, {_MONTH})"
     bounds: list[Any] = [stale[0], _next_month(stale[-1]), stale]
@@ -173,7 +174,8 @@ def refresh_daily(con: duckdb.DuckDBPyConnection) -> list[date]:
     一级/二级分类, for 预警与预测's recent windows (the last weeks and the same weeks a year before), which would
     otherwise read every order of those months. Only months whose orders changed are redone; the months redone."""
     create_daily(con)
-    return _refresh_months(con, DAILY, DAILY_STATE, f"received_at::DATE AS day, {', '.join(DAILY_KEYS)}, count(*) AS orders")
+    return _refresh_months(con, DAILY, DAILY_STATE, f"received_at::DATE AS day, {', '.join(DAILY_KEYS)}, count(*) AS orders",
+                           "date_trunc('month', day)::DATE")
 
 
 WORDS = "monthly_words"

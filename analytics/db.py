@@ -242,12 +242,10 @@ def _has_summary(con: duckdb.DuckDBPyConnection) -> bool:
     return has_table(con, summary.STATE)
 
 
-def daily_source(con: duckdb.DuckDBPyConnection) -> tuple[str, str, str]:
-    """Where orders per day are counted (table, day column, orders per row): the daily summary (core.summary
-    daily_counts) when the file keeps it, else the orders themselves."""
-    if has_table(con, summary.DAILY_STATE):
-        return summary.DAILY, "day", "orders"
-    return "work_orders", "received_at", "1"
+def daily_source(con: duckdb.DuckDBPyConnection) -> tuple[str, str, str] | None:
+    """The daily summary (core.summary daily_counts) as a source of orders per day (table, day column, orders
+    per row) when the file keeps it; None: count the orders themselves."""
+    return (summary.DAILY, "day", "orders") if has_table(con, summary.DAILY_STATE) else None
 
 
 def whole_months(filters: Filters) -> tuple[Filters | None, list[Filters]]:

@@ -81,11 +81,12 @@ ORDERS_BY_DAY = ("work_orders", "received_at", "1")
 
 
 def recent_sql(level: str, end: date, days: int, baseline_days: int, filters: Filters | None = None,
-               by_day: tuple[str, str, str] = ORDERS_BY_DAY) -> tuple[str, list[Any]]:
+               by_day: tuple[str, str, str] | None = None) -> tuple[str, list[Any]]:
     """Per (unit, category): orders in the `days` before `end` (exclusive), in the `baseline_days` before those,
-    and in the same two windows one year earlier (counted from `by_day`: table, day column, orders per row)."""
+    and in the same two windows one year earlier (counted from `by_day`: table, day column, orders per row;
+    None: the orders)."""
     unit, cat, *_ = LEVELS[level]
-    table, day, weight = by_day
+    table, day, weight = by_day or ORDERS_BY_DAY
     where, params = (filters or Filters()).where(time_column=day)
     r0 = end - timedelta(days=days)
     b0 = r0 - timedelta(days=baseline_days)
@@ -606,7 +607,7 @@ def scope(filters: Filters | None) -> Filters:
 
 def outlook(read: Reader, filters: Filters | None, settings: Settings, level: str = "street",
             horizon: int | None = None, source: Source = orders_source,
-            by_day: tuple[str, str, str] = ORDERS_BY_DAY) -> Outlook:
+            by_day: tuple[str, str, str] | None = None) -> Outlook:
     """Forecasts and warnings for `filters`' scope; `read(sql, params)` runs a query (analytics.db.query on a
     connection), each one a small aggregate; monthly counts come from `source` (read_outlook: the summary),
     daily ones from `by_day`."""

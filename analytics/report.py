@@ -8,7 +8,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from analytics import hot_issues, hotspots, overview
+from analytics import hot_issues, hot_months, hotspots, overview
 from analytics.db import monthly_orders
 from analytics.filters import Filters, add_months, month_bounds
 from analytics.rates import LABELS
@@ -84,12 +84,12 @@ def month_report(con: duckdb.DuckDBPyConnection, filters: Filters, month: date, 
     hot = hotspots.read_hotspots(con, scope, unit, settings)
     surge = hotspots.surges(hot).select("area", "category", "count", "expected", "lift", "z")
     kpis = overview.read_kpis(con, scope, settings, previous=before)
-    issues = hot_issues.read_hot_issues(con, scope, settings)
-    issues_note = hot_issues.coverage(con, scope, settings)
+    plan = hot_months.plan(con, scope, settings)   # once for the table and its note
+    issues = hot_issues.read_hot_issues(con, scope, settings, plan)
     unit_label = "街乡" if district else "区"
     return MonthReport(first, district or CITY, unit, kpis, ranking, categories, surge, issues,
                        action_items(kpis, ranking, categories, surge, unit_label, issues, settings.hot_issues.alert_callers),
-                       issues_note)
+                       plan.note)
 
 
 def kpi_table(report: MonthReport) -> pl.DataFrame:

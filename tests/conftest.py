@@ -1,6 +1,7 @@
 """Shared test helpers: fixture paths, a fresh database path, a fixed caller key, no users."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -27,6 +28,19 @@ def etl_fx() -> Path:
 @pytest.fixture
 def db(tmp_path) -> Path:
     return tmp_path / "hotline.duckdb"
+
+
+def older_copy(path: Path, to: Path, *statements: str) -> Path:
+    """A copy of the database at `path`, written to `to`, as an older version left it: `statements` (DROP TABLE,
+    ALTER TABLE … DROP COLUMN) take away what that version did not have."""
+    shutil.copy(path, to)
+    raw = duckdb.connect(str(to))
+    try:
+        for statement in statements:
+            raw.execute(statement)
+    finally:
+        raw.close()
+    return to
 
 
 def table_counts(path: Path) -> dict[str, int]:

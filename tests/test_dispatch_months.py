@@ -2,10 +2,8 @@
 the same figures as counting each tally on its own, and as an older file without the month column."""
 from __future__ import annotations
 
-import shutil
 from datetime import date, datetime, timedelta
 
-import duckdb
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -19,6 +17,7 @@ from core.store import connect_read
 from etl.store import writing
 from tests.dbfactory import write_orders
 from tests.test_classify import history
+from conftest import older_copy
 
 SETTINGS = load_settings().with_overrides("classify", confident=0.5)
 WINDOWS = [Filters(), Filters(date_from=date(2026, 2, 1), date_to=date(2026, 2, 28)),
@@ -107,11 +106,7 @@ def test_one_pass_equals_each_tally_and_the_window_suggestions(db, f):
 
 
 def test_a_file_without_suggestion_months_reads_the_same_and_upgrades(db, tmp_path):
-    old = tmp_path / "old.duckdb"
-    shutil.copy(db, old)
-    raw = duckdb.connect(str(old))
-    raw.execute("ALTER TABLE order_suggestions DROP COLUMN month")
-    raw.close()
+    old = older_copy(db, tmp_path / "old.duckdb", "ALTER TABLE order_suggestions DROP COLUMN month")
     new_con, old_con = connect_read(db), connect_read(old)
     try:
         assert needs_upgrade(old_con, "hotline") and not needs_upgrade(new_con, "hotline")

@@ -15,6 +15,7 @@ from core.store import connect_read
 from etl.store import writing
 from tests.dbfactory import write_orders
 from tests.test_classify import history
+from conftest import older_copy
 
 DASHBOARD = str(Path(__file__).resolve().parents[1] / "dashboard.py")
 
@@ -112,17 +113,10 @@ def test_import_wizard_fills_blank_labels_as_suggestions(tmp_path, monkeypatch, 
 
 def test_reads_from_the_monthly_summary_equal_counting_the_orders(db, tmp_path):
     """Which departments serve a district comes from monthly_counts; a file without it counts the orders."""
-    import shutil
-
-    import duckdb
     from polars.testing import assert_frame_equal
 
     suggestions.retrain(db)
-    bare = tmp_path / "bare.duckdb"
-    shutil.copy(db, bare)
-    raw = duckdb.connect(str(bare))
-    raw.execute("DROP TABLE monthly_counts_state")
-    raw.close()
+    bare = older_copy(db, tmp_path / "bare.duckdb", "DROP TABLE monthly_counts_state")
     s = load_settings().with_overrides("classify", confident=0.5)
     new, old = connect_read(db), connect_read(bare)
     try:

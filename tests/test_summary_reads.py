@@ -21,6 +21,7 @@ from etl.demo import build_demo
 from etl.load import load_file
 from etl.store import connect_read, writing
 from etl.tokens import fill
+from conftest import older_copy
 
 
 @pytest.fixture(scope="module")
@@ -145,13 +146,7 @@ def test_summary_reads_equal_the_same_reads_of_a_database_without_summaries(db, 
     from analytics import forecast as F
     from analytics import quality
 
-    bare = tmp_path / "bare.duckdb"
-    shutil.copy(db, bare)
-    import duckdb
-
-    raw = duckdb.connect(str(bare))
-    raw.execute("DROP TABLE monthly_detail")
-    raw.close()
+    bare = older_copy(db, tmp_path / "bare.duckdb", "DROP TABLE monthly_detail")
     settings = load_settings()
     new, old = connect_read(db), connect_read(bare)
     try:
@@ -191,19 +186,12 @@ def test_forecast_counts_from_the_summary_equal_counting_the_orders(db):
 
 
 def test_an_old_database_upgrades_itself_with_token_months_and_the_detail_summary(demo_db, tmp_path):
-    import duckdb
-
     from analytics import hotspots as hs
     from analytics import quality
     from core.schema import needs_upgrade
 
-    old = tmp_path / "old.duckdb"
-    shutil.copy(demo_db, old)
-    raw = duckdb.connect(str(old))
-    raw.execute("DROP TABLE monthly_detail")
-    raw.execute("DROP TABLE monthly_detail_state")
-    raw.execute("ALTER TABLE order_tokens DROP COLUMN month")
-    raw.close()
+    old = older_copy(demo_db, tmp_path / "old.duckdb", "DROP TABLE monthly_detail", "DROP TABLE monthly_detail_state",
+                     "ALTER TABLE order_tokens DROP COLUMN month")
     con = connect_read(old)
     try:
         assert needs_upgrade(con, "hotline")
@@ -363,19 +351,12 @@ def test_department_dispatch_quality_from_the_summary_equals_counting_the_orders
 def test_a_database_before_the_daily_counts_reads_the_same_and_upgrades(demo_db, tmp_path):
     """A file whose monthly_detail lacks the 退单/改派 count and that has no daily_counts reads its orders
     instead, and its next write adds both (every month counted again)."""
-    import duckdb
-
     from analytics import forecast as F
     from analytics import scores
     from core.schema import needs_upgrade
 
-    old = tmp_path / "old.duckdb"
-    shutil.copy(demo_db, old)
-    raw = duckdb.connect(str(old))
-    raw.execute("ALTER TABLE monthly_detail DROP COLUMN redispatched")
-    raw.execute("DROP TABLE daily_counts")
-    raw.execute("DROP TABLE daily_counts_state")
-    raw.close()
+    old = older_copy(demo_db, tmp_path / "old.duckdb", "ALTER TABLE monthly_detail DROP COLUMN redispatched",
+                     "DROP TABLE daily_counts", "DROP TABLE daily_counts_state")
     settings = load_settings()
     new, con = connect_read(demo_db), connect_read(old)
     try:

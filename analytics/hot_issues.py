@@ -932,7 +932,7 @@ def explain(settings: Settings) -> str:
         "名称沿用整月的；选了多个月时，相邻月份中地点与问题都相同的组视为同一问题（跨月的集中反映不会被月底切断），"
         "同一来电人的反复来电也跨月连续计算。其他时段当场计算。\n\n"
         f"**上限**：当场计算最多读取 {h.max_request_orders:,} 件工单，合并已保存的月份最多读取 {h.max_stored_rows:,} 行"
-        "（settings.toml [hot_issues] max_request_orders、max_stored_rows），内存因此有界。所选时段超出时，只取其中最近的、"
+        "（设置文件 `settings.toml` 的 `[hot_issues]` `max_request_orders`、`max_stored_rows`），内存因此有界。所选时段超出时，只取其中最近的、"
         "能在上限内一起读取的若干个月（连续的已保存月份，或当场计算的月份），表格上方写明未计入的月份和可以怎么做。"
     )
 

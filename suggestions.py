@@ -16,6 +16,7 @@ import polars as pl
 from analytics import classify
 from analytics.classify import ClassifyError, Model
 from analytics.settings import Settings, load_settings
+from core import summary
 from core.store import connect_read, db_path
 from etl.extract import ExtractError, read_table
 from etl.load import LoadError, preview
@@ -38,6 +39,9 @@ def _publish(db: Path, rows: pl.DataFrame, source: str, load_id: str | None = No
         con.execute(f"INSERT INTO order_suggestions ({', '.join(rows.columns)}) SELECT {picked} FROM _s s "
                     "LEFT JOIN work_orders w USING (order_id)")
         if apply:
+            touched = con.execute("SELECT DISTINCT date_trunc('month', w.received_at)::DATE FROM work_orders w "
+                                  "JOIN _s s USING (order_id) WHERE s.applied").fetchall()
+            summary.forget(con, [m for (m,) in touched])
             con.execute(
                 "UPDATE work_orders w SET category_l1 = coalesce(w.category_l1, s.category_l1), "
                 "category_l2 = CASE WHEN w.category_l1 IS NULL THEN s.category_l2 ELSE w.category_l2 END, "

@@ -82,6 +82,13 @@ def refresh(con: duckdb.DuckDBPyConnection, rates: Rates) -> list[date]:
     return stale
 
 
+def forget(con: duckdb.DuckDBPyConnection, months: list[date]) -> None:
+    """Have the write's refresh redo `months` in every summary keyed by area, unit or category: for a write that
+    edits orders in place (filling their blank 分类 / 承办部门), which neither their number nor their loads tell."""
+    for state in (STATE, DETAIL_STATE, DAILY_STATE):
+        con.execute(f"DELETE FROM {state} WHERE list_contains(?, month)", [months])
+
+
 DETAIL = "monthly_detail"
 DETAIL_STATE = "monthly_detail_state"
 DETAIL_KEYS = ("district", "street", "dept", "category_l1", "category_l2", "category_l3", "load_id")

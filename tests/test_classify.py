@@ -14,6 +14,7 @@ from analytics import classify
 from analytics.__main__ import main as analytics_main
 from analytics.settings import load_settings
 from core.store import connect_read
+from etl.store import writing
 from tests.dbfactory import orders_frame, write_orders
 
 # An invented city's issue types (not the demo's lexicon): words per type, the type's path, and which unit
@@ -220,3 +221,28 @@ def test_real_message_board_learned_from_one_file_suggests_for_the_other():
     assert test.height > 300 and right > 0.83
     assert abs(out["category_l1_conf"].mean() - right) < 0.08     # the confidence means what it says
     assert out["category_l1_words"].str.len_chars().min() > 0
+
+
+def test_applied_suggestions_reach_the_summaries(trained_db):
+    """Filling an upload's blank 分类 / 承办部门 edits orders in place: every summary counts them in their new
+    category, as counting the orders does."""
+    blank = history(n_per_type=4, seed=5).with_columns(
+        order_id=pl.format("B{}", pl.col("order_id")), category_l1=pl.lit(None, pl.String),
+        category_l2=pl.lit(None, pl.String), category_l3=pl.lit(None, pl.String), dept=pl.lit(None, pl.String),
+        load_id=pl.lit("L2"))
+    with writing(trained_db) as con:
+        con.register("_blank", blank.to_arrow())
+        con.execute("INSERT INTO work_orders BY NAME SELECT * FROM _blank")
+    filled = suggestions.fill(trained_db, "L2", apply=True)
+    assert filled["suggested"] > 0
+    con = connect_read(trained_db)
+    try:
+        orders = {(c, d): n for c, d, n in con.execute(
+            "SELECT category_l1, dept, count(*) FROM work_orders GROUP BY ALL").fetchall()}
+        assert sum(n for (c, _), n in orders.items() if c is None) == blank.height - filled["suggested"]
+        for table in ("monthly_counts", "monthly_detail", "daily_counts"):
+            stored = {(c, d): int(n) for c, d, n in con.execute(
+                f"SELECT category_l1, dept, sum(orders) FROM {table} GROUP BY ALL").fetchall()}
+            assert stored == orders, table
+    finally:
+        con.close()

@@ -637,7 +637,15 @@ def outlook(read: Reader, filters: Filters | None, settings: Settings, level: st
 
 
 def read_outlook(con, filters: Filters, settings: Settings, level: str = "street", horizon: int | None = None) -> Outlook:
-    """outlook() on a connection (for ui.data.read), monthly counts from the summary."""
+    """outlook() on a connection (for ui.data.read): the one stored after the last load when it answers
+    `filters` (analytics.outlook_store), else computed."""
+    from analytics.outlook_store import stored_outlook
+
+    return stored_outlook(con, filters, settings, level, horizon) or compute_outlook(con, filters, settings, level, horizon)
+
+
+def compute_outlook(con, filters: Filters, settings: Settings, level: str = "street", horizon: int | None = None) -> Outlook:
+    """outlook() on a connection, monthly counts from the summary."""
     from analytics.db import daily_source, detail_sql, query
 
     return outlook(lambda sql, params: query(con, sql, params), filters, settings, level, horizon,
@@ -645,7 +653,15 @@ def read_outlook(con, filters: Filters, settings: Settings, level: str = "street
 
 
 def read_series(con, filters: Filters, settings: Settings, horizon: int | None = None) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
-    """The scope's total per month, its forecast with interval and its track record (the page's chart)."""
+    """The scope's total per month, its forecast with interval and its track record (the page's chart): stored
+    after the last load when it answers `filters`, else computed."""
+    from analytics.outlook_store import stored_series
+
+    return stored_series(con, filters, settings, horizon) or compute_series(con, filters, settings, horizon)
+
+
+def compute_series(con, filters: Filters, settings: Settings, horizon: int | None = None) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+    """read_series computed from the summary."""
     from analytics.db import detail_sql, query
 
     f = scope(filters)

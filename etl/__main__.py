@@ -1,5 +1,5 @@
 """`python -m etl load PATH... [--db DB] [--kind K] [--mapping FILE] [--json]`, `python -m etl tokens`,
-`python -m etl hot-issues`, `python -m etl demo`, `python -m etl lake DIR`."""
+`python -m etl hot-issues`, `python -m etl outlook`, `python -m etl demo`, `python -m etl lake DIR`."""
 from __future__ import annotations
 
 import argparse
@@ -14,7 +14,7 @@ from etl import kinds, store
 
 STAGES = ("read", "transform", "write")
 STAGE_NAMES = {"read": "读取", "transform": "转换与校验", "write": "写入", "tokenize": "分词",
-               "hot": "热点问题预计算", "generate": "生成工单", "cases": "生成吹哨案件", "done": "完成"}
+               "hot": "热点问题预计算", "outlook": "预警与预测预计算", "generate": "生成工单", "cases": "生成吹哨案件", "done": "完成"}
 
 
 def _bar(label: str) -> tuple[Callable[[str, float], None], Callable[[], None]]:
@@ -78,7 +78,7 @@ def _load(args: argparse.Namespace) -> int:
             if result.unmapped:
                 print(f"  未使用的表头：{'、'.join(result.unmapped)}")
     if args.kind == "work_orders" and len(args.paths) > failed:
-        code = _tokens(args, db) or (0 if args.no_hot_issues else _hot(args, db))
+        code = _tokens(args, db) or (0 if args.no_hot_issues else _hot(args, db)) or _outlook(args, db)
         if code:
             return code
     lake = args.lake or os.environ.get("WHISTLE_LAKE")
@@ -166,6 +166,18 @@ def _hot(args: argparse.Namespace, db=None) -> int:
                  if r.months else None)
 
 
+def _outlook(args: argparse.Namespace, db=None) -> int:
+    """Store the city's 预警与预测 for the data as published now (after the loads, or on its own)."""
+    from etl.outlook import fill
+
+    db = db or store.db_path(args.db)
+    return _step(args, "预警与预测", lambda progress: fill(db, progress=progress), "outlook",
+                 "预警与预测预计算已中断：已导入的数据不受影响，页面会临时计算；运行 python -m etl outlook 可补上。",
+                 "预警与预测预计算未能完成（{why}）：已导入的数据不受影响，页面会临时计算；"
+                 "稍后运行 python -m etl outlook 可补上，如仍失败请把这段提示交给系统管理员。",
+                 lambda r: f"预警与预测预计算：用时 {r.seconds:.1f} 秒。" if r.stored else None)
+
+
 def _lake(args: argparse.Namespace) -> int:
     """Bring the Parquet lake up to date (only partitions whose rows changed are rewritten)."""
     from etl.lake import export
@@ -225,6 +237,10 @@ def main(argv: list[str] | None = None) -> int:
     h.add_argument("--month", action="append", type=_month, help="只计算这些月份（如 2024-10，可重复）；默认所有待计算的月份")
     h.add_argument("--json", action="store_true")
     h.set_defaults(func=_hot)
+    o = sub.add_parser("outlook", help="预先计算全市的预警与预测（导入工单后会自动进行）")
+    o.add_argument("--db", default=None)
+    o.add_argument("--json", action="store_true")
+    o.set_defaults(func=_outlook)
     d = sub.add_parser("demo", help="生成演示数据库")
     d.add_argument("--db", default=None)
     d.add_argument("--orders", type=int, default=360_000, help="三年的工单总数")

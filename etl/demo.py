@@ -27,7 +27,7 @@ import numpy as np
 import polars as pl
 
 from etl import demo_lexicon as lex
-from etl import reference, store, tokens
+from etl import outlook, reference, store, tokens
 from etl.load import load_file
 from etl.store import db_path, writing
 
@@ -949,6 +949,10 @@ def build_demo(db_path: str | Path, orders: int = 360_000, seed: int = 12345, pr
     finally:
         for leftover in (build, build.with_name(build.name + ".lock"), build.with_name(build.name + ".wal")):
             leftover.unlink(missing_ok=True)
+    try:
+        outlook.fill(db_path)
+    except RuntimeError:
+        pass   # 预警与预测 then computes on request, as before any load
     report("done", 1.0)
     return {"orders": loaded["work_orders"], "cases": loaded["cases"], "case_events": loaded["case_events"],
             "dept_ratings": loaded["ratings"], "dept_duties": loaded["duties"],

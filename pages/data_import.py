@@ -14,6 +14,7 @@ from etl import kinds
 from etl.extract import ENCODING_CHOICES
 from etl.load import LoadError, load_file, preview
 from etl.hot import start as start_hot_issues
+from etl.outlook import start as start_outlook
 from etl.tokens import fill as fill_tokens
 from etl.mapping import target_label, targets
 from ui import auth, data, filters, upload
@@ -248,6 +249,10 @@ if st.button(f"开始导入 {ok:,} 行", type="primary", icon=":material/upload:
                     | {"applied": apply_fill}
         except classify.ClassifyError as e:
             st.session_state["import_suggested"] = {"error": str(e)}
+        try:
+            start_outlook(data.current_path())   # after the suggestions: filling blanks changes the counts
+        except OSError:
+            pass   # 预警与预测 computes on request; `python -m etl outlook` stores it later
     if remember:
         upload.save_mapping(mapping_store, kind, headers, chosen, uploaded.name)
     Path(path).unlink(missing_ok=True)

@@ -192,10 +192,11 @@ def test_cli_json_and_exit_codes(etl_fx, db):
     ok = subprocess.run([sys.executable, "-m", "etl", "load", str(etl_fx / "orders_gbk.csv"),
                          str(etl_fx / "cases.csv"), "--json"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert ok.returncode == 1  # cases.csv is not a work-order file
-    first, _, index, hot = (json.loads(line) for line in ok.stdout.splitlines())
+    first, _, index, hot, outlook = (json.loads(line) for line in ok.stdout.splitlines())
     assert first["rows_inserted"] == 6 and first["encoding"] == "GBK/GB18030" and first["kind"] == "work_orders"
     assert index["step"] == "tokens" and index["rows_tokenized"] == 6
     assert hot["step"] == "hot-issues" and hot["months"] == []   # six orders: no month big enough to store
+    assert outlook["step"] == "outlook" and outlook["stored"]
     assert "--kind cases" in ok.stderr and "Traceback" not in ok.stderr
     mapped = subprocess.run([sys.executable, "-m", "etl", "load", str(etl_fx / "orders_odd_headers.csv"),
                              "--mapping", str(etl_fx / "odd_mapping.json"), "--db", str(db)],

@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.schema import needs_upgrade
+from etl.outlook import start as start_outlook
 from etl.store import sweep_scratch, writing
 from ui import data
 
@@ -52,3 +53,4 @@ def _upgrade(path: Path) -> None:
         with writing(path):
             pass
         data.forget_connections()   # the old file's connection would hold it open
+        start_outlook(path)         # the upgraded summaries are what a stored outlook is keyed on

@@ -264,6 +264,9 @@ def prepare(orders: pl.DataFrame, h: HotIssues) -> pl.DataFrame:
     )
     if frame.height and frame["tokens"].null_count() == frame.height:
         frame = frame.with_columns(pl.Series("tokens", segment(frame["content"].to_list()), pl.List(pl.String)))
+    # `i` (and so every group's number and every tie broken by it) follows the orders, not the order they
+    # were read in: the same orders always give the same groups.
+    frame = frame.sort("received_at", "order_id", nulls_last=True)
     structured = pl.coalesce(
         pl.concat_str([pl.col("street").fill_null(""), pl.col("community")], separator="|"),
         pl.concat_str([pl.col("street").fill_null(""), pl.col("address")], separator="|"),

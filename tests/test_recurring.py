@@ -502,3 +502,16 @@ def test_settings_hold_the_hot_issue_constants():
                  "label_sample", "recent_days", "burst_days", "min_callers", "min_lift"):
         assert hasattr(h, name)
     assert not hasattr(hi, "TOP_K") and not hasattr(hi, "STOPWORDS")
+
+
+def test_the_same_orders_in_another_order_give_the_same_lists(planted):
+    """A database returns rows in no fixed order: the groups, their numbers and every tie at a list's cut follow
+    the orders themselves (the 同一地点 list is cut at place_limit among places with equal callers)."""
+    frame, _ = planted
+    s = load_settings()
+    hot, reps = hi.hot_issues(frame, s), recurring.repeats(frame, s)
+    assert reps.filter(pl.col("kind") == "同一地点").height == s.repeats.place_limit
+    for seed in (1, 2):
+        shuffled = frame.sample(fraction=1.0, shuffle=True, seed=seed)
+        assert hi.hot_issues(shuffled, s).equals(hot)
+        assert recurring.repeats(shuffled, s).equals(reps)

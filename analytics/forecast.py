@@ -726,6 +726,8 @@ def explain(settings: Settings) -> str:
         f"- **上升类型**：最近 {c.rising_months} 个月 ≥ 去年同期的 {c.rising_yoy:g} 倍，且 ≥ 前 {c.rising_months} "
         f"个月的 {c.rising_momentum:g} 倍，不少于 {c.rising_min_count} 件，且增量显著（z ≥ {c.rising_z:g}）："
         "尚未成为热点问题前的苗头。",
+        "- 全市范围（未选区、街乡、类别，时段截至最新数据）的预警与预测在每次导入工单后预先算好，本页直接读取；"
+        "其他范围当场计算，算法相同。",
         "- 设置见设置文件 `settings.toml` 的 `[forecast]` 一节。",
     ])
 

@@ -67,10 +67,9 @@ def data_key(con: duckdb.DuckDBPyConnection, settings: Settings) -> str | None:
 
 
 def _database_path(con: duckdb.DuckDBPyConnection) -> str | None:
-    """The file behind `con` (core.store.connect_read attaches it as `hotline`)."""
-    rows = query(con, "SELECT path FROM duckdb_databases() WHERE database_name = 'hotline' "
-                      "OR (database_name = current_database() AND NOT EXISTS "
-                      "(SELECT 1 FROM duckdb_databases() WHERE database_name = 'hotline'))")
+    """The file behind `con`: core.store.connect_read attaches it as `hotline`, else the connection's own."""
+    rows = query(con, "SELECT database_name = 'hotline' AS attached, path FROM duckdb_databases() "
+                      "WHERE database_name = 'hotline' OR database_name = current_database() ORDER BY attached DESC")
     return rows["path"][0] if rows.height else None
 
 
@@ -103,10 +102,14 @@ def _open(con: duckdb.DuckDBPyConnection, filters: Filters | None, settings: Set
         return None
     try:
         z = zipfile.ZipFile(path)
-        index = json.loads(z.read(INDEX))
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+    except (OSError, zipfile.BadZipFile):
         return None
-    end = _day(index.get("end"))
+    try:
+        index = json.loads(z.read(INDEX))
+        end = _day(index["end"])
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        z.close()
+        return None
     # A period ending before the last day with data forecasts from less history than was stored.
     fits = filters is None or filters.date_to is None or (end is not None and filters.date_to >= end - timedelta(days=1))
     if not fits or index.get("key") != data_key(con, settings):

@@ -7,6 +7,7 @@ import sys
 from dataclasses import replace
 from datetime import date, timedelta
 
+import duckdb
 import numpy as np
 import polars as pl
 import pytest
@@ -83,6 +84,8 @@ def test_the_page_reads_the_stored_outlook_for_the_whole_city(demo, monkeypatch)
             assert F.read_series(con, f, SETTINGS)[2]["possible"]
     finally:
         con.close()
+    with duckdb.connect(str(demo), read_only=True) as plain:   # the file found without connect_read's alias too
+        assert F.read_outlook(plain, Filters(), SETTINGS).end == o.end
 
 
 def test_any_other_scope_is_computed(demo):

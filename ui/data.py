@@ -3,6 +3,7 @@ run here on the one read-only connection (per published version) and cached unde
 (database, version, function, filters, arguments). Every read passes `scoped()` with its Filters."""
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +21,12 @@ from core.store import connect_read, db_path, db_version
 from ui import auth
 
 T = TypeVar("T")
+# After a publish the previous version's connections stay open (a read begun on it finishes); older ones are
+# closed, else a running dashboard keeps every replaced file open (gigabytes each, deleted but not freed) and its
+# DuckDB buffers in memory.
+KEEP_VERSIONS = 2
+_versions: dict[str, dict[tuple[int, int], set[Scope]]] = {}   # per file: the versions connected to, oldest first
+_versions_lock = threading.Lock()
 
 
 def current_path() -> Path:
@@ -39,7 +46,21 @@ def _connection(path: str, ver: tuple[int, int], area: Scope = Scope()) -> duckd
 
 def forget_connections() -> None:
     """Close every cached connection (after an upgrade replaced the file they read)."""
+    with _versions_lock:
+        _versions.clear()
     _connection.clear()
+
+
+def _retire_old_versions(path: str, ver: tuple[int, int], area: Scope) -> None:
+    """Note that `ver` of `path` is read (by `area`) and close the connections of versions older than the
+    KEEP_VERSIONS last ones, whatever their scope."""
+    with _versions_lock:
+        seen = _versions.setdefault(path, {})
+        seen.setdefault(ver, set()).add(area)
+        retired = [(old, seen.pop(old)) for old in list(seen)[:-KEEP_VERSIONS]]
+    for old, areas in retired:
+        for scope in areas:
+            _connection.clear(path, old, scope)
 
 
 def connection() -> duckdb.DuckDBPyConnection:
@@ -48,7 +69,9 @@ def connection() -> duckdb.DuckDBPyConnection:
     if ver is None:
         st.error(f"找不到数据库 {current_path()}。请返回首页等待演示数据生成，或用 `python -m etl load` 导入数据。")
         st.stop()
-    return _connection(str(current_path()), ver, auth.scope())
+    path, area = str(current_path()), auth.scope()
+    _retire_old_versions(path, ver, area)
+    return _connection(path, ver, area)
 
 
 def scoped(filters: Filters) -> Filters:
@@ -76,8 +99,18 @@ def read(fn: Callable[..., T], filters: Filters, *args: Any) -> T:
 def fetcher(fn: Callable[..., T], filters: Filters, *args: Any) -> Callable[[], T]:
     """The same read, uncached and deferred: for downloads built when clicked (e.g. every filtered order).
     The returned callable does not touch Streamlit."""
-    con, flt = connection(), scoped(filters)
-    return lambda: fn(con, flt, *args)
+    con, flt, path, area = connection(), scoped(filters), str(current_path()), auth.scope()
+
+    def fetch() -> T:
+        try:
+            return fn(con, flt, *args)
+        except duckdb.ConnectionException:   # its version was retired (two publishes since the page was drawn)
+            fresh = restrict(connect_read(path), area)   # the file as published now
+            try:
+                return fn(fresh, flt, *args)
+            finally:
+                fresh.close()
+    return fetch
 
 
 def settings() -> Settings:

@@ -590,7 +590,7 @@ Reader = Callable[[str, list[Any]], pl.DataFrame]
 
 @dataclass
 class Outlook:
-    """Everything the 预警与预测 page and the commands show, for one scope."""
+    """Everything the 预警与预测 page and the commands show, for one scope (forecasts without their backtest rows)."""
     forecasts: Forecasts
     types: Forecasts            # scope-wide forecasts per type (category_l2, else category_l1)
     type_column: str
@@ -633,6 +633,9 @@ def outlook(read: Reader, filters: Filters | None, settings: Settings, level: st
         end = last_at.date() + timedelta(days=1)
         recent = read(*recent_sql(level, end, cfg.recent_days, cfg.recent_baseline_days, f, by_day))
         parts.append(recent_warnings(recent, cfg, level, end, seasonal=fc.history.observed >= 13))
+    # The page and the commands show each cell's track record, not the backtest's rows (a cell × origin × step
+    # each, megabytes at city scale): left out, a cached or stored outlook stays small.
+    fc, types = replace(fc, backtest=fc.backtest.clear()), replace(types, backtest=types.backtest.clear())
     return Outlook(fc, types, type_column, pl.concat(parts), end, fc.history.observed)
 
 

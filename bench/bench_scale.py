@@ -273,9 +273,9 @@ TARGET_25M_COLD, TARGET_25M_MB = 2.0, 8192
 TARGET_GROWTH = 1.5   # no page's cold time grows more than this from 10 M to 25 M
 
 
-def _met(r: dict, rows: float, at_10m: dict | None = None) -> str:
-    """Which of the size's targets a page's figures meet: at 25 M cold, memory and the cold time's growth over the
-    10 M checkpoint (`at_10m`, the same page there); up to 10 M the 10 M targets."""
+def _met(r: dict, rows: float, growth: float | None = None) -> str:
+    """Which of the size's targets a page's figures meet: at 25 M cold, memory and the cold time's growth from 10 M
+    (`growth`); up to 10 M the 10 M targets."""
     if r.get("error") or r.get("errors"):
         return "no (error)"
     cold, warm, flt, mb = TARGET_10M
@@ -283,10 +283,22 @@ def _met(r: dict, rows: float, at_10m: dict | None = None) -> str:
               ("memory", r.get("peak_mb"), mb)]
     if rows > 10e6:
         limits = [("cold", r.get("cold"), TARGET_25M_COLD), ("memory", r.get("peak_mb"), TARGET_25M_MB)]
-        if at_10m and at_10m.get("cold") and r.get("cold") is not None:
-            limits.append((f"growth {r['cold'] / at_10m['cold']:.1f}×", r["cold"] / at_10m["cold"], TARGET_GROWTH))
+        if growth is not None:
+            limits.append((f"growth {growth:.2f}×", growth, TARGET_GROWTH))
     missed = [name for name, value, limit in limits if value is not None and value > limit]
     return "yes" if not missed else "no: " + ", ".join(missed)
+
+
+def _growths(data: dict) -> dict[str, float]:
+    """Each page's cold time at 25 M over its time at 10 M: from the paired runs when there are some, else from
+    the two checkpoints."""
+    if data.get("growth"):
+        return {t: p["big"]["cold"] / p["small"]["cold"] for t, p in data["growth"]["pages"].items()
+                if p["small"].get("cold") and p["big"].get("cold") is not None}
+    ten = data["checkpoints"].get("10 M", {}).get("pages", {})
+    big = data["checkpoints"].get("25 M", {}).get("pages", {})
+    return {t: r["cold"] / ten[t]["cold"] for t, r in big.items()
+            if r.get("cold") is not None and ten.get(t, {}).get("cold")}
 
 
 def _loads(r: dict) -> str:
@@ -324,7 +336,7 @@ def write_results(data: dict) -> None:
         lines.append(f"- {size}: hot issues and repeats of {hot['month']} clustered and stored in {hot['seconds']:.1f} s"
                      + (f" (failed: {hot['error']})" if hot["error"] else ""))
     lines.append("")
-    ten = data["checkpoints"].get("10 M", {}).get("pages", {})
+    growths = _growths(data)
     for size, result in data["checkpoints"].items():
         rows = float(size.split()[0]) * 1e6
         lines += [f"## {size} orders", "",
@@ -333,12 +345,30 @@ def write_results(data: dict) -> None:
         for title, r in result["pages"].items():
             runs = " / ".join(_fmt(c) for c in r.get("colds", [])) or "—"
             lines.append(f"| {title} | {_fmt(r.get('cold'))} | {runs} | {_fmt(r.get('warm'))} | {_fmt(r.get('filter_change'))} | "
-                         f"{_fmt(r.get('peak_mb'), 0)} | {_loads(r)} | {_met(r, rows, ten.get(title))} | "
+                         f"{_fmt(r.get('peak_mb'), 0)} | {_loads(r)} | {_met(r, rows, growths.get(title) if rows > 10e6 else None)} | "
                          f"{'; '.join(r.get('errors', [])) or r.get('error', '')} |")
         lines += ["", "| command | seconds | peak memory (MB) | load | result |", "|---|---|---|---|---|"]
         for name, r in result["cli"].items():
             lines.append(f"| {name} | {_fmt(r.get('seconds'))} | {_fmt(r.get('peak_mb'), 0)} | {_loads(r)} | "
                          f"{r.get('error') or ('exit ' + str(r.get('code')) + ', ' + str(r.get('lines')) + ' lines')} |")
+        lines.append("")
+    if data.get("growth"):
+        g = data["growth"]
+        lines += [f"## Growth from {g['small']} to {g['big']}, measured in pairs", "",
+                  f"Each page on the {g['small']} and the {g['big']} database in turns ({g['small']}, {g['big']}, "
+                  f"{g['small']}, …), {g['repeats']} fresh processes each, measured {g['when']}: the two medians come "
+                  "from the same minutes, so the machine's drift between two checkpoints is not counted as growth. "
+                  f"Target: no page's cold time more than {TARGET_GROWTH:g}× its time at 10 M.", "",
+                  f"| page | cold at {g['small']} (s) | each run | cold at {g['big']} (s) | each run | growth | meets |",
+                  "|---|---|---|---|---|---|---|"]
+        for title, p in g["pages"].items():
+            a, b = p["small"], p["big"]
+            ratio = growths.get(title)
+            meets = "no (error)" if a.get("error") or b.get("error") else \
+                "yes" if ratio is not None and ratio <= TARGET_GROWTH else "no"
+            lines.append(f"| {title} | {_fmt(a.get('cold'))} | {' / '.join(_fmt(c) for c in a.get('colds', []))} | "
+                         f"{_fmt(b.get('cold'))} | {' / '.join(_fmt(c) for c in b.get('colds', []))} | "
+                         f"{_fmt(ratio)}× | {meets} |")
         lines.append("")
     notes = ""
     if RESULTS.exists() and "## Notes" in RESULTS.read_text(encoding="utf-8"):
@@ -357,6 +387,9 @@ def main() -> None:
     parser.add_argument("--measure-now", action="store_true", help="measure the database as it is, loading nothing")
     parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds one page or command may take")
     parser.add_argument("--repeats", type=int, default=3, help="fresh processes per page (the median is shown)")
+    parser.add_argument("--pair", default=None, metavar="DB:LOADS",
+                        help="then measure every page on this smaller database (holding LOADS monthly loads, e.g. a "
+                             "copy taken after load 10) and on --db in turns, for the growth between the two")
     parser.add_argument("--pages", default="", help="comma-separated page titles: measure only these, and no command")
     parser.add_argument("--exports", default=None,
                         help="keep the monthly exports in this folder and reuse those already there (the same seed "
@@ -398,14 +431,55 @@ def main() -> None:
     if args.measure_now:
         _checkpoint(data, db, len(data["loads"]), args.rows_per_month, args.timeout, pages, args.repeats)
         state_path.write_text(json.dumps(data, ensure_ascii=False, indent=1))
+    if args.pair:
+        small, loads = args.pair.rsplit(":", 1)
+        print(f"measuring {small} and {db} in turns", flush=True)
+        size = lambda n: f"{n * args.rows_per_month / 1e6:g} M"  # noqa: E731
+        data["growth"] = {"small": size(int(loads)), "big": size(len(data["loads"])), "repeats": args.repeats,
+                          "when": time.strftime("%Y-%m-%d %H:%M"),
+                          "pages": paired(Path(small), int(loads), db, len(data["loads"]), args.timeout, args.repeats, pages)}
+        state_path.write_text(json.dumps(data, ensure_ascii=False, indent=1))
     write_results(data)
+
+
+def _window(months: int) -> tuple[date, date]:
+    """The first and last day of the month the `months`-th monthly load brought (the measured window)."""
+    first = date(START.year + (START.month - 2 + months) // 12, (START.month - 2 + months) % 12 + 1, 1)
+    return first, date(first.year + first.month // 12, first.month % 12 + 1, 1) - timedelta(days=1)
+
+
+def paired(small: Path, small_months: int, big: Path, big_months: int, timeout: float, repeats: int,
+           only: list[str] | None = None) -> dict:
+    """Each page on the smaller and the bigger database in turns, every run a fresh process, so that a page's
+    growth is measured in the same minutes on both."""
+    params = {}
+    for db, months in ((small, small_months), (big, big_months)):
+        first, end = _window(months)
+        params[db] = {"from": first.isoformat(), "to": end.isoformat()}
+    default = PAGES[0][1]
+
+    def run(db: Path, file: str) -> dict:
+        return _child(PAGE_CODE.format(dashboard=str(ROOT / "dashboard.py"), page=file, default=default,
+                                       params=params[db]), {"HOTLINE_DB": str(db)}, timeout)
+    for db in (small, big):
+        run(db, default)   # untimed, as in `measure`
+    pages = {}
+    for _, file, title, _, _ in PAGES:
+        if not (ROOT / file).exists() or (only and title not in only):
+            continue
+        runs: dict[Path, list[dict]] = {small: [], big: []}
+        for _ in range(repeats):
+            for db in (small, big):
+                runs[db].append(run(db, file))
+        pages[title] = {"small": _median_of(runs[small]), "big": _median_of(runs[big])}
+        print(f"  {title}: {pages[title]['small'].get('cold')} → {pages[title]['big'].get('cold')}", flush=True)
+    return pages
 
 
 def _checkpoint(data: dict, db: Path, months: int, rows_per_month: int, timeout: float,
                 pages: list[str] | None = None, repeats: int = 3) -> None:
     """Measure pages and commands on the database holding `months` monthly loads, at its last month."""
-    first = date(START.year + (START.month - 2 + months) // 12, (START.month - 2 + months) % 12 + 1, 1)
-    end = date(first.year + first.month // 12, first.month % 12 + 1, 1) - timedelta(days=1)
+    first, end = _window(months)
     size = f"{months * rows_per_month / 1e6:g} M"
     t = time.perf_counter()
     run = subprocess.run([sys.executable, "-m", "etl", "hot-issues", "--db", str(db), "--month", f"{first:%Y-%m}",

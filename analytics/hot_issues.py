@@ -390,14 +390,9 @@ def text_components(docs: pl.DataFrame, sig: pl.DataFrame, block: str, threshold
     return components(docs.height, kept["a"].to_numpy(), kept["b"].to_numpy())
 
 
-def cosines(sig: pl.DataFrame, n: int, pairs: pl.DataFrame, top_k: int, rare_head: float = 0.0,
-            head_bonus: float = 0.0) -> np.ndarray:
-    """Cosine of the signatures of each pair (exact over the top_k tokens), in chunks; plus head_bonus when
-    both heads hold the same rare word (in at most rare_head orders: a name or a term of its own, 车贷, 新政)."""
-    out, shared = cosine_parts(sig, n, pairs, top_k, rare_head if head_bonus else None)
-    if head_bonus:
-        out += head_bonus * shared
-    return out
+def cosines(sig: pl.DataFrame, n: int, pairs: pl.DataFrame, top_k: int) -> np.ndarray:
+    """Cosine of the signatures of each pair (exact over the top_k tokens), in chunks."""
+    return cosine_parts(sig, n, pairs, top_k)[0]
 
 
 def cosine_parts(sig: pl.DataFrame, n: int, pairs: pl.DataFrame, top_k: int,
@@ -951,7 +946,7 @@ def read_hot_issues(con: duckdb.DuckDBPyConnection, filters: Filters, settings: 
                     plan: Plan | None = None) -> pl.DataFrame:
     """hot_issues among the filtered orders (only the period shown is read and clustered), measured against
     that period; whole months stored after their load are read back instead (analytics.hot_months). A window
-    beyond the ceilings shows its latest months that fit (`coverage` says which). `plan`: hot_months.plan of
+    beyond the ceilings shows its latest months that fit (the plan's `note` says which). `plan`: hot_months.plan of
     these filters, when the caller has it already (a page reading hot issues and repeats plans once)."""
     from analytics import hot_months
 
@@ -964,16 +959,8 @@ def read_hot_issues(con: duckdb.DuckDBPyConnection, filters: Filters, settings: 
     return hot_issues(fetch_orders(con, p.filters, INPUT_COLUMNS), settings, period_end=end, period_start=start)
 
 
-def coverage(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> str:
-    """What read_hot_issues and recurring.read_repeats leave out of the filters' window and what to do, in
-    Chinese ('' when they cover all of it)."""
-    from analytics import hot_months
-
-    return hot_months.plan(con, filters, settings).note
-
-
 def noted(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> Filters:
-    """For the CLI: the coverage note on stderr; a ValueError (exit 1, the note) when nothing can be shown."""
+    """For the CLI: the plan's note on stderr; a ValueError (exit 1, the note) when nothing can be shown."""
     from analytics import hot_months
 
     p = hot_months.plan(con, filters, settings)

@@ -86,7 +86,7 @@ def compute(orders: pl.DataFrame, settings: Settings, start: datetime, end: date
         MEMBERS: members, GROUPS: table,
         RUNS: matters.select("order_id", "episode", "caller_key", "matter_key", "place_name", "received_at",
                              *_FILTER_COLUMNS[1:]),
-        RUN_LABELS: rc.run_labels(runs, groups.docs, settings, groups.vocabulary(settings.hot_issues.max_df_share)),
+        RUN_LABELS: rc.run_labels(runs, settings, groups.vocabulary(settings.hot_issues.max_df_share)),
     }
 
 

@@ -66,7 +66,7 @@ def repeats(orders: pl.DataFrame, settings: Settings, period_start: datetime | N
         return pl.DataFrame(schema=REPEAT_SCHEMA)
     groups, hot = hi.settle(hi.group_orders(orders, settings, period_start, period_end), settings, period_end)
     runs = caller_runs(groups, settings)
-    labels = run_labels(runs, groups.docs, settings, groups.vocabulary(settings.hot_issues.max_df_share))
+    labels = run_labels(runs, settings, groups.vocabulary(settings.hot_issues.max_df_share))
     by_caller = caller_rows(runs, labels, hot_orders(hot, groups.members))
     candidates = place_candidates(groups.stats, settings)
     return pl.concat([by_caller, place_rows(hi.describe(groups, candidates, settings, period_end), settings)])
@@ -101,12 +101,11 @@ def long_runs(orders: pl.DataFrame, window_days: int, alert_count: int) -> pl.Da
 _CATEGORY = pl.coalesce("category_l3", "category_l2")
 
 
-def run_labels(runs: pl.DataFrame, docs: pl.DataFrame, settings: Settings,
-               vocab: hi.Vocabulary | None = None) -> pl.DataFrame:
+def run_labels(runs: pl.DataFrame, settings: Settings, vocab: hi.Vocabulary) -> pl.DataFrame:
     """Per run (`episode`): where (the place its orders name, else the first address or community) and the
-    matter (its category when every order has one, else the problem its texts name: hot_issues.label)."""
+    matter (its category when every order has one, else the problem its texts name: hot_issues.label, against
+    the period's `vocab`, Groups.vocabulary)."""
     h = settings.hot_issues
-    vocab = vocab or hi.term_idf(docs, h.max_df_share)
     rows = []
     for (episode,), g in runs.group_by("episode", maintain_order=True):
         g = g.sort("received_at", "order_id")
@@ -432,7 +431,7 @@ def read_repeats(con: duckdb.DuckDBPyConnection, filters: Filters, settings: Set
     load are read back instead (analytics.hot_months). `plan` as for hot_issues.read_hot_issues."""
     from analytics import hot_months
 
-    p = plan or hot_months.plan(con, filters, settings)   # a window beyond the ceilings: hi.coverage says what is left out
+    p = plan or hot_months.plan(con, filters, settings)   # a window beyond the ceilings: the plan's note says what is left out
     if p.filters is None:
         return pl.DataFrame(schema=REPEAT_SCHEMA)
     if p.stored:

@@ -273,14 +273,14 @@ def test_a_window_beyond_the_ceiling_clusters_its_latest_months_that_fit_and_say
         _same(hi.read_hot_issues(con, Filters(), s), want, ["label", "size", "callers", "burst", "first_at", "heat"])
         _same(rc.read_repeats(con, Filters(), s), rc.repeats(orders, s, start, end),
               ["kind", "caller_key", "place", "matter", "count", "callers", "hot_issue"])
-        note = hi.coverage(con, Filters(), s)
+        note = hot_months.plan(con, Filters(), s).note
         assert f"{sum(n.values()):,} 件" in note and "max_request_orders" in note and "2025-01（1 个月）未计入" in note
         assert "2025-02 至 2025-03" in note and "python -m etl hot-issues" in note
         # Within the ceiling nothing changes and nothing is said.
-        assert hi.coverage(con, Filters(feb, date(2025, 3, 31)), s) == ""
+        assert hot_months.plan(con, Filters(feb, date(2025, 3, 31)), s).note == ""
         # A district-scoped reader never reads stored months: narrowing is the advice, not the batch step.
         scoped = replace(Filters(), scope=Scope(truth.burst.district))
-        assert "python -m etl hot-issues" not in hi.coverage(con, scoped, s.with_overrides("hot_issues", max_request_orders=10))
+        assert "python -m etl hot-issues" not in hot_months.plan(con, scoped, s.with_overrides("hot_issues", max_request_orders=10)).note
     finally:
         con.close()
 
@@ -304,7 +304,7 @@ def test_merging_stored_months_is_bounded_too(city):
         # A page plans once and hands the plan to both reads: the same tables.
         _same(hi.read_hot_issues(con, quarter, s, p), hi.read_hot_issues(con, two, s), ["label", "size", "callers", "heat"])
         _same(rc.read_repeats(con, quarter, s, p), rc.read_repeats(con, two, s), ["kind", "caller_key", "matter", "count"])
-        note = hi.coverage(con, quarter, s)
+        note = hot_months.plan(con, quarter, s).note
         assert "max_stored_rows" in note and f"{sum(rows.values()):,} 行" in note and "2025-01（1 个月）未计入" in note
         assert "python -m etl hot-issues" not in note   # they are stored: only a shorter window helps
     finally:

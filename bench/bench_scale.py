@@ -212,23 +212,29 @@ def _median_of(runs: list[dict]) -> dict:
             "load_before": runs[0]["load_before"], "load_after": runs[-1]["load_after"]}
 
 
+def _page(db: Path, file: str, params: dict[str, str], timeout: float) -> dict:
+    """One run of PAGE_CODE in a fresh process: the app booted on its first page with `params`, then `file`."""
+    return _child(PAGE_CODE.format(dashboard=str(ROOT / "dashboard.py"), page=file, default=PAGES[0][1],
+                                   params=params), {"HOTLINE_DB": str(db)}, timeout)
+
+
+def _pages(only: list[str] | None) -> list[tuple[str, str]]:
+    """(file, title) of the pages to measure: every page, or the titles in `only`."""
+    return [(file, title) for _, file, title, _, _ in PAGES
+            if (ROOT / file).exists() and (not only or title in only)]
+
+
 def measure(db: Path, month_params: dict[str, str], month_args: list[str], months: int,
             timeout: float = TIMEOUT, only: list[str] | None = None, repeats: int = 3) -> dict:
     """Every page (or the titles in `only`, then no command) `repeats` times and every command, each in a fresh
     process."""
     env = {"HOTLINE_DB": str(db)}
-    default = PAGES[0][1]
     # One untimed start first: after minutes of loads the OS has paged the libraries out (this VM reclaims idle
     # page cache), and reading them back is the disk's time, not the app's.
-    _child(PAGE_CODE.format(dashboard=str(ROOT / "dashboard.py"), page=default, default=default, params=month_params),
-           env, timeout)
+    _page(db, PAGES[0][1], month_params, timeout)
     pages = {}
-    for _, file, title, _, _ in PAGES:
-        if not (ROOT / file).exists() or (only and title not in only):
-            continue
-        pages[title] = _median_of([_child(PAGE_CODE.format(dashboard=str(ROOT / "dashboard.py"), page=file,
-                                                           default=default, params=month_params), env, timeout)
-                                   for _ in range(repeats)])
+    for file, title in _pages(only):
+        pages[title] = _median_of([_page(db, file, month_params, timeout) for _ in range(repeats)])
         print(f"  {title}: {pages[title]}", flush=True)
     cli = {}
     if only:
@@ -456,21 +462,14 @@ def paired(small: Path, small_months: int, big: Path, big_months: int, timeout: 
     for db, months in ((small, small_months), (big, big_months)):
         first, end = _window(months)
         params[db] = {"from": first.isoformat(), "to": end.isoformat()}
-    default = PAGES[0][1]
-
-    def run(db: Path, file: str) -> dict:
-        return _child(PAGE_CODE.format(dashboard=str(ROOT / "dashboard.py"), page=file, default=default,
-                                       params=params[db]), {"HOTLINE_DB": str(db)}, timeout)
     for db in (small, big):
-        run(db, default)   # untimed, as in `measure`
+        _page(db, PAGES[0][1], params[db], timeout)   # untimed, as in `measure`
     pages = {}
-    for _, file, title, _, _ in PAGES:
-        if not (ROOT / file).exists() or (only and title not in only):
-            continue
+    for file, title in _pages(only):
         runs: dict[Path, list[dict]] = {small: [], big: []}
         for _ in range(repeats):
             for db in (small, big):
-                runs[db].append(run(db, file))
+                runs[db].append(_page(db, file, params[db], timeout))
         pages[title] = {"small": _median_of(runs[small]), "big": _median_of(runs[big])}
         print(f"  {title}: {pages[title]['small'].get('cold')} → {pages[title]['big'].get('cold')}", flush=True)
     return pages

@@ -226,6 +226,8 @@ def read_cells(con: duckdb.DuckDBPyConnection, filters: Filters, level: str,
                         "(SELECT t, category_l1, count(*) AS n FROM o WHERE category_l1 IS NOT NULL GROUP BY 1, 2) GROUP BY 1) "
                         "SELECT t, avg(coalesce(redispatch_count, 0)) AS redispatch, any_value(l1.category_l1) AS category_l1 "
                         "FROM o LEFT JOIN l1 USING (t) GROUP BY t", [*params])
+    if level == "category_l1":   # the type is its own 一级分类 (as in _cells)
+        extras = extras.drop("category_l1")
     return cells, extras.rename({"t": level})
 
 

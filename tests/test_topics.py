@@ -5,8 +5,10 @@ from pathlib import Path
 
 import polars as pl
 
-from analytics.recurring import topic_candidates, topic_level
+from analytics.filters import Filters
+from analytics.recurring import read_types, recurring_types, topic_candidates, topic_level
 from analytics.settings import load_settings
+from core.store import connect_read
 from dbfactory import sample_orders, write_orders
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,3 +44,18 @@ def test_cli_prints_the_reason(tmp_path):
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "[]"
     assert "没有问题分类" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_level_one_only_counted_in_duckdb_equals_counting_the_orders(tmp_path):
+    """A board export with 一级分类 only (泰迪杯 附件2): the page's read, counted in DuckDB, ranks the same types."""
+    orders = sample_orders().with_columns(category_l2=pl.lit(None, pl.String), category_l3=pl.lit(None, pl.String))
+    db = write_orders(tmp_path / "l1.duckdb", orders)
+    con = connect_read(db)
+    try:
+        types, topics, level, note = read_types(con, Filters(), load_settings(), "street")
+    finally:
+        con.close()
+    assert level == "category_l1" and "一级分类" in note
+    want = topic_candidates(orders, load_settings())
+    assert topics.drop("score").equals(want.drop("score")) and topics["score"].round(9).equals(want["score"].round(9))
+    assert types.height == recurring_types(orders, load_settings(), "street").height
